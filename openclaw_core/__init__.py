@@ -1,0 +1,53 @@
+"""openclaw-core: the session stores of OpenClaw-style agents and their single writer.
+
+Public API::
+
+    from openclaw_core import load_session_store, update_session_store, update_session_store_entry
+    from openclaw_core import hookimpl   # for plugins
+
+Attributes are imported on first use so that ``import openclaw_core`` (and the
+CLI's ``--help``) stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from openclaw_core.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "hookimpl",
+    "load_session_store",
+    "merge_session_entry",
+    "update_session_store",
+    "update_session_store_entry",
+]
+
+_LAZY = {
+    "load_session_store": "openclaw_core.store.api",
+    "update_session_store": "openclaw_core.store.api",
+    "update_session_store_entry": "openclaw_core.store.api",
+    "merge_session_entry": "openclaw_core.store.api",
+}
+
+if TYPE_CHECKING:
+    from openclaw_core.store.api import (
+        load_session_store,
+        merge_session_entry,
+        update_session_store,
+        update_session_store_entry,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openclaw_core' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

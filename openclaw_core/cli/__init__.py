@@ -1,0 +1,115 @@
+"""The ``openclaw`` command line, built by :func:`build_cli`.
+
+Core commands are named here and imported only when run (or when ``--help``
+lists them); plugins add theirs through ``openclaw_register_commands`` the
+first time a command outside the core is looked up or listed. So
+``openclaw --help`` loads the plugins' light modules and nothing heavy, and
+``openclaw sessions`` never scans entry points at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from openclaw_core import __version__
+from openclaw_core.errors import OpenClawError
+
+# name -> "module:attribute" of the click command, imported on demand
+CORE_COMMANDS = {
+    "config": "openclaw_core.cli.config_cmd:config",
+    "plugins": "openclaw_core.cli.plugins_cmd:plugins",
+    "sessions": "openclaw_core.cli.sessions:sessions",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose core commands are imported when used and whose plugin
+    commands are asked for only when a name is not a core command."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+        self._plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from openclaw_core.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+        # Core groups must exist before plugins extend them.
+        for name in list(self.lazy):
+            self._import(name)
+        for _plugin, _ in pm.call_each("openclaw_register_commands", cli=self):
+            pass
+
+    def _import(self, name: str) -> click.Command | None:
+        target = self.lazy.pop(name, None)
+        if target is not None:
+            module, attr = target.split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            return self._import(cmd_name)
+        if cmd_name not in self.commands:
+            self._load_plugin_commands()
+        return self.commands.get(cmd_name)
+
+
+def build_cli() -> click.Group:
+    """A fresh root command (tests build one per case; nothing is global)."""
+
+    @click.group(cls=LazyGroup, lazy=CORE_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, "-V", "--version", prog_name="openclaw-core",
+                          message="%(prog)s %(version)s")
+    def cli() -> None:
+        """Session stores of OpenClaw agents, and the Gateway that writes them."""
+
+    return cli
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: one line on stderr and an exit code for every error."""
+    cli = build_cli()
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="openclaw", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Cancelled.", err=True)
+        return 1
+    except OpenClawError as exc:
+        click.echo(exc.message, err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 141
+    finally:
+        _flush_writers()
+    return 0
+
+
+def _flush_writers() -> None:
+    # Writers only exist if a command wrote; close them so queued work finishes.
+    if "openclaw_core.store.writer" in sys.modules:
+        sys.modules["openclaw_core.store.writer"].close_writers()
+
+
+def run() -> None:
+    sys.exit(main())

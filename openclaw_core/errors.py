@@ -1,0 +1,51 @@
+"""Errors a user can see. Each carries one line of text and an exit code."""
+
+from __future__ import annotations
+
+
+class OpenClawError(Exception):
+    """Base of every error the CLI turns into one stderr line and an exit code."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ConfigError(OpenClawError):
+    """The config file does not parse or a value is invalid; nothing was touched."""
+
+
+class StoreCorruptError(OpenClawError):
+    """A store that is not a JSON object of objects. It is never written over."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"session store {path} is unreadable: {problem}; refusing to touch it")
+        self.path = path
+        self.problem = problem
+
+
+class StoreConflict(OpenClawError):
+    """The store changed under a commit (another writer); the commit was not made."""
+
+
+class StoreLockTimeout(OpenClawError):
+    """Another process held the store's lock for longer than the timeout."""
+
+
+class UsageError(OpenClawError):
+    """A flag combination or value the command refuses (the reference's messages)."""
+
+
+class GatewayError(OpenClawError):
+    """The Gateway answered with an error, or may still be running a job."""
+
+
+class PluginError(OpenClawError):
+    """A plugin returned something the core cannot use."""

@@ -1,0 +1,235 @@
+"""JSON exactly as JavaScript's ``JSON.parse`` / ``JSON.stringify(v, null, 2)``
+produce it, so our files are byte-for-byte interchangeable with OpenClaw's.
+
+Three differences from Python's json matter:
+
+* key order: integer-like keys ("0", "42", not "007") come first in numeric
+  order, at every level, then the rest in insertion order;
+* numbers: JS has one double type (``1.0`` prints ``1``, ``1e21`` prints
+  ``1e+21``, ``12345678901234567890`` prints ``12345678901234567000``);
+* escapes: only ``"``, ``\\``, control characters and lone surrogates.
+
+orjson matches JS for everything except some numbers, so the fast path is
+orjson on values that :func:`canonicalize` found plain, and the exact pure
+Python encoder below for the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import orjson
+
+MAX_SAFE_INTEGER = 2**53
+MAX_ARRAY_INDEX = 2**32 - 2
+_INDEX_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
+_ESCAPE = re.compile(r'["\\\x00-\x1f\ud800-\udfff]')
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class JSONError(ValueError):
+    """Text that JSON.parse would reject (or a value JSON cannot hold)."""
+
+
+# --- parsing -----------------------------------------------------------------
+
+def _reject_constant(name: str) -> Any:
+    raise JSONError(f"{name} is not valid JSON")
+
+
+def loads(data: bytes | str) -> Any:
+    """Strict JSON (no NaN/Infinity, no comments), like JSON.parse."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as fast_error:
+        # orjson refuses lone surrogate escapes ("\ud800") and numbers beyond a
+        # double; JSON.parse accepts both, so retry with the stdlib.
+        try:
+            text = data.decode("utf-8") if isinstance(data, (bytes, bytearray, memoryview)) else data
+            return json.loads(text, parse_constant=_reject_constant)
+        except UnicodeDecodeError:
+            raise JSONError(f"not UTF-8 ({fast_error})") from None
+        except json.JSONDecodeError as slow_error:
+            raise JSONError(f"{slow_error.msg} at line {slow_error.lineno} column {slow_error.colno}") from None
+        except RecursionError:
+            raise JSONError("nested too deeply") from None
+
+
+# --- canonical form ----------------------------------------------------------
+
+def is_index_key(key: str) -> bool:
+    return _INDEX_KEY.fullmatch(key) is not None and int(key) <= MAX_ARRAY_INDEX
+
+
+def js_key_order(keys: list[str]) -> list[str] | None:
+    """The keys in JS property order, or None if they already are."""
+    index_keys = [k for k in keys if k[:1].isdigit() and is_index_key(k)]
+    if not index_keys:
+        return None
+    index_keys.sort(key=int)
+    ordered = index_keys + [k for k in keys if not (k[:1].isdigit() and is_index_key(k))]
+    return None if ordered == keys else ordered
+
+
+def _plain_float(value: float) -> bool:
+    # Where orjson and JS print the same digits in the same notation.
+    magnitude = abs(value)
+    return 1e-5 <= magnitude < 1e16 and not value.is_integer()
+
+
+def canonicalize(value: Any) -> tuple[Any, bool]:
+    """Bring a JSON value into the shape JS would hold after JSON.parse.
+
+    Dicts are reordered in place (integer-like keys first) and integral floats
+    that a double holds exactly become ints. Returns ``(value, plain)`` where
+    ``plain`` says orjson will print it exactly as JS does. Raises JSONError
+    for values JSON cannot represent (non-string keys, sets, objects ...).
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        if kind is str and _has_surrogate(value):
+            return value, False
+        return value, True
+    if kind is int:
+        return value, -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if kind is float:
+        if math.isfinite(value) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+            return int(value), True
+        return value, _plain_float(value)
+    if kind is dict:
+        plain = True
+        for k in value:
+            if type(k) is not str:
+                raise JSONError(f"object keys must be strings, not {type(k).__name__}")
+        order = js_key_order(list(value))
+        if order is not None:
+            items = [(k, value[k]) for k in order]
+            value.clear()
+            value.update(items)
+        for k, v in value.items():
+            new, ok = canonicalize(v)
+            if new is not v:
+                value[k] = new
+            plain = plain and ok and not _has_surrogate(k)
+        return value, plain
+    if kind is list:
+        plain = True
+        for i, v in enumerate(value):
+            new, ok = canonicalize(v)
+            if new is not v:
+                value[i] = new
+            plain = plain and ok
+        return value, plain
+    if isinstance(value, (str, int, float, dict, list)):
+        # Subclasses (an IntEnum, an OrderedDict): store the plain JSON value.
+        base = next(t for t in (bool, str, int, float, dict, list) if isinstance(value, t))
+        return canonicalize(base(value))
+    raise JSONError(f"{type(value).__name__} is not a JSON value")
+
+
+def _has_surrogate(text: str) -> bool:
+    # Python joins valid pairs into one code point, so any surrogate is lone.
+    return not text.isascii() and re.search("[\ud800-\udfff]", text) is not None
+
+
+# --- exact encoder -----------------------------------------------------------
+
+def js_number(value: int | float) -> str:
+    """Number::toString, the way JSON.stringify prints a number."""
+    if type(value) is int or isinstance(value, int) and not isinstance(value, bool):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return str(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            return "null"
+    if not math.isfinite(value):
+        return "null"
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    mantissa, _, exp = repr(abs(value)).partition("e")
+    int_part, _, frac = mantissa.partition(".")
+    digits = int_part + frac
+    point = len(int_part) + (int(exp) if exp else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0") or "0"
+    k, n = len(digits), point
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    exp_text = ("+" if e >= 0 else "-") + str(abs(e))
+    if k == 1:
+        return sign + digits + "e" + exp_text
+    return sign + digits[0] + "." + digits[1:] + "e" + exp_text
+
+
+def js_string(text: str) -> str:
+    def escape(match: re.Match[str]) -> str:
+        ch = match.group(0)
+        return _ESCAPES.get(ch) or f"\\u{ord(ch):04x}"
+
+    return '"' + _ESCAPE.sub(escape, text) + '"'
+
+
+def _encode(value: Any, indent: str, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(js_string(value))
+    elif isinstance(value, (int, float)):
+        out.append(js_number(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = indent + "  "
+        out.append("{\n")
+        keys = js_key_order(list(value)) or list(value)
+        for i, k in enumerate(keys):
+            if i:
+                out.append(",\n")
+            out.append(inner + js_string(k) + ": ")
+            _encode(value[k], inner, out)
+        out.append("\n" + indent + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = indent + "  "
+        out.append("[\n")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",\n")
+            out.append(inner)
+            _encode(v, inner, out)
+        out.append("\n" + indent + "]")
+    else:
+        raise JSONError(f"{type(value).__name__} is not a JSON value")
+
+
+def stringify(value: Any) -> str:
+    """``JSON.stringify(value, null, 2)`` (exact, pure Python)."""
+    out: list[str] = []
+    _encode(value, "", out)
+    return "".join(out)
+
+
+def dumps_pretty(value: Any) -> bytes:
+    """2-space JSON bytes as JS writes them; canonicalizes ``value`` in place."""
+    value, plain = canonicalize(value)
+    if plain:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    return stringify(value).encode("utf-8", "surrogatepass")

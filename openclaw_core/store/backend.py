@@ -1,0 +1,114 @@
+"""The writer's seam: where a store lives is a plugin's business.
+
+A backend loads a validated :class:`StoreState`, tells whether the stored
+store moved since a version it handed out, writes a commit atomically and
+durably, and reports outside changes. The writer, maintenance, the Gateway
+and the CLI only ever talk to this interface; the file store
+(``openclaw_store_file``) and the PostgreSQL store are plugins behind it,
+chosen by ``session.backend`` through the ``openclaw_store_backend`` hook.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from openclaw_core.errors import ConfigError
+from openclaw_core.store.state import ChangeSet, StoreState
+
+if TYPE_CHECKING:
+    from openclaw_core.config import Config
+    from openclaw_core.plugins import OpenClawPluginManager
+
+
+class StoreBackend(ABC):
+    """One store. Instances are owned by one writer (one per store per process)."""
+
+    #: the ``session.backend`` value this class serves
+    name: ClassVar[str] = ""
+
+    def __init__(self, store_path: str | Path, config: Config) -> None:
+        self.path = str(store_path)
+        self.config = config
+
+    # -- identity ------------------------------------------------------------------
+
+    @property
+    def identity(self) -> str:
+        """Key of the writer registry: two paths naming one store must agree."""
+        return self.path
+
+    @property
+    def sessions_dir(self) -> Path:
+        """Where the store's transcripts live (they stay files on every backend)."""
+        return Path(self.path).parent
+
+    def excluded_files(self) -> frozenset[str]:
+        """Names in the sessions dir that belong to the backend, not to sessions
+        (lock files): listings and the disk budget skip them."""
+        return frozenset()
+
+    # -- the seam ------------------------------------------------------------------------
+
+    @abstractmethod
+    def load(self) -> StoreState:
+        """The validated store with its version; :meth:`StoreState.missing` when
+        there is none. Raise :class:`StoreCorruptError` for a store that does
+        not parse (and never repair it)."""
+
+    @abstractmethod
+    def version(self) -> Any:
+        """The stored version now (cheap). Compared with ``StoreState.version``."""
+
+    @abstractmethod
+    def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> Any:
+        """Make ``state`` the stored store, atomically and durably; return its new version.
+
+        ``changes`` says which keys differ from ``expected_version`` (a backend
+        that stores rows writes only those). Raise :class:`StoreConflict` if
+        the stored version is no longer ``expected_version``.
+        """
+
+    def exclusive(self, timeout: float) -> AbstractContextManager[Any]:
+        """Cross-process exclusion held around one commit (load check, mutations, write)."""
+        return nullcontext()
+
+    def watch(self, on_change: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``on_change`` when the store may have changed outside this process.
+
+        Return a function that stops watching, or None if the backend cannot
+        watch (the writer's version check still catches every change).
+        """
+        return None
+
+    def export_bytes(self) -> bytes:
+        """The store as the reference's ``sessions.json`` bytes."""
+        return self.load().text()
+
+    def import_bytes(self, data: bytes) -> None:
+        """Replace the whole store with parsed ``sessions.json`` bytes."""
+        incoming = StoreState.parse(data, source="import")
+        current = self.load()
+        changes = ChangeSet(upserted=dict(incoming.chunks), removed=set(current.entries) - set(incoming.entries))
+        with self.exclusive(60.0):
+            incoming.version = current.version
+            self.write(incoming, changes, current.version)
+
+    def close(self) -> None:
+        """Release connections, observers and handles."""
+
+
+def open_backend(store_path: str | Path, config: Config, pm: OpenClawPluginManager | None = None) -> StoreBackend:
+    """The backend ``session.backend`` selects for ``store_path`` (first plugin wins)."""
+    if pm is None:
+        from openclaw_core.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    name = config.session_backend
+    backend = pm.hook.openclaw_store_backend(name=name, store_path=str(store_path), config=config)
+    if backend is None:
+        raise ConfigError(f'session.backend "{name}": no installed plugin provides this store backend')
+    return backend

@@ -1,0 +1,216 @@
+"""What the reference does to every entry on load and on save (spec section 2):
+legacy-field migrations, model-field trimming, delivery-field derivation and
+dropping the runtime-only ``skillsSnapshot.resolvedSkills``.
+
+Each function returns True when it changed the entry (in place). Key order
+follows JS object semantics: a replaced field keeps its place, a new field is
+appended.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from openclaw_core.keys import js_trim
+
+# Channel aliases of the bundled channel catalog of OpenClaw 2026.5.4.
+CHANNEL_ALIASES = {
+    "bb": "bluebubbles", "lark": "feishu", "gchat": "googlechat", "google-chat": "googlechat",
+    "teams": "msteams", "nc-talk": "nextcloud-talk", "nc": "nextcloud-talk", "twitch-chat": "twitch",
+    "qywx": "wecom", "wework": "wecom", "enterprise-wechat": "wecom", "yb": "yuanbao",
+    "tencent-yuanbao": "yuanbao", "元宝": "yuanbao", "zl": "zalo", "zlu": "zalouser",
+    "imsg": "imessage", "internet-relay-chat": "irc",
+}
+_ACCOUNT_VALID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
+_ACCOUNT_INVALID = re.compile(r"[^a-z0-9_-]+")
+_BLOCKED_OBJECT_KEYS = frozenset({"__proto__", "prototype", "constructor"})
+_DELIVERY_KEYS = ("channel", "to", "accountId", "threadId")
+
+
+def _opt_str(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return js_trim(value) or None
+
+
+def migrate_entry(entry: dict[str, Any]) -> bool:
+    """One-time renames: provider->channel, lastProvider->lastChannel, room->groupChannel."""
+    changed = False
+    for old, new in (("provider", "channel"), ("lastProvider", "lastChannel")):
+        if not isinstance(entry.get(new), str) and isinstance(entry.get(old), str):
+            value = entry.pop(old)
+            entry.pop(new, None)
+            entry[new] = value
+            changed = True
+    if not isinstance(entry.get("groupChannel"), str) and isinstance(entry.get("room"), str):
+        value = entry.pop("room")
+        entry.pop("groupChannel", None)
+        entry["groupChannel"] = value
+        changed = True
+    elif "room" in entry:
+        del entry["room"]
+        changed = True
+    return changed
+
+
+def normalize_model_fields(entry: dict[str, Any]) -> bool:
+    """Trim ``model``/``modelProvider``; a blank model drops both, a blank provider drops it."""
+    model = _opt_str(entry.get("model"))
+    provider = _opt_str(entry.get("modelProvider"))
+    if not model:
+        changed = "model" in entry or "modelProvider" in entry
+        entry.pop("model", None)
+        entry.pop("modelProvider", None)
+        return changed
+    changed = False
+    if entry.get("model") != model:
+        entry["model"] = model
+        changed = True
+    if not provider:
+        if "modelProvider" in entry:
+            del entry["modelProvider"]
+            changed = True
+        return changed
+    if entry.get("modelProvider") != provider:
+        entry["modelProvider"] = provider
+        changed = True
+    return changed
+
+
+def strip_resolved_skills(entry: dict[str, Any]) -> bool:
+    snapshot = entry.get("skillsSnapshot")
+    if isinstance(snapshot, dict) and "resolvedSkills" in snapshot:
+        del snapshot["resolvedSkills"]
+        return True
+    return False
+
+
+# --- delivery fields ---------------------------------------------------------------
+
+def normalize_channel(value: Any) -> str | None:
+    lowered = _opt_str(value)
+    if lowered is None:
+        return None
+    lowered = lowered.lower()
+    return CHANNEL_ALIASES.get(lowered, lowered)
+
+
+def normalize_account_id(value: Any) -> str | None:
+    trimmed = _opt_str(value)
+    if trimmed is None:
+        return None
+    lowered = trimmed.lower()
+    if not _ACCOUNT_VALID.fullmatch(trimmed):
+        lowered = _ACCOUNT_INVALID.sub("-", lowered).strip("-")[:64]
+    if not lowered or lowered in _BLOCKED_OBJECT_KEYS:
+        return None
+    return lowered
+
+
+def normalize_thread_id(value: Any) -> str | int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return int(value)  # Math.trunc
+    return _opt_str(value)
+
+
+def normalize_delivery_context(context: Any) -> dict[str, Any] | None:
+    """``{channel, to, accountId, threadId}`` with empty parts left out, or None."""
+    if not isinstance(context, dict):
+        return None
+    raw_channel = context.get("channel")
+    channel = normalize_channel(raw_channel) if isinstance(raw_channel, str) else None
+    to = _opt_str(context.get("to"))
+    account = context.get("accountId")
+    account_id = normalize_account_id(account) if isinstance(account, str) else None
+    thread_id = normalize_thread_id(context.get("threadId"))
+    if not channel and not to and not account_id and thread_id is None:
+        return None
+    result: dict[str, Any] = {}
+    if channel:
+        result["channel"] = channel
+    if to:
+        result["to"] = to
+    if account_id:
+        result["accountId"] = account_id
+    if thread_id is not None:
+        result["threadId"] = thread_id
+    return result
+
+
+def merge_delivery_context(primary: dict[str, Any] | None, fallback: dict[str, Any] | None) -> dict[str, Any] | None:
+    primary = normalize_delivery_context(primary)
+    fallback = normalize_delivery_context(fallback)
+    if primary is None and fallback is None:
+        return None
+    p = primary or {}
+    f = fallback or {}
+    conflict = bool(p.get("channel") and f.get("channel") and p["channel"] != f["channel"])
+
+    def pick(key: str) -> Any:
+        if conflict:
+            return p.get(key)
+        return p.get(key) if p.get(key) is not None else f.get(key)
+
+    return normalize_delivery_context({
+        "channel": p.get("channel") or f.get("channel"),
+        "to": pick("to"),
+        "accountId": pick("accountId"),
+        "threadId": pick("threadId"),
+    })
+
+
+def normalize_delivery(entry: dict[str, Any]) -> bool:
+    """Make ``deliveryContext`` and ``lastChannel/lastTo/lastAccountId/lastThreadId`` agree."""
+    current = entry.get("deliveryContext")
+    origin = entry.get("origin")
+    thread = entry.get("lastThreadId")
+    if thread is None and isinstance(current, dict):
+        thread = current.get("threadId")
+    if thread is None and isinstance(origin, dict):
+        thread = origin.get("threadId")
+    last_channel = entry.get("lastChannel")
+    merged = merge_delivery_context(
+        {
+            "channel": last_channel if last_channel is not None else entry.get("channel"),
+            "to": entry.get("lastTo"),
+            "accountId": entry.get("lastAccountId"),
+            "threadId": thread,
+        },
+        current if isinstance(current, dict) else None,
+    )
+    merged = merged or {}
+    old = current if isinstance(current, dict) else {}
+    same_delivery = all(old.get(k) == merged.get(k) for k in _DELIVERY_KEYS) and (
+        isinstance(current, dict) or not merged
+    )
+    last = {
+        "lastChannel": merged.get("channel"),
+        "lastTo": merged.get("to"),
+        "lastAccountId": merged.get("accountId"),
+        "lastThreadId": merged.get("threadId"),
+    }
+    same_last = all(entry.get(k) == v for k, v in last.items())
+    if same_delivery and same_last:
+        return False
+    # JS `{...entry, deliveryContext, lastChannel, ...}`: existing keys keep their
+    # place, new ones are appended in this order; undefined values vanish.
+    updates = {"deliveryContext": merged or None, **last}
+    for key, value in updates.items():
+        if value is None:
+            entry.pop(key, None)
+        else:
+            entry[key] = value
+    return True
+
+
+def normalize_entry(entry: dict[str, Any]) -> bool:
+    """Everything the reference applies on every save (spec 2)."""
+    changed = normalize_model_fields(entry)
+    changed = normalize_delivery(entry) or changed
+    return strip_resolved_skills(entry) or changed

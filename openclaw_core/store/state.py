@@ -1,0 +1,296 @@
+"""The in-memory store a writer owns, and the view a mutation borrows.
+
+:class:`StoreState` keeps the entries (JS key order) next to the encoded
+chunk of each one, so a commit re-encodes only the entries a mutation
+touched and joins the rest: a patch costs O(entry) in CPU, not O(store).
+
+:class:`MutationView` is the mapping a mutator receives. It is the live
+store, not a copy; it records which keys were read for writing, added or
+deleted, so a failed mutation can be undone from the encoded chunks and a
+successful one re-encodes just those keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from openclaw_core import jsjson
+from openclaw_core.errors import StoreCorruptError
+from openclaw_core.keys import store_key
+from openclaw_core.store.normalize import migrate_entry, normalize_entry
+
+_MISSING = object()
+_ACP = b'"acp"'
+
+
+def encode_chunk(key: str, entry: dict[str, Any]) -> bytes:
+    """The lines one entry occupies in sessions.json, without the separator."""
+    body = jsjson.dumps_pretty(entry)
+    return b"  " + jsjson.js_string(key).encode("utf-8") + b": " + body.replace(b"\n", b"\n  ")
+
+
+def decode_chunk(chunk: bytes) -> dict[str, Any]:
+    """The entry back from its chunk (a fresh object)."""
+    return jsjson.loads(_key_end_body(chunk))
+
+
+def _key_end_body(chunk: bytes) -> bytes:
+    # The key is a JSON string; find its closing quote, honouring escapes.
+    i = 3
+    while True:
+        ch = chunk[i]
+        if ch == 0x5C:  # backslash
+            i += 2
+            continue
+        if ch == 0x22:
+            return chunk[i + 3:]
+        i += 1
+
+
+@dataclass
+class ChangeSet:
+    """What one commit changes: keys written (with their chunks) and keys removed."""
+
+    upserted: dict[str, bytes] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.upserted or self.removed)
+
+    def merge(self, other: ChangeSet) -> None:
+        for key in other.removed:
+            self.upserted.pop(key, None)
+        self.removed |= other.removed
+        for key, chunk in other.upserted.items():
+            self.removed.discard(key)
+            self.upserted[key] = chunk
+
+
+class StoreState:
+    """Validated entries plus their encoded chunks; owned by one writer."""
+
+    def __init__(self, entries: dict[str, dict[str, Any]], chunks: dict[str, bytes],
+                 version: Any = None, on_disk_matches: bool = True, exists: bool = True) -> None:
+        self.entries = entries
+        self.chunks = chunks
+        self.version = version
+        # False when the stored bytes differ from our canonical text (migrated,
+        # normalised, or not in canonical format): the next commit writes.
+        self.on_disk_matches = on_disk_matches
+        self.exists = exists
+        # Keys that are not trimmed lower-case: the only ones an entry update
+        # has to consider as case variants of the key it writes.
+        self.noncanonical_keys = {k for k in entries if k != store_key(k)}
+
+    @classmethod
+    def from_entries(cls, entries: Mapping[str, Any], *, source: str, version: Any = None,
+                     raw: bytes | None = None, exists: bool = True) -> StoreState:
+        """Validate, migrate, normalise and encode a parsed store."""
+        if not isinstance(entries, dict):
+            raise StoreCorruptError(source, f"top level is {_json_type(entries)}, not an object")
+        data: dict[str, dict[str, Any]] = {}
+        order = jsjson.js_key_order(list(entries))
+        for key in order or entries:
+            entry = entries[key]
+            if not isinstance(entry, dict):
+                raise StoreCorruptError(source, f'entry "{key}" is {_json_type(entry)}, not an object')
+            data[key] = entry
+        chunks: dict[str, bytes] = {}
+        for key, entry in data.items():
+            migrate_entry(entry)
+            normalize_entry(entry)
+            try:
+                chunks[key] = encode_chunk(key, entry)
+            except jsjson.JSONError as exc:
+                raise StoreCorruptError(source, f'entry "{key}": {exc}') from None
+        state = cls(data, chunks, version, exists=exists)
+        state.on_disk_matches = raw is not None and state.text() == raw
+        return state
+
+    @classmethod
+    def parse(cls, raw: bytes, *, source: str, version: Any = None) -> StoreState:
+        """Strict parse of sessions.json bytes; never reads a bad file as ``{}``."""
+        if not raw.strip():
+            raise StoreCorruptError(source, "the file is empty")
+        try:
+            parsed = jsjson.loads(raw)
+        except jsjson.JSONError as exc:
+            raise StoreCorruptError(source, f"not valid JSON ({exc})") from None
+        return cls.from_entries(parsed, source=source, version=version, raw=raw)
+
+    @classmethod
+    def missing(cls, version: Any = None) -> StoreState:
+        return cls({}, {}, version, on_disk_matches=False, exists=False)
+
+    def text(self) -> bytes:
+        """sessions.json exactly as the reference writes it (no trailing newline)."""
+        if not self.entries:
+            return b"{}"
+        chunks = self.chunks
+        return b"{\n" + b",\n".join([chunks[k] for k in self.entries]) + b"\n}"
+
+    def text_size(self) -> int:
+        """Length of :meth:`text` without building it (the disk budget's projection)."""
+        if not self.entries:
+            return 2
+        return 4 + sum(len(c) for c in self.chunks.values()) + 2 * (len(self.chunks) - 1)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Fresh copies of every entry (for read-only callers)."""
+        return {key: decode_chunk(chunk) for key, chunk in ((k, self.chunks[k]) for k in self.entries)}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+class MutationView(MutableMapping[str, dict[str, Any]]):
+    """The live store as one mutation sees it.
+
+    ``store[key]`` returns the entry itself (mutate it in place) and marks the
+    key changed; so does assignment and deletion. Iterating keys, ``len``,
+    ``in`` and the ``peek*`` methods mark nothing: use them to look without
+    touching. ``items()``/``values()`` mark every key they yield.
+    """
+
+    def __init__(self, state: StoreState, allow_drop_acp: frozenset[str] = frozenset()) -> None:
+        self._state = state
+        self._data = state.entries
+        self._touched: set[str] = set()
+        self._original_order: list[str] | None = None
+        self._allow_drop_acp = allow_drop_acp
+        self.closed = False
+        #: set by :meth:`cancel_save`: this mutation asks for no write of its own
+        self.save_cancelled = False
+
+    # -- reading without touching -----------------------------------------------------------
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def peek(self, key: str, default: Any = None) -> Any:
+        """The entry without marking it changed. Do not modify what it returns."""
+        return self._data.get(key, default)
+
+    def peek_items(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every (key, entry) without marking anything. Do not modify the entries."""
+        return iter(list(self._data.items()))
+
+    def chunk_size(self, key: str) -> int:
+        """Encoded size of an unchanged entry (for the disk budget's projection)."""
+        chunk = self._state.chunks.get(key)
+        return len(chunk) if chunk is not None and key not in self._touched else len(
+            encode_chunk(key, self._data[key]))
+
+    @property
+    def state(self) -> StoreState:
+        return self._state
+
+    # -- reading for writing ----------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        entry = self._data[key]
+        self._touched.add(key)
+        return entry
+
+    def __setitem__(self, key: str, entry: dict[str, Any]) -> None:
+        if not isinstance(key, str):
+            raise TypeError("session keys are strings")
+        if key not in self._data:
+            self._structure_changes()
+        self._data[key] = entry
+        self._touched.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._data:
+            raise KeyError(key)
+        self._structure_changes()
+        del self._data[key]
+        self._touched.add(key)
+
+    def _structure_changes(self) -> None:
+        if self._original_order is None:
+            self._original_order = list(self._data)
+
+    def cancel_save(self) -> None:
+        """Say this mutation changed nothing worth a save (no maintenance, no write
+        on its account), like the reference's entry update that finds no entry."""
+        self.save_cancelled = True
+
+    @property
+    def touched(self) -> frozenset[str]:
+        return frozenset(self._touched)
+
+    # -- end of the mutation --------------------------------------------------------------------
+
+    def finish(self) -> ChangeSet:
+        """Validate and re-encode what was touched; raises (and changes nothing) on bad data."""
+        state = self._state
+        changes = ChangeSet()
+        new_chunks: dict[str, bytes] = {}
+        for key in self._touched:
+            entry = self._data.get(key, _MISSING)
+            old_chunk = state.chunks.get(key)
+            if entry is _MISSING:
+                if old_chunk is not None:
+                    changes.removed.add(key)
+                continue
+            if not isinstance(entry, dict):
+                raise jsjson.JSONError(f'entry "{key}" must be an object, not {_json_type(entry)}')
+            if old_chunk is not None and "acp" not in entry and _ACP in old_chunk and key not in self._allow_drop_acp:
+                # Runtime patches must not silently lose an ACP binding (spec 6.3).
+                old_acp = decode_chunk(old_chunk).get("acp")
+                if old_acp is not None:
+                    entry["acp"] = old_acp
+            normalize_entry(entry)
+            chunk = encode_chunk(key, entry)
+            if chunk != old_chunk:
+                new_chunks[key] = chunk
+        for key in changes.removed:
+            del state.chunks[key]
+            state.noncanonical_keys.discard(key)
+        state.chunks.update(new_chunks)
+        state.noncanonical_keys.update(k for k in new_chunks if k != store_key(k))
+        changes.upserted = new_chunks
+        if self._original_order is not None and any(jsjson.is_index_key(k) for k in new_chunks):
+            order = jsjson.js_key_order(list(self._data))
+            if order is not None:
+                items = [(k, self._data[k]) for k in order]
+                self._data.clear()
+                self._data.update(items)
+        self.closed = True
+        return changes
+
+    def rollback(self) -> None:
+        """Put every touched entry back exactly as it was (values and order)."""
+        state = self._state
+        for key in self._touched:
+            chunk = state.chunks.get(key)
+            if chunk is None:
+                self._data.pop(key, None)
+                state.noncanonical_keys.discard(key)
+            else:
+                self._data[key] = decode_chunk(chunk)
+        if self._original_order is not None:
+            items = [(k, self._data[k]) for k in self._original_order if k in self._data]
+            self._data.clear()
+            self._data.update(items)
+        self.closed = True

@@ -1,0 +1,351 @@
+"""One writer per store per process: a FIFO queue, a thread that drains it,
+and group commit.
+
+A mutation borrows the writer's validated in-memory store (no re-read, no
+deep copy) and runs while nothing else touches it. Mutations that queued up
+behind a running commit are applied one after another and then committed
+together: one maintenance run, one atomic write, one fsync. Every caller's
+future resolves only after that write is durable. A mutation that raises is
+undone from the encoded chunks and fails alone.
+
+Before each commit the writer asks the backend for the store's version
+(file identity, database counter). If it moved, or the backend's watcher
+said so, the store is reloaded first, so a change made outside this process
+is never overwritten unseen; a conflict detected during the write itself
+re-runs the whole group on the fresh store.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from openclaw_core.errors import StoreConflict
+from openclaw_core.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings, run_maintenance
+from openclaw_core.store.state import ChangeSet, MutationView, StoreState
+
+if TYPE_CHECKING:
+    from openclaw_core.config import Config
+    from openclaw_core.plugins import OpenClawPluginManager
+    from openclaw_core.store.backend import StoreBackend
+
+T = TypeVar("T")
+
+MAX_GROUP = 512          # mutations per commit at most
+CONFLICT_RETRIES = 5     # re-runs of a group whose write met an outside change
+IDLE_SECONDS = 30.0      # the writer thread ends after this long with nothing to do
+LOCK_TIMEOUT = 60.0      # seconds to wait for another process's commit
+
+
+@dataclass
+class CommitResult:
+    """What a mutation's future resolves to."""
+
+    value: Any
+    report: MaintenanceReport | None
+    written: bool
+
+
+@dataclass
+class _Mutation:
+    fn: Callable[[MutationView], Any]
+    maintenance: MaintenanceRequest | None  # None: skip maintenance
+    alone: bool                              # commit by itself (forced maintenance, cleanup)
+    allow_drop_acp: frozenset[str]
+    future: Future = field(default_factory=Future)
+
+
+class StoreCommit:
+    """One durable write, as the ``openclaw_store_commit`` hook sees it."""
+
+    def __init__(self, writer: StoreWriter, state: StoreState, changes: ChangeSet) -> None:
+        self.store_path = writer.backend.path
+        self.backend = writer.backend
+        self._state = state
+        self.changes = changes
+        self.new_version: Any = None
+        self.written = False
+
+    @property
+    def changed_keys(self) -> frozenset[str]:
+        return frozenset(self.changes.upserted)
+
+    @property
+    def removed_keys(self) -> frozenset[str]:
+        return frozenset(self.changes.removed)
+
+    @property
+    def store(self) -> Mapping[str, Mapping[str, Any]]:
+        """The store about to be written (read-only view; do not modify entries)."""
+        return MappingProxyType(self._state.entries)
+
+    def write(self) -> None:
+        """Write it (the core's implementation of the hook calls this once)."""
+        if self.written:
+            return
+        self.new_version = self.backend.write(self._state, self.changes, self._state.version)
+        self.written = True
+
+
+class StoreWriter:
+    """The single writer of one store in this process (see the module docstring)."""
+
+    def __init__(self, backend: StoreBackend, config: Config, pm: OpenClawPluginManager | None, *,
+                 watch: bool = True, log: Callable[[str], None] | None = None) -> None:
+        self.backend = backend
+        self.config = config
+        self.pm = pm
+        self.log = log
+        self._queue: deque[_Mutation] = deque()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._state_lock = threading.RLock()
+        self._state: StoreState | None = None
+        self._snapshot: Mapping[str, Any] | None = None
+        self._closed = False
+        self._stop_watch: Callable[[], None] | None = None
+        self._watch = watch
+        self.commits = 0          # durable writes made (for tests and benchmarks)
+        self.mutations = 0        # mutations acknowledged
+
+    # -- public ----------------------------------------------------------------------------
+
+    def submit(self, fn: Callable[[MutationView], T], *, maintenance: MaintenanceRequest | None = MaintenanceRequest(),
+               alone: bool = False, allow_drop_acp: frozenset[str] = frozenset()) -> Future:
+        """Queue a mutation; the future resolves to a :class:`CommitResult` once durable."""
+        mutation = _Mutation(fn, maintenance, alone or bool(maintenance and maintenance.force), allow_drop_acp)
+        with self._cv:
+            if self._closed:
+                raise RuntimeError(f"the writer of {self.backend.path} is closed")
+            self._queue.append(mutation)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"openclaw-writer:{self.backend.path}",
+                                                daemon=True)
+                self._thread.start()
+            else:
+                self._cv.notify()
+        return mutation.future
+
+    def run(self, fn: Callable[[MutationView], T], **options: Any) -> T:
+        """Apply ``fn`` and wait until it is durable; returns what ``fn`` returned."""
+        return self.submit(fn, **options).result().value
+
+    def run_with_report(self, fn: Callable[[MutationView], T], **options: Any) -> CommitResult:
+        return self.submit(fn, **options).result()
+
+    def snapshot(self) -> Mapping[str, Mapping[str, Any]]:
+        """The store as last loaded or committed, read-only (do not modify entries)."""
+        with self._state_lock:
+            self._fresh_state()
+            if self._snapshot is None:
+                self._snapshot = MappingProxyType(self._state.snapshot())
+            return self._snapshot
+
+    def invalidate(self) -> None:
+        """Forget the cached store; the next commit or read reloads it."""
+        with self._state_lock:
+            self._state = None
+            self._snapshot = None
+
+    def update_config(self, config: Config) -> None:
+        self.config = config
+
+    def close(self, timeout: float | None = None) -> None:
+        """Finish queued mutations, stop the thread and the watcher."""
+        with self._cv:
+            self._closed = True
+            thread = self._thread
+            self._cv.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        if self._stop_watch is not None:
+            self._stop_watch()
+            self._stop_watch = None
+        self.backend.close()
+
+    def pending(self) -> int:
+        with self._cv:
+            return len(self._queue)
+
+    # -- the writer thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue:
+                    if self._closed or not self._cv.wait(IDLE_SECONDS):
+                        if not self._queue:
+                            self._thread = None
+                            return
+                group = self._take_group()
+            self._commit_group(group)
+
+    def _take_group(self) -> list[_Mutation]:
+        first = self._queue.popleft()
+        group = [first]
+        if first.alone:
+            return group
+        while self._queue and len(group) < MAX_GROUP and not self._queue[0].alone:
+            group.append(self._queue.popleft())
+        return group
+
+    def _on_outside_change(self) -> None:
+        # From the watcher's thread. Waiting for the state lock lets a commit in
+        # progress finish, so the write we just made is never mistaken for a
+        # foreign one: only a version we did not produce drops the cache.
+        with self._state_lock:
+            state = self._state
+            if state is not None and self.backend.version() != state.version:
+                self._state = None
+                self._snapshot = None
+
+    def _fresh_state(self) -> StoreState:
+        """The cached store if the stored one has not moved, else a reload."""
+        state = self._state
+        if state is not None and self.backend.version() != state.version:
+            state = None
+        if state is None:
+            state = self.backend.load()
+            self._state = state
+            self._snapshot = None
+            if self._watch and self._stop_watch is None:
+                self._stop_watch = self.backend.watch(self._on_outside_change)
+        return state
+
+    def _commit_group(self, group: list[_Mutation]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        report: MaintenanceReport | None = None
+        written = False
+        try:
+            for attempt in range(CONFLICT_RETRIES + 1):
+                try:
+                    with self._state_lock, self.backend.exclusive(LOCK_TIMEOUT):
+                        outcomes, report, written = self._apply_and_write(group)
+                    break
+                except StoreConflict:
+                    self.invalidate()
+                    if attempt == CONFLICT_RETRIES:
+                        raise
+        except BaseException as exc:  # noqa: BLE001 - every caller must hear about it
+            # The in-memory store may hold half a group: drop it, the stored one is intact.
+            self.invalidate()
+            for mutation in group:
+                if not mutation.future.done():
+                    mutation.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for mutation, (ok, value) in zip(group, outcomes):
+            if ok:
+                self.mutations += 1
+                mutation.future.set_result(CommitResult(value, report, written))
+            else:
+                mutation.future.set_exception(value)
+
+    def _apply_and_write(self, group: list[_Mutation]) -> tuple[list[tuple[bool, Any]], MaintenanceReport | None, bool]:
+        state = self._fresh_state()
+        outcomes: list[tuple[bool, Any]] = []
+        changes = ChangeSet()
+        request: MaintenanceRequest | None = None
+        wants_save = False
+        for mutation in group:
+            view = MutationView(state, mutation.allow_drop_acp)
+            try:
+                value = mutation.fn(view)
+                changes.merge(view.finish())
+            except Exception as exc:  # noqa: BLE001 - the mutation fails alone
+                view.rollback()
+                outcomes.append((False, exc))
+                continue
+            outcomes.append((True, value))
+            if view.save_cancelled and not view.touched:
+                continue
+            wants_save = True
+            if mutation.maintenance is not None:
+                request = mutation.maintenance if request is None else request.merged_with(mutation.maintenance)
+        if not wants_save:
+            return outcomes, None, False
+        report = None
+        if request is not None:
+            view = MutationView(state)
+            try:
+                report = run_maintenance(view, self.backend, self._settings(), request, self.pm, log=self.log)
+                changes.merge(view.finish())
+            except BaseException:
+                view.rollback()
+                raise
+        written = False
+        if changes or not state.on_disk_matches:
+            commit = StoreCommit(self, state, changes)
+            if self.pm is not None:
+                self.pm.hook.openclaw_store_commit(commit=commit)
+            commit.write()  # no-op when the core plugin already wrote it
+            state.version = commit.new_version
+            state.on_disk_matches = True
+            state.exists = True
+            self._snapshot = None
+            self.commits += 1
+            written = True
+            if self.pm is not None and changes:
+                self.pm.hook.openclaw_store_committed(store_path=self.backend.path, changed_keys=commit.changed_keys,
+                                                      removed_keys=commit.removed_keys)
+        return outcomes, report, written
+
+    def _settings(self) -> MaintenanceSettings:
+        return MaintenanceSettings.resolve(self.config.get("session.maintenance"))
+
+
+# --- the registry: one writer per store per process --------------------------------------
+
+_writers: dict[str, StoreWriter] = {}
+_registry_lock = threading.Lock()
+_defaults: dict[str, Any] = {"watch": True, "log": None}
+
+
+def configure_writers(*, watch: bool | None = None, log: Callable[[str], None] | None = None) -> None:
+    """Process-wide defaults for writers created from now on (the CLI turns
+    watching off: a one-shot command relies on the version check alone)."""
+    if watch is not None:
+        _defaults["watch"] = watch
+    if log is not None:
+        _defaults["log"] = log
+
+
+def get_writer(store_path: str | os.PathLike[str], config: Config | None = None,
+               pm: OpenClawPluginManager | None = None) -> StoreWriter:
+    """The writer of the store at ``store_path`` (created on first use)."""
+    from openclaw_core.store.backend import open_backend
+
+    if config is None:
+        from openclaw_core.config import load_config
+
+        config = load_config()
+    if pm is None:
+        from openclaw_core.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    backend = open_backend(os.fspath(store_path), config, pm)
+    with _registry_lock:
+        writer = _writers.get(backend.identity)
+        if writer is None or writer._closed:
+            writer = StoreWriter(backend, config, pm, watch=_defaults["watch"], log=_defaults["log"])
+            _writers[backend.identity] = writer
+        else:
+            backend.close()
+            writer.update_config(config)
+        return writer
+
+
+def close_writers() -> None:
+    """Finish and close every writer (Gateway shutdown, tests)."""
+    with _registry_lock:
+        writers = list(_writers.values())
+        _writers.clear()
+    for writer in writers:
+        writer.close()

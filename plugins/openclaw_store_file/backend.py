@@ -1,0 +1,161 @@
+"""The file store backend: ``sessions.json`` on disk, as OpenClaw writes it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from openclaw_core.errors import StoreConflict, StoreCorruptError
+from openclaw_core.store.backend import StoreBackend
+from openclaw_core.store.state import ChangeSet, StoreState
+
+LOCK_SUFFIX = ".lock"
+_TEMP_NAME = re.compile(r"\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp")
+
+FileVersion = tuple[int, int, int]
+
+
+def _identity(st: os.stat_result) -> FileVersion:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # best effort, as the reference (some filesystems refuse it)
+    finally:
+        os.close(fd)
+
+
+class FileStoreBackend(StoreBackend):
+    name = "file"
+
+    def __init__(self, store_path: str | Path, config: Any) -> None:
+        super().__init__(os.path.abspath(store_path), config)
+        self._temps_cleaned = False
+
+    @property
+    def identity(self) -> str:
+        return os.path.realpath(self.path)
+
+    @property
+    def lock_path(self) -> str:
+        return self.path + LOCK_SUFFIX
+
+    def excluded_files(self) -> frozenset[str]:
+        return frozenset({os.path.basename(self.lock_path)})
+
+    # -- reading -------------------------------------------------------------------------
+
+    def version(self) -> FileVersion | None:
+        try:
+            return _identity(os.stat(self.path))
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+
+    def load(self) -> StoreState:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError):
+            return StoreState.missing()
+        except IsADirectoryError:
+            raise StoreCorruptError(self.path, "it is a directory") from None
+        except OSError as exc:
+            raise StoreCorruptError(self.path, exc.strerror or str(exc)) from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise StoreCorruptError(self.path, "it is not a regular file")
+            chunks = []
+            while True:
+                block = os.read(fd, max(st.st_size, 1 << 16))
+                if not block:
+                    break
+                chunks.append(block)
+            raw = b"".join(chunks)
+        except IsADirectoryError:
+            raise StoreCorruptError(self.path, "it is a directory") from None
+        finally:
+            os.close(fd)
+        # The version of the bytes we read, from the descriptor: no window for a swap.
+        return StoreState.parse(raw, source=self.path, version=_identity(st))
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def exclusive(self, timeout: float) -> AbstractContextManager[Any]:
+        return self._exclusive(timeout)
+
+    @contextmanager
+    def _exclusive(self, timeout: float) -> Iterator[None]:
+        from openclaw_core.plugins import get_plugin_manager
+
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        lock = get_plugin_manager().hook.openclaw_store_lock(
+            lock_path=self.lock_path, store_path=self.path, timeout=timeout)
+        with lock if lock is not None else nullcontext():
+            if not self._temps_cleaned:
+                self._clean_temps()
+            yield
+
+    def _clean_temps(self) -> None:
+        """Remove temp files a killed writer left behind. Safe under the lock:
+        a cooperating writer only has a temp file while it holds it."""
+        directory = os.path.dirname(self.path)
+        prefix = os.path.basename(self.path)
+        with contextlib.suppress(OSError), os.scandir(directory) as it:
+            for item in it:
+                if item.name.startswith(prefix) and _TEMP_NAME.fullmatch(item.name[len(prefix):]):
+                    with contextlib.suppress(OSError):
+                        os.unlink(item.path)
+        self._temps_cleaned = True
+
+    def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> FileVersion:
+        if self.version() != expected_version:
+            raise StoreConflict(f"{self.path} changed while it was being updated")
+        data = state.text()
+        directory = os.path.dirname(self.path)
+        os.makedirs(directory, exist_ok=True)
+        temp = f"{self.path}.{uuid.uuid4()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            try:
+                os.fchmod(fd, 0o600)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+                version = _identity(os.fstat(fd))  # rename keeps inode, size and mtime
+            finally:
+                os.close(fd)
+            # Last look before the rename: an editor that wrote since the check
+            # above must not be overwritten. (An in-place write landing in the
+            # microseconds between here and the rename is the one window left.)
+            if self.version() != expected_version:
+                raise StoreConflict(f"{self.path} changed while it was being updated")
+            os.replace(temp, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        _fsync_dir(directory)
+        return version
+
+    # -- outside changes -----------------------------------------------------------------------------
+
+    def watch(self, on_change: Callable[[], None]) -> Callable[[], None] | None:
+        from openclaw_store_file.watch import watch_file
+
+        return watch_file(self.path, on_change)

@@ -1,0 +1,91 @@
+"""JSON exactly as JavaScript writes it."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from openclaw_core import jsjson
+
+# What node's JSON.stringify printed for these numbers (checked with the
+# reference's own Node 26 when this test was written).
+JS_NUMBERS = [
+    (1.0, "1"), (0.1, "0.1"), (1e-6, "0.000001"), (1e-7, "1e-7"), (1.5e-7, "1.5e-7"),
+    (1e20, "100000000000000000000"), (1e21, "1e+21"), (123456789012345680000.0, "123456789012345680000"),
+    (1.5e300, "1.5e+300"), (-0.0, "0"), (0.000123, "0.000123"), (5e-324, "5e-324"),
+    (1e-5, "0.00001"), (9.99e-6, "0.00000999"), (1e16, "10000000000000000"),
+    (1.2345e16, "12345000000000000"), (1.5e17, "150000000000000000"), (2.5e-6, "0.0000025"),
+    (12345678901234567890, "12345678901234567000"), (2**53, "9007199254740992"),
+    (float("inf"), "null"), (float("nan"), "null"), (-1.5, "-1.5"), (123456.789, "123456.789"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), JS_NUMBERS)
+def test_numbers_print_like_javascript(value, expected):
+    assert jsjson.js_number(value) == expected
+    # and through the full encoder, whichever path it takes
+    assert jsjson.dumps_pretty({"v": value}).decode() == '{\n  "v": ' + expected + "\n}"
+
+
+def test_strings_escape_like_javascript():
+    text = "\x01\x1f\x7f\u2028/\"\\\n\t\b\f\r é ✨"
+    assert jsjson.js_string(text) == '"\\u0001\\u001f\x7f\u2028/\\"\\\\\\n\\t\\b\\f\\r é ✨"'
+    assert jsjson.js_string("\ud800x") == '"\\ud800x"'
+
+
+def test_integer_like_keys_come_first_in_numeric_order_at_every_level():
+    value = {"agent:main:x": {"b": 1, "10": 2, "2": 3, "007": 4, "-1": 5}, "42": {}, "7": {"z": 0}}
+    text = jsjson.stringify(value)
+    assert text.index('"7"') < text.index('"42"') < text.index('"agent:main:x"')
+    inner = text[text.index('"agent:main:x"'):]
+    assert [inner.index(k) for k in ('"2"', '"10"', '"b"', '"007"', '"-1"')] == sorted(
+        inner.index(k) for k in ('"2"', '"10"', '"b"', '"007"', '"-1"'))
+
+
+def test_empty_containers_and_layout():
+    assert jsjson.stringify({}) == "{}"
+    assert jsjson.stringify({"a": [], "b": {}, "c": [1, {"d": None}]}) == (
+        '{\n  "a": [],\n  "b": {},\n  "c": [\n    1,\n    {\n      "d": null\n    }\n  ]\n}')
+
+
+def test_loads_is_strict_but_takes_what_json_parse_takes():
+    for bad in (b"NaN", b"{'a': 1}", b"[1,]", b"// c\n{}", b"\xff\xfe"):
+        with pytest.raises(jsjson.JSONError):
+            jsjson.loads(bad)
+    assert jsjson.loads(b'"\\ud800"') == "\ud800"
+    assert jsjson.loads(b'{"a":1,"b":2,"a":3}') == {"a": 3, "b": 2}
+    assert math.isinf(jsjson.loads(b"1e400"))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_fast_path_equals_exact_encoder(value):
+    exact = jsjson.stringify(value)
+    assert jsjson.dumps_pretty(value).decode() == exact
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
+def test_round_trip_is_byte_stable(value):
+    once = jsjson.dumps_pretty(value)
+    again = jsjson.dumps_pretty(jsjson.loads(once))
+    assert once == again
+
+
+def test_orjson_agrees_where_we_call_it_plain():
+    for value in (0.5, 1e-5, 1234567.5, -3.25, 123.456):
+        _, plain = jsjson.canonicalize(value)
+        assert plain
+        assert orjson.dumps(value).decode() == jsjson.js_number(value)
