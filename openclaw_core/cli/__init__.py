@@ -28,15 +28,24 @@ CORE_COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    """A group whose core commands are imported when used and whose plugin
-    commands are asked for only when a name is not a core command."""
+    """A group whose core commands are imported when used.
+
+    Plugin commands come from ``openclaw_register_commands`` on the root
+    group, asked for only when a name is not a core command or when the
+    commands are listed (``--help``); sub-groups defer to the root for that,
+    so a plugin can extend ``sessions`` as well as add a top-level command.
+    """
 
     def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
         self._plugins_loaded = False
 
-    def _load_plugin_commands(self) -> None:
+    def load_plugin_commands(self, ctx: click.Context | None) -> None:
+        root = ctx.find_root().command if ctx is not None else self
+        if root is not self and isinstance(root, LazyGroup):
+            root.load_plugin_commands(None)
+            return
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
@@ -57,14 +66,16 @@ class LazyGroup(click.Group):
         return self.commands.get(name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_plugin_commands()
+        self.load_plugin_commands(ctx)
+        for name in list(self.lazy):
+            self._import(name)
         return sorted(self.commands)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy:
             return self._import(cmd_name)
         if cmd_name not in self.commands:
-            self._load_plugin_commands()
+            self.load_plugin_commands(ctx)
         return self.commands.get(cmd_name)
 
 

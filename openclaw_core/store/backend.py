@@ -59,6 +59,16 @@ class StoreBackend(ABC):
         there is none. Raise :class:`StoreCorruptError` for a store that does
         not parse (and never repair it)."""
 
+    def refresh(self, state: StoreState) -> StoreState:
+        """Bring a cached ``state`` up to the stored version.
+
+        The default reloads everything. A backend that can fetch only what
+        changed since ``state.version`` (rows of other writers) should apply
+        those changes to ``state`` and return it, so that a foreign commit
+        costs O(changed entries) instead of O(store).
+        """
+        return self.load()
+
     @abstractmethod
     def version(self) -> Any:
         """The stored version now (cheap). Compared with ``StoreState.version``."""

@@ -209,7 +209,9 @@ class StoreWriter:
         """The cached store if the stored one has not moved, else a reload."""
         state = self._state
         if state is not None and self.backend.version() != state.version:
-            state = None
+            state = self.backend.refresh(state)
+            self._state = state
+            self._snapshot = None
         if state is None:
             state = self.backend.load()
             self._state = state

@@ -1,0 +1,30 @@
+# Two commands a newcomer needs (see README.md):
+#   make demo   set everything up, build a demo state dir, run the main job on it
+#   make test   set everything up, run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+DEMO = $(CURDIR)/demo-state
+
+.PHONY: setup demo test bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+demo: setup
+	$(BIN)/python -m openclaw_core.demo $(DEMO) --force
+	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw plugins list
+	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw sessions --all-agents --limit 8
+	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw sessions cleanup --all-agents --dry-run
+	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw sessions cleanup --all-agents --enforce --fix-missing --json
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/run_all.py

@@ -1,0 +1,54 @@
+"""``openclaw sessions``: list sessions (the group itself, or ``sessions list``)
+and maintain stores (``sessions cleanup``).
+
+``--store/--agent/--all-agents/--json`` given on the group are inherited by
+its subcommands, as in ``openclaw sessions --json cleanup``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from openclaw_core.cli import LazyGroup
+
+SUBCOMMANDS = {
+    "list": "openclaw_core.cli.sessions_list:list_sessions",
+    "cleanup": "openclaw_core.cli.cleanup:cleanup",
+}
+
+
+def target_options(func: Any) -> Any:
+    """The store-selection options shared by the group and its subcommands."""
+    func = click.option("--json", "as_json", is_flag=True, default=None, help="Print JSON.")(func)
+    func = click.option("--all-agents", is_flag=True, default=None, help="Every configured agent's store.")(func)
+    func = click.option("--agent", metavar="ID", help="One configured agent's store.")(func)
+    func = click.option("--store", metavar="PATH", help="A store file ({agentId} and ~ expanded).")(func)
+    return func
+
+
+def list_options(func: Any) -> Any:
+    func = click.option("--verbose", is_flag=True, default=None, help="More detail.")(func)
+    func = click.option("--limit", metavar="N|all", help="Rows to show (default 100).")(func)
+    func = click.option("--active", metavar="MINUTES", help="Only sessions updated in the last MINUTES.")(func)
+    return func
+
+
+def inherited(ctx: click.Context, **given: Any) -> dict[str, Any]:
+    """Options given here, else on the parent ``sessions`` group."""
+    parent = (ctx.parent.obj or {}) if ctx.parent is not None else {}
+    return {name: value if value is not None else parent.get(name) for name, value in given.items()}
+
+
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, invoke_without_command=True)
+@target_options
+@list_options
+@click.pass_context
+def sessions(ctx: click.Context, **options: Any) -> None:
+    """List sessions (newest first); `sessions cleanup` maintains the stores."""
+    ctx.obj = options
+    if ctx.invoked_subcommand is None:
+        from openclaw_core.cli.sessions_list import run_list
+
+        run_list(**options)

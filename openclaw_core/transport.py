@@ -1,0 +1,45 @@
+"""Who carries a mutating command: the Gateway when one answers, else the
+offline path. Commands call :func:`dispatch`; plugins implement the
+``openclaw_transport`` hook (built-in: ``openclaw_gateway_rpc``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from openclaw_core.config import Config
+    from openclaw_core.plugins import OpenClawPluginManager
+
+
+@dataclass
+class TransportRequest:
+    """One Gateway method call a command wants carried."""
+
+    method: str                      # e.g. "sessions.cleanup", "agents.delete"
+    params: dict[str, Any]
+    config: Config
+    scopes: list[str] = field(default_factory=lambda: ["operator.admin"])
+    timeout: float = 10.0            # the reference's overall budget (connect + request)
+
+
+@dataclass
+class TransportResponse:
+    """The method's result, and who carried it."""
+
+    payload: Any
+    transport: str                   # "gateway" for the built-in RPC plugin
+
+
+def dispatch(request: TransportRequest, pm: OpenClawPluginManager | None = None) -> TransportResponse | None:
+    """Ask the transport plugins to carry ``request``.
+
+    None means no transport could connect: run the offline path. A transport
+    that reached a Gateway but could not complete raises
+    :class:`~openclaw_core.errors.GatewayError` (never fall back then).
+    """
+    if pm is None:
+        from openclaw_core.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    return pm.hook.openclaw_transport(request=request)

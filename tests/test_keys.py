@@ -1,0 +1,80 @@
+"""Agent ids, session keys, ownership and the maintenance classification."""
+
+from __future__ import annotations
+
+import pytest
+
+from openclaw_core import keys
+
+
+@pytest.mark.parametrize(("raw", "normalized"), [
+    ("main", "main"), ("  Work ", "work"), ("My Agent!", "my-agent"), ("агент✨", "main"), ("", "main"),
+    ("../x", "x"), ("../../etc", "etc"), ("a/b", "a-b"), ("..", "main"), ("x" * 70, "x" * 64),
+    ("-lead-", "lead"), ("a_b-c", "a_b-c"), (None, "main"), ("ok\ufeff", "ok"),
+])
+def test_normalize_agent_id(raw, normalized):
+    assert keys.normalize_agent_id(raw) == normalized
+
+
+def test_normalized_agent_id_is_always_a_single_safe_segment():
+    for raw in ("../../..", "/etc/passwd", "a\\..\\b", "~root", ".", "a\x00b", "..%2f"):
+        agent = keys.normalize_agent_id(raw)
+        assert "/" not in agent and "\\" not in agent and agent not in (".", "..") and agent
+
+
+def test_parse_agent_session_key():
+    assert keys.parse_agent_session_key("agent:Main:Telegram:Group:5") == keys.AgentSessionKey("main", "telegram:group:5")
+    assert keys.parse_agent_session_key("agent::main::main") == keys.AgentSessionKey("main", "main")
+    for legacy in ("main", "cron:job1", "global", "agent:x", "", "agent:main:"):
+        assert keys.parse_agent_session_key(legacy) is None
+
+
+# Spec 7.3 and the reference cases 01 and 03.
+PROTECTED = [
+    ("agent:main:telegram:group:-100123", {}),
+    ("agent:main:discord:channel:555", {}),
+    ("agent:main:slack:direct:u1:thread:1700000000.000100", {}),
+    ("agent:main:telegram:direct:42:topic:7", {}),
+    ("agent:main:webchat:direct:dm-xyz", {"chatType": "group"}),
+    ("agent:main:signal:direct:333", {"origin": {"chatType": "channel"}}),
+    ("agent:main:Discord:GROUP:5", {}),
+    ("cron:nightly", {"chatType": "group"}),  # bare cron keys are not synthetic
+]
+UNPROTECTED = [
+    ("agent:main:main", {}), ("agent:main:telegram:direct:1", {}), ("cron:job1", {}),
+    ("agent:main:cron:nightly", {"chatType": "group"}), ("agent:main:cron:x:thread:9", {}),
+    ("hook:abc", {}), ("agent:main:hook:abc", {}), ("agent:main:heartbeat", {}),
+    ("agent:main:telegram:group:9:heartbeat", {}), ("agent:main:x:heartbeat:y", {"chatType": "group"}),
+    ("subagent:1", {}), ("agent:main:subagent:1", {"chatType": "channel"}), ("acp:x", {}),
+    ("agent:main:acp:x", {}), ("agent:main:node:n1", {}),
+]
+
+
+@pytest.mark.parametrize(("key", "entry"), PROTECTED)
+def test_protected_entries(key, entry):
+    assert keys.is_protected_entry(key, entry)
+
+
+@pytest.mark.parametrize(("key", "entry"), UNPROTECTED)
+def test_unprotected_entries(key, entry):
+    assert not keys.is_protected_entry(key, entry)
+
+
+def test_synthetic_keys():
+    for key in ("agent:main:cron:a", "agent:main:cron:a:run:b", "subagent:x", "acp:y", "agent:main:node:z",
+                "agent:main:hook:h", "hook:h", "agent:main:heartbeat", "agent:w:discord:channel:77:heartbeat"):
+        assert keys.is_synthetic_key(key), key
+    for key in ("cron:nightly", "agent:main:main", "agent:main:telegram:group:1"):
+        assert not keys.is_synthetic_key(key), key
+
+
+def test_owner_agent_id():
+    assert keys.owner_agent_id("agent:work:main", "main") == "work"
+    assert keys.owner_agent_id("cron:bare-key", "work") == "work"
+    assert keys.owner_agent_id("global", "main") is None
+    assert keys.owner_agent_id("Unknown", "main") is None
+    # agent:main:main belongs to the default agent when no agent called main exists
+    assert keys.owner_agent_id("agent:main:main", "lead", default_agent_id="lead",
+                               configured_agent_ids=frozenset({"lead", "ops"})) == "lead"
+    assert keys.owner_agent_id("agent:main:main", "lead", default_agent_id="lead",
+                               configured_agent_ids=frozenset({"lead", "main"})) == "main"

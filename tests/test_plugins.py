@@ -1,0 +1,148 @@
+"""The plugin system: entry points, error boundaries, kill switches, laziness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import OPENCLAW, now_ms, write_store
+
+from openclaw_core import hookspecs
+from openclaw_core.plugins import new_plugin_manager
+
+
+def make_distribution(root: Path, name: str, module_source: str, entry_points: dict[str, str]) -> Path:
+    """A real installed distribution (dist-info + module) on a path we add to PYTHONPATH."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{name}.py").write_text(textwrap.dedent(module_source))
+    info = root / f"{name}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: 0.1\n")
+    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[openclaw]\n{lines}\n")
+    return root
+
+
+def run(args, env_extra, tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "OPENCLAW_STATE_DIR": str(tmp_path / "state")}
+    env.update(env_extra)
+    return subprocess.run([OPENCLAW, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.fixture
+def broken_plugins(tmp_path):
+    site = tmp_path / "site"
+    make_distribution(site, "oc_broken_import", "raise ImportError('needs libfoo')\n", {"broken": "oc_broken_import"})
+    make_distribution(site, "oc_bad_hook", """
+        from openclaw_core import hookimpl
+        @hookimpl
+        def openclaw_no_such_hook():
+            pass
+    """, {"badhook": "oc_bad_hook"})
+    make_distribution(site, "oc_bad_command", """
+        from openclaw_core import hookimpl
+        @hookimpl
+        def openclaw_register_commands(cli):
+            raise RuntimeError("cannot add my command")
+    """, {"badcommand": "oc_bad_command"})
+    make_distribution(site, "oc_good", """
+        import click
+        from openclaw_core import hookimpl
+        @hookimpl
+        def openclaw_register_commands(cli):
+            @cli.command("hello")
+            def hello():
+                click.echo("hello from a plugin")
+    """, {"good": "oc_good"})
+    state = tmp_path / "state" / "agents" / "main" / "sessions"
+    write_store(state / "sessions.json", {"agent:main:main": {"sessionId": "s1", "updatedAt": now_ms()}})
+    return site
+
+
+def test_broken_third_party_plugins_do_not_stop_the_cli(broken_plugins, tmp_path):
+    result = run(["sessions", "--json"], {"PYTHONPATH": str(broken_plugins)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["count"] == 1
+    result = run(["plugins", "list", "--json"], {"PYTHONPATH": str(broken_plugins)}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("openclaw: warning:")]
+    assert len(warnings) == 3, result.stderr
+    assert any('"broken"' in w and "needs libfoo" in w for w in warnings)
+    assert any('"badhook"' in w and "openclaw_no_such_hook" in w for w in warnings)
+    assert any('"badcommand"' in w and "cannot add my command" in w for w in warnings)
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    assert plugins["good"]["hooks"] == ["openclaw_register_commands"]
+    assert plugins["good"]["distribution"] == "oc-good" and plugins["good"]["version"] == "0.1"
+    assert "error" in plugins["broken"] and "error" in plugins["badhook"]
+    hello = run(["hello"], {"PYTHONPATH": str(broken_plugins)}, tmp_path)
+    assert hello.stdout.strip() == "hello from a plugin"
+
+
+def test_disable_plugins_by_name_and_all_third_party(broken_plugins, tmp_path):
+    env = {"PYTHONPATH": str(broken_plugins), "OPENCLAW_DISABLE_PLUGINS": "broken,badhook,oc-bad-command"}
+    result = run(["plugins", "list", "--json"], env, tmp_path)
+    assert "warning" not in result.stderr
+    names = {p["name"] for p in json.loads(result.stdout)["plugins"]}
+    assert "good" in names and not names & {"broken", "badhook", "badcommand"}
+    result = run(["plugins", "list", "--json"], {**env, "OPENCLAW_DISABLE_PLUGINS": "third-party"}, tmp_path)
+    plugins = json.loads(result.stdout)["plugins"]
+    assert plugins and all(p["builtin"] for p in plugins)
+    assert {"offline_lock", "store_file"} <= {p["name"] for p in plugins}
+
+
+def test_builtins_register_through_the_entry_point_group():
+    from importlib import metadata
+
+    eps = {ep.name: ep.value for ep in metadata.entry_points(group="openclaw")
+           if ep.dist is not None and ep.dist.metadata["Name"] == "openclaw-core"}
+    assert {"offline_lock": "openclaw_offline_lock", "store_file": "openclaw_store_file"}.items() <= eps.items()
+    pm = new_plugin_manager(disabled=[])
+    for name in eps:
+        assert pm.has_plugin(name), name
+
+
+def test_every_hookspec_is_typed_prefixed_and_documented():
+    import inspect
+
+    specs = [getattr(hookspecs, n) for n in dir(hookspecs) if n.startswith("openclaw_")]
+    assert specs
+    for spec in specs:
+        assert spec.__doc__ and spec.__doc__.strip(), spec.__name__
+        signature = inspect.signature(spec)
+        assert signature.return_annotation is not inspect.Signature.empty, spec.__name__
+        for param in signature.parameters.values():
+            assert param.annotation is not inspect.Parameter.empty, (spec.__name__, param.name)
+    pm = new_plugin_manager(load_entrypoints=False)
+    assert sorted(n for n in dir(pm.hook) if not n.startswith("_")) == sorted(s.__name__ for s in specs)
+
+
+def test_help_does_not_import_what_it_does_not_need(tmp_path):
+    code = ("import sys; from openclaw_core.cli import main; main(['--help']); "
+            "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert "sessions" in proc.stdout
+    loaded = set(proc.stderr.split())
+    for heavy in ("websockets", "watchdog", "send2trash", "psycopg", "orjson", "filelock", "cryptography",
+                  "openclaw_core.store.writer", "openclaw_core.store.state", "json5", "tomli_w"):
+        assert heavy not in loaded, heavy
+
+
+def test_hook_register_commands_can_extend_a_core_group(cli, register_openclaw_plugin, state_dir):
+    import click
+
+    class Extension:
+        @hookspecs.hookimpl
+        def openclaw_register_commands(self, cli):
+            @cli.commands["sessions"].command("count")
+            def count():
+                click.echo("42")
+
+    register_openclaw_plugin(Extension(), "extension")
+    result = cli("sessions", "count")
+    assert (result.exit_code, result.stdout.strip()) == (0, "42")
