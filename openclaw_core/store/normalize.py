@@ -29,6 +29,22 @@ _BLOCKED_OBJECT_KEYS = frozenset({"__proto__", "prototype", "constructor"})
 _DELIVERY_KEYS = ("channel", "to", "accountId", "threadId")
 
 
+class _Undefined:
+    """A JS property set to ``undefined``: it keeps its slot in the object but
+    JSON.stringify leaves it out. Only lives between the two load passes."""
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED = _Undefined()
+
+
+def _val(entry: dict[str, Any], key: str) -> Any:
+    value = entry.get(key)
+    return None if value is UNDEFINED else value
+
+
 def _opt_str(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
@@ -36,18 +52,20 @@ def _opt_str(value: Any) -> str | None:
 
 
 def migrate_entry(entry: dict[str, Any]) -> bool:
-    """One-time renames: provider->channel, lastProvider->lastChannel, room->groupChannel."""
+    """One-time renames: provider->channel, lastProvider->lastChannel, room->groupChannel.
+
+    The new field takes the old one's value in its own place if it exists
+    (with a non-string value), else it is appended; then the old key goes.
+    """
     changed = False
     for old, new in (("provider", "channel"), ("lastProvider", "lastChannel")):
         if not isinstance(entry.get(new), str) and isinstance(entry.get(old), str):
-            value = entry.pop(old)
-            entry.pop(new, None)
-            entry[new] = value
+            entry[new] = entry[old]
+            del entry[old]
             changed = True
     if not isinstance(entry.get("groupChannel"), str) and isinstance(entry.get("room"), str):
-        value = entry.pop("room")
-        entry.pop("groupChannel", None)
-        entry["groupChannel"] = value
+        entry["groupChannel"] = entry["room"]
+        del entry["room"]
         changed = True
     elif "room" in entry:
         del entry["room"]
@@ -165,21 +183,26 @@ def merge_delivery_context(primary: dict[str, Any] | None, fallback: dict[str, A
     })
 
 
-def normalize_delivery(entry: dict[str, Any]) -> bool:
-    """Make ``deliveryContext`` and ``lastChannel/lastTo/lastAccountId/lastThreadId`` agree."""
-    current = entry.get("deliveryContext")
-    origin = entry.get("origin")
-    thread = entry.get("lastThreadId")
+def normalize_delivery(entry: dict[str, Any], *, keep_slots: bool = False) -> bool:
+    """Make ``deliveryContext`` and ``lastChannel/lastTo/lastAccountId/lastThreadId`` agree.
+
+    ``keep_slots`` leaves a field that became undefined in place (as
+    :data:`UNDEFINED`) the way JS does, so a following pass that derives it
+    again puts it back in its old position.
+    """
+    current = _val(entry, "deliveryContext")
+    origin = _val(entry, "origin")
+    thread = _val(entry, "lastThreadId")
     if thread is None and isinstance(current, dict):
         thread = current.get("threadId")
     if thread is None and isinstance(origin, dict):
         thread = origin.get("threadId")
-    last_channel = entry.get("lastChannel")
+    last_channel = _val(entry, "lastChannel")
     merged = merge_delivery_context(
         {
-            "channel": last_channel if last_channel is not None else entry.get("channel"),
-            "to": entry.get("lastTo"),
-            "accountId": entry.get("lastAccountId"),
+            "channel": last_channel if last_channel is not None else _val(entry, "channel"),
+            "to": _val(entry, "lastTo"),
+            "accountId": _val(entry, "lastAccountId"),
             "threadId": thread,
         },
         current if isinstance(current, dict) else None,
@@ -195,22 +218,40 @@ def normalize_delivery(entry: dict[str, Any]) -> bool:
         "lastAccountId": merged.get("accountId"),
         "lastThreadId": merged.get("threadId"),
     }
-    same_last = all(entry.get(k) == v for k, v in last.items())
+    same_last = all(_val(entry, k) == v for k, v in last.items())
     if same_delivery and same_last:
         return False
     # JS `{...entry, deliveryContext, lastChannel, ...}`: existing keys keep their
     # place, new ones are appended in this order; undefined values vanish.
     updates = {"deliveryContext": merged or None, **last}
     for key, value in updates.items():
-        if value is None:
-            entry.pop(key, None)
-        else:
+        if value is not None:
             entry[key] = value
+        elif keep_slots and key in entry:
+            entry[key] = UNDEFINED
+        else:
+            entry.pop(key, None)
     return True
 
 
-def normalize_entry(entry: dict[str, Any]) -> bool:
+def drop_undefined(entry: dict[str, Any]) -> None:
+    for key in [k for k, v in entry.items() if v is UNDEFINED]:
+        del entry[key]
+
+
+def normalize_entry(entry: dict[str, Any], *, keep_slots: bool = False) -> bool:
     """Everything the reference applies on every save (spec 2)."""
     changed = normalize_model_fields(entry)
-    changed = normalize_delivery(entry) or changed
+    changed = normalize_delivery(entry, keep_slots=keep_slots) or changed
     return strip_resolved_skills(entry) or changed
+
+
+def normalize_loaded_entry(entry: dict[str, Any]) -> None:
+    """Migrations, then the load pass and the save pass the reference makes
+    before a loaded store is written back. One pass is not always idempotent
+    (a blank lastChannel is dropped by the first and re-derived from channel,
+    in its old place, by the second), so both are needed for identical bytes."""
+    migrate_entry(entry)
+    normalize_entry(entry, keep_slots=True)
+    normalize_entry(entry)
+    drop_undefined(entry)

@@ -19,7 +19,7 @@ from typing import Any
 from openclaw_core import jsjson
 from openclaw_core.errors import StoreCorruptError
 from openclaw_core.keys import store_key
-from openclaw_core.store.normalize import migrate_entry, normalize_entry
+from openclaw_core.store.normalize import normalize_entry, normalize_loaded_entry
 
 _MISSING = object()
 _ACP = b'"acp"'
@@ -51,10 +51,17 @@ def _key_end_body(chunk: bytes) -> bytes:
 
 @dataclass
 class ChangeSet:
-    """What one commit changes: keys written (with their chunks) and keys removed."""
+    """What one commit changes: keys written (with their chunks) and keys removed.
+
+    ``appended`` lists, in store order, the upserted keys that were inserted at
+    the end of the store (new keys, and keys deleted and set again): a backend
+    that keeps the store's order per row gives them new positions; every other
+    upserted key keeps its place.
+    """
 
     upserted: dict[str, bytes] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
+    appended: dict[str, None] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.upserted or self.removed)
@@ -62,10 +69,14 @@ class ChangeSet:
     def merge(self, other: ChangeSet) -> None:
         for key in other.removed:
             self.upserted.pop(key, None)
+            self.appended.pop(key, None)
         self.removed |= other.removed
         for key, chunk in other.upserted.items():
             self.removed.discard(key)
             self.upserted[key] = chunk
+        for key in other.appended:
+            self.appended.pop(key, None)  # re-inserted again: it moves to the end again
+            self.appended[key] = None
 
 
 class StoreState:
@@ -99,8 +110,7 @@ class StoreState:
             data[key] = entry
         chunks: dict[str, bytes] = {}
         for key, entry in data.items():
-            migrate_entry(entry)
-            normalize_entry(entry)
+            normalize_loaded_entry(entry)
             try:
                 chunks[key] = encode_chunk(key, entry)
             except jsjson.JSONError as exc:
@@ -170,6 +180,7 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
         self._data = state.entries
         self._touched: set[str] = set()
         self._original_order: list[str] | None = None
+        self._appended: dict[str, None] = {}  # keys inserted at the end, in order
         self._allow_drop_acp = allow_drop_acp
         self.closed = False
         #: set by :meth:`cancel_save`: this mutation asks for no write of its own
@@ -216,6 +227,8 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
             raise TypeError("session keys are strings")
         if key not in self._data:
             self._structure_changes()
+            self._appended.pop(key, None)
+            self._appended[key] = None
         self._data[key] = entry
         self._touched.add(key)
 
@@ -224,6 +237,7 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
             raise KeyError(key)
         self._structure_changes()
         del self._data[key]
+        self._appended.pop(key, None)
         self._touched.add(key)
 
     def _structure_changes(self) -> None:
@@ -262,7 +276,9 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
                     entry["acp"] = old_acp
             normalize_entry(entry)
             chunk = encode_chunk(key, entry)
-            if chunk != old_chunk:
+            # A key deleted and set again moved to the end: the text changed even
+            # when its entry did not.
+            if chunk != old_chunk or key in self._appended:
                 new_chunks[key] = chunk
         for key in changes.removed:
             del state.chunks[key]
@@ -270,6 +286,7 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
         state.chunks.update(new_chunks)
         state.noncanonical_keys.update(k for k in new_chunks if k != store_key(k))
         changes.upserted = new_chunks
+        changes.appended = {k: None for k in self._appended if k in new_chunks}
         if self._original_order is not None and any(jsjson.is_index_key(k) for k in new_chunks):
             order = jsjson.js_key_order(list(self._data))
             if order is not None:
