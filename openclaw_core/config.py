@@ -10,6 +10,7 @@ anything is touched.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,33 @@ MAINTENANCE_KEYS = (
     "resetArchiveRetention", "maxDiskBytes", "highWaterBytes",
 )
 BACKENDS_KEY = "backend"
+POSTGRES_KEYS = ("dsn", "schema")
+_SQL_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+
+
+_MISSING = object()
+_ENV_TOKEN = re.compile(r"\$(\$?)\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def substitute_env(value: Any, env: Mapping[str, str]) -> Any:
+    """``${VAR}`` in config strings, as OpenClaw substitutes them at load time:
+    upper-case names only, ``$${VAR}`` for a literal ``${VAR}``, and an unset
+    or empty variable left as written."""
+    if isinstance(value, str):
+        if "$" not in value:
+            return value
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(1):
+                return "${" + match.group(2) + "}"
+            return env.get(match.group(2)) or match.group(0)
+
+        return _ENV_TOKEN.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: substitute_env(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, env) for v in value]
+    return value
 
 
 @dataclass
@@ -45,6 +73,12 @@ class Config:
     # -- generic access -------------------------------------------------------------
 
     def get(self, dotted: str, default: Any = None) -> Any:
+        """The value at ``a.b.c`` with ``${VAR}`` substituted in its strings
+        (the file's own text, in :attr:`data`, keeps them)."""
+        node = self.raw_get(dotted, _MISSING)
+        return default if node is _MISSING else substitute_env(node, self.env)
+
+    def raw_get(self, dotted: str, default: Any = None) -> Any:
         node: Any = self.data
         for part in dotted.split("."):
             if not isinstance(node, Mapping) or part not in node:
@@ -136,24 +170,38 @@ def config_format(path: Path) -> str:
     return "toml" if path.suffix.lower() == ".toml" else "json"
 
 
-def parse_config_text(text: str, fmt: str, path: Path) -> dict[str, Any]:
+def display_path(path: Path, env: Mapping[str, str] | None = None) -> str:
+    """The path as the reference prints it: ``~/...`` when under the home dir."""
+    home = str(paths.resolve_home(env))
+    text = str(path)
+    if text == home or text.startswith(home.rstrip(os.sep) + os.sep):
+        return "~" + text[len(home.rstrip(os.sep)):]
+    return text
+
+
+def invalid_config(path: Path, problems: list[str], env: Mapping[str, str] | None = None) -> ConfigError:
+    """The reference's block: ``Config invalid`` / ``File:`` / ``Problem:`` / one line per problem."""
+    lines = ["Config invalid", f"File: {display_path(path, env)}", "Problem:", *(f"  - {p}" for p in problems)]
+    error = ConfigError("\n".join(lines))
+    error.problems = problems  # type: ignore[attr-defined]
+    return error
+
+
+def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if fmt == "toml":
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Invalid config at {path}: {exc}") from None
+            raise invalid_config(path, [f"<root>: TOML parse failed: {exc}"], env) from None
     else:
-        import json5  # only legacy JSON configs pay for it
+        import json5  # only OpenClaw JSON configs pay for it
 
-        if not text.strip():
-            data = {}
-        else:
-            try:
-                data = json5.loads(text)
-            except ValueError as exc:
-                raise ConfigError(f"Invalid config at {path}: {exc}") from None
+        try:
+            data = json5.loads(text.removeprefix("\ufeff"))
+        except ValueError as exc:
+            raise invalid_config(path, [f"<root>: JSON5 parse failed: {exc}"], env) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"Invalid config at {path}: the top level must be an object")
+        raise invalid_config(path, [f"<root>: Invalid input: expected object, received {_js_type(data)}"], env)
     return data
 
 
@@ -168,30 +216,61 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
     except FileNotFoundError:
         return Config({}, path, fmt, state_dir, env, exists=False)
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Invalid config at {path}: {exc}") from None
-    data = parse_config_text(text, fmt, path)
+        raise invalid_config(path, [f"<root>: read failed: {exc}"], env) from None
+    data = parse_config_text(text, fmt, path, env)
     config = Config(data, path, fmt, state_dir, env)
     if validate:
         problems = list(validate_config(data))
         if problems:
-            raise ConfigError(f"Invalid config at {path}: " + "; ".join(problems))
+            raise invalid_config(path, problems, env)
     return config
 
 
 # --- validation -------------------------------------------------------------------------
+# Messages and order are the reference's (its schema validator): field problems
+# depth-first in schema order, an object's unknown keys after its fields'.
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _is_positive_int(value: Any) -> bool:
-    return (_is_int(value) and value > 0) or (isinstance(value, float) and value.is_integer() and value > 0)
+def _js_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _unknown_keys(prefix: str, obj: Mapping[str, Any], known: tuple[str, ...]) -> Iterator[str]:
+    unknown = [k for k in obj if k not in known]
+    if len(unknown) == 1:
+        yield f'{prefix}: Unrecognized key: "{unknown[0]}"'
+    elif unknown:
+        yield f"{prefix}: Unrecognized keys: " + ", ".join(f'"{k}"' for k in unknown)
+
+
+def _check_positive_int(key: str, value: Any) -> Iterator[str]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        yield f"{key}: Invalid input: expected number, received {_js_type(value)}"
+    elif isinstance(value, float) and not value.is_integer():
+        yield f"{key}: Invalid input: expected int, received number"
+    elif value <= 0:
+        yield f"{key}: Too small: expected number to be >0"
+    elif value > MAX_SAFE_INTEGER:
+        yield f"{key}: Too big: expected int to be <={MAX_SAFE_INTEGER}"
+
+
+def _string_or_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (str, int, float))
 
 
 def _check_duration(key: str, value: Any) -> Iterator[str]:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        yield f"{key}: expected a string or number"
-        return
     try:
         parse_duration_ms(value, "d")
     except UnitError as exc:
@@ -199,9 +278,6 @@ def _check_duration(key: str, value: Any) -> Iterator[str]:
 
 
 def _check_size(key: str, value: Any) -> Iterator[str]:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        yield f"{key}: expected a string or number"
-        return
     try:
         parse_bytes(value, "b")
     except UnitError as exc:
@@ -212,68 +288,106 @@ def validate_maintenance(maintenance: Any, prefix: str = "session.maintenance") 
     if maintenance is None:
         return
     if not isinstance(maintenance, Mapping):
-        yield f"{prefix}: expected an object"
+        yield f"{prefix}: Invalid input: expected object, received {_js_type(maintenance)}"
         return
-    for key in maintenance:
-        if key not in MAINTENANCE_KEYS:
-            yield f'{prefix}: Unrecognized key: "{key}"'
+    problems: list[str] = []
     mode = maintenance.get("mode")
-    if mode is not None and mode not in ("enforce", "warn"):
-        yield f'{prefix}.mode: expected "enforce" or "warn"'
-    if maintenance.get("pruneAfter") is not None:
-        yield from _check_duration(f"{prefix}.pruneAfter", maintenance["pruneAfter"])
-    for key in ("pruneDays", "maxEntries"):
+    if "mode" in maintenance and mode not in ("enforce", "warn"):
+        problems.append(f'{prefix}.mode: Invalid option: expected one of "enforce"|"warn"')
+    for key in ("pruneAfter", "rotateBytes", "resetArchiveRetention", "maxDiskBytes", "highWaterBytes"):
         value = maintenance.get(key)
-        if value is not None and not _is_positive_int(value):
-            yield f"{prefix}.{key}: expected a positive integer"
-    retention = maintenance.get("resetArchiveRetention")
-    if retention is not None and retention is not False:
-        if retention is True:
-            yield f"{prefix}.resetArchiveRetention: expected a duration or false"
-        else:
-            yield from _check_duration(f"{prefix}.resetArchiveRetention", retention)
-    for key in ("maxDiskBytes", "highWaterBytes", "rotateBytes"):
-        if maintenance.get(key) is not None:
+        if key not in maintenance or _string_or_number(value) or (key == "resetArchiveRetention" and value is False):
+            continue
+        problems.append(f"{prefix}.{key}: Invalid input")
+    for key in ("pruneDays", "maxEntries"):
+        if key in maintenance:
+            problems.extend(_check_positive_int(f"{prefix}.{key}", maintenance[key]))
+    problems.sort(key=lambda p: MAINTENANCE_KEYS.index(p.split(":")[0].rsplit(".", 1)[-1]))
+    problems.extend(_unknown_keys(prefix, maintenance, MAINTENANCE_KEYS))
+    if problems:
+        # The duration and size checks only run once the object is otherwise valid.
+        yield from problems
+        return
+    for key in ("pruneAfter", "resetArchiveRetention"):
+        value = maintenance.get(key)
+        if key in maintenance and value is not False:
+            yield from _check_duration(f"{prefix}.{key}", value)
+    for key in ("maxDiskBytes", "highWaterBytes"):
+        if key in maintenance:
             yield from _check_size(f"{prefix}.{key}", maintenance[key])
 
 
+def validate_postgres(section: Any, prefix: str = "session.postgres") -> Iterator[str]:
+    """The PostgreSQL store's settings (``dsn`` may also come from OPENCLAW_POSTGRES_DSN)."""
+    if section is None:
+        return
+    if not isinstance(section, Mapping):
+        yield f"{prefix}: expected an object"
+        return
+    for key in section:
+        if key not in POSTGRES_KEYS:
+            yield f'{prefix}: Unrecognized key: "{key}"'
+    dsn = section.get("dsn")
+    if dsn is not None and (not isinstance(dsn, str) or not dsn.strip()):
+        yield f"{prefix}.dsn: expected a connection string such as \"postgresql://host/db\""
+    schema = section.get("schema")
+    if schema is not None and (not isinstance(schema, str) or not _SQL_NAME.fullmatch(schema)):
+        yield f"{prefix}.schema: expected a lower-case SQL name (letters, digits, _; at most 40)"
+
+
+def _check_string(key: str, value: Any) -> Iterator[str]:
+    if not isinstance(value, str):
+        yield f"{key}: Invalid input: expected string, received {_js_type(value)}"
+
+
 def validate_config(data: Mapping[str, Any]) -> Iterator[str]:
-    """Problems with the keys this tool acts on, each ``path: what is wrong``."""
-    session = data.get("session")
-    if session is not None and not isinstance(session, Mapping):
-        yield "session: expected an object"
-        session = None
-    session = session or {}
-    store = session.get("store")
-    if store is not None and not isinstance(store, str):
-        yield "session.store: expected a string"
-    backend = session.get(BACKENDS_KEY)
-    if backend is not None and (not isinstance(backend, str) or not backend.strip()):
-        yield "session.backend: expected a backend name such as \"file\""
-    yield from validate_maintenance(session.get("maintenance"))
+    """Problems with the keys this tool acts on, each ``path: message`` (the
+    reference's wording). Sections this tool does not act on are kept
+    verbatim and not checked."""
     agents = data.get("agents")
     if agents is not None:
         if not isinstance(agents, Mapping):
-            yield "agents: expected an object"
-        else:
-            agent_list = agents.get("list")
-            if agent_list is not None:
-                if not isinstance(agent_list, list):
-                    yield "agents.list: expected an array"
-                else:
-                    for i, agent in enumerate(agent_list):
-                        if not isinstance(agent, Mapping):
-                            yield f"agents.list.{i}: expected an object"
-                        elif not isinstance(agent.get("id"), str) or not agent["id"].strip():
-                            yield f"agents.list.{i}.id: expected a non-empty string"
+            yield f"agents: Invalid input: expected object, received {_js_type(agents)}"
+        elif agents.get("list") is not None:
+            agent_list = agents["list"]
+            if not isinstance(agent_list, list):
+                yield f"agents.list: Invalid input: expected array, received {_js_type(agent_list)}"
+            else:
+                for i, agent in enumerate(agent_list):
+                    if not isinstance(agent, Mapping):
+                        yield f"agents.list.{i}: Invalid input: expected object, received {_js_type(agent)}"
+                        continue
+                    if not isinstance(agent.get("id"), str):
+                        received = "undefined" if "id" not in agent else _js_type(agent["id"])
+                        yield f"agents.list.{i}.id: Invalid input: expected string, received {received}"
+                    for key in ("workspace", "agentDir"):
+                        if agent.get(key) is not None:
+                            yield from _check_string(f"agents.list.{i}.{key}", agent[key])
     gateway = data.get("gateway")
     if isinstance(gateway, Mapping):
         port = gateway.get("port")
         if port is not None and not (_is_int(port) and 0 < port < 65536):
             yield "gateway.port: expected an integer between 1 and 65535"
         auth = gateway.get("auth")
-        if isinstance(auth, Mapping) and auth.get("token") is not None and not isinstance(auth.get("token"), str):
-            yield "gateway.auth.token: expected a string"
+        if isinstance(auth, Mapping) and auth.get("token") is not None:
+            yield from _check_string("gateway.auth.token", auth["token"])
+    session = data.get("session")
+    if session is None:
+        return
+    if not isinstance(session, Mapping):
+        yield f"session: Invalid input: expected object, received {_js_type(session)}"
+        return
+    if session.get("store") is not None:
+        yield from _check_string("session.store", session["store"])
+    backend = session.get(BACKENDS_KEY)
+    if backend is not None and (not isinstance(backend, str) or not backend.strip()):
+        yield 'session.backend: expected a backend name such as "file"'
+    yield from validate_postgres(session.get("postgres"))
+    yield from validate_maintenance(session.get("maintenance"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # --- writing ----------------------------------------------------------------------------

@@ -101,10 +101,15 @@ def test_config_path_override(tmp_path, monkeypatch):
 @pytest.mark.parametrize(("maintenance", "message"), [
     ({"bogus": 1}, 'session.maintenance: Unrecognized key: "bogus"'),
     ({"pruneAfter": "2w"}, "session.maintenance.pruneAfter: invalid duration (use ms, s, m, h, d)"),
-    ({"maxEntries": 0}, "session.maintenance.maxEntries: expected a positive integer"),
+    ({"maxEntries": 0}, "session.maintenance.maxEntries: Too small: expected number to be >0"),
+    ({"maxEntries": 1.5}, "session.maintenance.maxEntries: Invalid input: expected int, received number"),
+    ({"maxEntries": "10"}, "session.maintenance.maxEntries: Invalid input: expected number, received string"),
+    ({"pruneDays": 1e300}, "session.maintenance.pruneDays: Too big: expected int to be <=9007199254740991"),
     ({"maxDiskBytes": "10 kb"}, "session.maintenance.maxDiskBytes: invalid size (use b, kb, mb, gb, tb)"),
-    ({"mode": "bogus"}, "session.maintenance.mode"),
-    ({"resetArchiveRetention": True}, "session.maintenance.resetArchiveRetention"),
+    ({"mode": "WARN"}, 'session.maintenance.mode: Invalid option: expected one of "enforce"|"warn"'),
+    ({"resetArchiveRetention": True}, "session.maintenance.resetArchiveRetention: Invalid input"),
+    ({"pruneAfter": None}, "session.maintenance.pruneAfter: Invalid input"),
+    ({"a": 1, "b": 2}, 'session.maintenance: Unrecognized keys: "a", "b"'),
 ])
 def test_invalid_maintenance_config_is_an_error_naming_the_key(state_dir, maintenance, message):
     (state_dir / "openclaw.json").write_text(json.dumps({"session": {"maintenance": maintenance}}))
@@ -127,8 +132,10 @@ def test_invalid_config_exits_1_and_touches_nothing(state_dir, cli):
     before = store.read_bytes()
     result = cli("sessions", "cleanup", "--enforce", "--store", str(store))
     assert result.exit_code == 1
-    assert "session.maintenance.pruneAfter: invalid duration" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Config invalid", f"File: {state_dir / 'openclaw.toml'}", "Problem:",
+        "  - session.maintenance.pruneAfter: invalid duration (use ms, s, m, h, d)"]
     assert store.read_bytes() == before
 
 
@@ -166,3 +173,40 @@ def test_config_migrate_converts_json_to_toml(state_dir, cli):
     assert cfg.get("session.maintenance.maxEntries") == 50
     again = cli("config", "migrate")
     assert again.exit_code == 1 and "already TOML" in again.stderr
+
+
+def test_problems_come_in_the_reference_order_and_refinements_wait(state_dir):
+    (state_dir / "openclaw.json").write_text(json.dumps({"session": {
+        "maintenance": {"zz": 1, "pruneAfter": "2w", "mode": "x", "maxEntries": 0, "aa": 2},
+        "store": 5}, "agents": {"list": [{"name": "x"}]}}))
+    with pytest.raises(ConfigError) as err:
+        load_config()
+    assert err.value.problems == [
+        "agents.list.0.id: Invalid input: expected string, received undefined",
+        "session.store: Invalid input: expected string, received number",
+        'session.maintenance.mode: Invalid option: expected one of "enforce"|"warn"',
+        "session.maintenance.maxEntries: Too small: expected number to be >0",
+        'session.maintenance: Unrecognized keys: "zz", "aa"',
+    ]  # pruneAfter's duration check waits until the rest of the object is valid
+
+
+def test_config_file_path_under_home_prints_with_a_tilde(tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    (home / ".openclaw").mkdir(parents=True)
+    (home / ".openclaw" / "openclaw.json").write_text("{ session: { ")
+    monkeypatch.setenv("HOME", str(home))
+    with pytest.raises(ConfigError) as err:
+        load_config()
+    lines = str(err.value).splitlines()
+    assert lines[1] == "File: ~/.openclaw/openclaw.json"
+    assert lines[3].startswith("  - <root>: JSON5 parse failed:")
+
+
+def test_env_substitution_in_config_strings(state_dir, monkeypatch):
+    monkeypatch.setenv("STORES", "/srv/stores")
+    (state_dir / "openclaw.json").write_text(json.dumps({"session": {"store": "${STORES}/{agentId}.json"},
+                                                          "x": ["$${STORES}", "${NOT_SET_VAR}/y", "${lower}"]}))
+    cfg = load_config()
+    assert cfg.session_store == "/srv/stores/{agentId}.json"
+    assert cfg.get("x") == ["${STORES}", "${NOT_SET_VAR}/y", "${lower}"]
+    assert cfg.data["session"]["store"] == "${STORES}/{agentId}.json"  # the file's text is kept
