@@ -22,6 +22,7 @@ _JS_WHITESPACE = (
     " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
+JS_WHITESPACE = _JS_WHITESPACE  # public: jsvalues trims the same way
 
 
 def js_trim(value: str) -> str:
@@ -125,13 +126,22 @@ def thread_id_of(key: str) -> str | None:
 
 def is_synthetic_key(key: str) -> bool:
     """Runtime keys (cron, hooks, heartbeats, subagents, acp, nodes): never protected."""
-    rest = key_rest(key)
+    raw = js_trim(key)
+    return _is_synthetic(raw.lower(), parse_agent_session_key(raw))
+
+
+def _is_synthetic(lowered: str, parsed: AgentSessionKey | None) -> bool:
+    # One parse for every rule (maintenance asks this for each of 50,000 keys).
+    if parsed is not None:
+        rest = parsed.rest
+        if rest.startswith(("subagent:", "acp:", "cron:")):
+            return True
+    else:
+        rest = lowered
+    if lowered.startswith(("subagent:", "acp:")):
+        return True
     return (
-        is_subagent_key(key)
-        or is_acp_key(key)
-        or is_cron_key(key)
-        or rest.startswith("hook:")
-        or rest.startswith("node:")
+        rest.startswith(("hook:", "node:"))
         or rest == "heartbeat"
         or rest.endswith(":heartbeat")
         or ":heartbeat:" in rest
@@ -156,11 +166,15 @@ def entry_chat_type(entry: Mapping[str, Any] | None) -> str:
 def is_protected_entry(key: str, entry: Mapping[str, Any] | None) -> bool:
     """Durable conversations (groups, channels, threads, topics) that age-based
     maintenance must keep. Synthetic keys are never protected."""
-    if is_synthetic_key(key):
+    raw = js_trim(key)
+    lowered = raw.lower()
+    parsed = parse_agent_session_key(raw)
+    if _is_synthetic(lowered, parsed):
         return False
-    if thread_id_of(key):
+    idx = lowered.rfind(":thread:")
+    if idx != -1 and js_trim(raw[idx + len(":thread:"):]):
         return True
-    rest = key_rest(key)
+    rest = parsed.rest if parsed is not None else lowered
     if _TELEGRAM_TOPIC.fullmatch(rest) or _GROUP_OR_CHANNEL.fullmatch(rest):
         return True
     return entry_chat_type(entry) in _PROTECTED_CHAT_TYPES
@@ -169,18 +183,23 @@ def is_protected_entry(key: str, entry: Mapping[str, Any] | None) -> bool:
 # --- kinds and ownership ----------------------------------------------------
 
 def session_kind(key: str, entry: Mapping[str, Any] | None = None) -> str:
-    """``global``, ``unknown``, ``cron``, ``group`` or ``direct`` (spec 9)."""
-    lowered = js_trim(key).lower()
-    if lowered == "global":
-        return "global"
-    if lowered == "unknown":
-        return "unknown"
-    if is_cron_key(key) or lowered.startswith("cron:"):
+    """The ``kind`` of a ``sessions`` row: ``global``, ``unknown``, ``cron``, ``group``
+    or ``direct``, in the reference's order (``classifySessionKey``).
+
+    Only ``global``/``unknown`` and the group/channel markers are case-sensitive
+    (``Global`` and ``agent:main:discord:GROUP:7`` are direct); the cron test
+    parses the key (``AGENT:Main:CRON:x`` is cron, bare ``cron:x`` is not) and
+    comes before ``chatType``. Only the entry's own ``chatType`` counts, exactly
+    ``"group"`` or ``"channel"`` (not ``origin.chatType``).
+    """
+    if key == "global" or key == "unknown":
+        return key
+    if is_cron_key(key):
         return "cron"
-    rest = key_rest(key)
-    if ":group:" in f":{rest}" or ":channel:" in f":{rest}":
+    chat_type = entry.get("chatType") if isinstance(entry, Mapping) else None
+    if chat_type == "group" or chat_type == "channel":
         return "group"
-    if entry_chat_type(entry) in ("group", "channel"):
+    if ":group:" in key or ":channel:" in key:
         return "group"
     return "direct"
 
@@ -206,8 +225,14 @@ def owner_agent_id(
     default_agent_id: str = DEFAULT_AGENT_ID,
     configured_agent_ids: frozenset[str] | None = None,
     main_key: str = DEFAULT_MAIN_KEY,
+    global_scope: bool = False,
 ) -> str | None:
-    """The agent a stored key belongs to (spec 3), None for global/unknown."""
+    """The agent a stored key belongs to (spec 3), None for global/unknown.
+
+    With ``global_scope`` (``session.scope = "global"``) a main-session alias
+    (``agent:<id>:main``, ``agent:<id>:<mainKey>``, their ``agent:main:``
+    legacy forms, or a bare ``main``) is the global session: no owner.
+    """
     canonical = canonical_key_for_agent(store_agent_id, key)
     if canonical in ("global", "unknown"):
         return None
@@ -216,11 +241,26 @@ def owner_agent_id(
         return normalize_agent_id(default_agent_id)
     owner = normalize_agent_id(parsed.agent_id)
     ids = configured_agent_ids or frozenset()
-    if (
+    mkey = normalize_main_key(main_key)
+    remapped = (
         owner == DEFAULT_AGENT_ID
-        and parsed.rest in (DEFAULT_MAIN_KEY, normalize_main_key(main_key))
+        and parsed.rest in (DEFAULT_MAIN_KEY, mkey)
         and DEFAULT_AGENT_ID not in ids
         and normalize_agent_id(store_agent_id) == normalize_agent_id(default_agent_id)
-    ):
-        return normalize_agent_id(default_agent_id)
+    )
+    if remapped:
+        owner = normalize_agent_id(default_agent_id)
+    if global_scope:
+        # The reference compares the key as written (lower-cased), not its canonical form.
+        raw = js_trim(key).lower()
+        if remapped:
+            written = f"agent:{owner}:{parsed.rest}"
+        elif parse_agent_session_key(raw) is not None or raw.startswith("agent:"):
+            written = raw
+        else:
+            written = f"agent:{normalize_agent_id(store_agent_id)}:{raw}"
+        aliases = {f"agent:{owner}:{mkey}", f"agent:{owner}:{DEFAULT_MAIN_KEY}",
+                   f"agent:{DEFAULT_AGENT_ID}:{mkey}", f"agent:{DEFAULT_AGENT_ID}:{DEFAULT_MAIN_KEY}"}
+        if written in aliases:
+            return None
     return owner

@@ -1,0 +1,113 @@
+"""Changing the config file: read-modify-write under a cross-process lock, in
+the file's own format.
+
+Two processes (an offline ``openclaw agents delete`` and a Gateway running
+``agents.delete``, or two ``agents add``) must not lose each other's edits,
+so every edit takes ``<config>.lock``, re-reads the file, changes that, and
+writes it back before letting go. An OpenClaw ``openclaw.json`` is written
+as OpenClaw writes it: ``JSON.stringify(config, null, 2)`` plus a newline,
+mode 0600, a ``meta`` block stamped with the time, and the previous file
+kept in a ring of backups (``.bak``, ``.bak.1`` ... ``.bak.4``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from openclaw_core.config import Config, parse_config_text, save_config, validate_config
+from openclaw_core.errors import ConfigError
+
+#: The OpenClaw release whose config format we write (``meta.lastTouchedVersion``).
+OPENCLAW_FORMAT_VERSION = "2026.5.4"
+BACKUP_COUNT = 5             # .bak plus .bak.1 .. .bak.4, as OpenClaw keeps them
+LOCK_TIMEOUT = 60.0          # seconds to wait for another process's edit
+
+
+def lock_path(config: Config) -> Path:
+    return config.path.with_name(config.path.name + ".lock")
+
+
+def reread(config: Config) -> Config:
+    """The config as it is on disk now (same path, format and environment)."""
+    try:
+        text = config.path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config({}, config.path, config.format, config.state_dir, config.env, exists=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Invalid config at {config.path}: {exc}") from None
+    data = parse_config_text(text, config.format, config.path)
+    problems = list(validate_config(data))
+    if problems:
+        raise ConfigError(f"Invalid config at {config.path}: " + "; ".join(problems))
+    return Config(data, config.path, config.format, config.state_dir, config.env)
+
+
+@contextmanager
+def editing(config: Config, timeout: float = LOCK_TIMEOUT) -> Iterator[Config]:
+    """Hold the config's lock; yield a fresh copy to change and :func:`write`."""
+    import filelock  # only commands that edit the config pay for it
+
+    path = lock_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path), timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise ConfigError(f"timed out after {timeout:g}s waiting for the lock on {config.path} "
+                          f"(another openclaw process is changing it; lock file {path})") from None
+    try:
+        yield reread(config)
+    finally:
+        lock.release()
+
+
+def stamp_meta(data: Mapping[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """``meta.lastTouchedVersion``/``lastTouchedAt`` set, other meta keys and the key order kept."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    out = dict(data)
+    meta = dict(out["meta"]) if isinstance(out.get("meta"), Mapping) else {}
+    meta["lastTouchedVersion"] = OPENCLAW_FORMAT_VERSION
+    meta["lastTouchedAt"] = stamp
+    out["meta"] = meta
+    return out
+
+
+def rotate_backups(path: Path) -> None:
+    """Shift ``.bak`` -> ``.bak.1`` -> ... -> ``.bak.4`` (the oldest drops out);
+    :func:`save_config` then copies the current file to ``.bak``."""
+    base = str(path) + ".bak"
+    last = BACKUP_COUNT - 1
+    try:
+        os.unlink(f"{base}.{last}")
+    except FileNotFoundError:
+        pass
+    for index in range(last - 1, 0, -1):
+        try:
+            os.replace(f"{base}.{index}", f"{base}.{index + 1}")
+        except FileNotFoundError:
+            pass
+    try:
+        os.replace(base, f"{base}.1")
+    except FileNotFoundError:
+        pass
+
+
+def write(config: Config, data: Mapping[str, Any]) -> list[str]:
+    """Write ``data`` as the config (validated first; nothing is written if invalid).
+
+    Returns the keys TOML could not hold (see :func:`save_config`).
+    """
+    problems = list(validate_config(data))
+    if problems:
+        raise ConfigError(f"Invalid config for {config.path}: " + "; ".join(problems))
+    if config.format == "json":
+        data = stamp_meta(data)
+    if config.path.exists():
+        rotate_backups(config.path)
+    return save_config(config, data)
