@@ -18,3 +18,11 @@ if TYPE_CHECKING:
 @hookimpl(trylast=True)
 def openclaw_store_commit(commit: StoreCommit) -> None:
     commit.write()
+
+
+@hookimpl(trylast=True)
+def openclaw_gateway_methods() -> list:
+    # The core's Gateway methods, collected like a plugin's (a plugin may override one by name).
+    from openclaw_core.gateway.builtin import builtin_methods
+
+    return builtin_methods()

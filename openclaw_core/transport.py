@@ -29,6 +29,7 @@ class TransportResponse:
 
     payload: Any
     transport: str                   # "gateway" for the built-in RPC plugin
+    hello: dict[str, Any] | None = None  # the Gateway's hello-ok (version, methods, uptime), when known
 
 
 def dispatch(request: TransportRequest, pm: OpenClawPluginManager | None = None) -> TransportResponse | None:

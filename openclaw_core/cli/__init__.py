@@ -21,9 +21,12 @@ from openclaw_core.errors import OpenClawError
 
 # name -> "module:attribute" of the click command, imported on demand
 CORE_COMMANDS = {
+    "agents": "openclaw_core.cli.agents:agents",
     "config": "openclaw_core.cli.config_cmd:config",
+    "gateway": "openclaw_core.cli.gateway:gateway",
     "plugins": "openclaw_core.cli.plugins_cmd:plugins",
     "sessions": "openclaw_core.cli.sessions:sessions",
+    "store": "openclaw_core.cli.store_cmd:store",
 }
 
 
@@ -95,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: one line on stderr and an exit code for every error."""
     cli = build_cli()
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="openclaw", standalone_mode=False)
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="openclaw", standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool):
+            return code  # click >= 8.2 returns an Exit's code here instead of raising it
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

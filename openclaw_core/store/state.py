@@ -12,17 +12,76 @@ successful one re-encodes just those keys.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from openclaw_core import jsjson
 from openclaw_core.errors import StoreCorruptError
 from openclaw_core.keys import store_key
-from openclaw_core.store.normalize import normalize_entry, normalize_loaded_entry
+from openclaw_core.store.normalize import NORMALIZED_FIELDS, normalize_entry, normalize_loaded_entry
 
 _MISSING = object()
 _ACP = b'"acp"'
+_FRAMED_KEY = re.compile(rb'  "((?:[^"\\\n]|\\.)*)": ')
+_MEMBER_SEPARATOR = b',\n  "'
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+class LazyEntry(Mapping[str, Any]):
+    """An entry of a lazily loaded store (:meth:`StoreState.parse` with ``lazy``):
+    a read-only mapping that keeps only the entry's top-level scalar fields and
+    decodes the rest from its chunk when asked (nothing is cached).
+
+    Fields the load normalisation may change (``NORMALIZED_FIELDS``) are always
+    read from a freshly decoded and normalised copy, so a lazy entry shows
+    exactly what a fully loaded one would. Iterating it decodes it.
+    """
+
+    __slots__ = ("_chunk", "_offset", "_scalars", "_nested")
+
+    def __init__(self, chunk: bytes, offset: int, scalars: dict[str, Any], nested: tuple[str, ...]) -> None:
+        self._chunk = chunk
+        self._offset = offset
+        self._scalars = scalars
+        self._nested = nested
+
+    def raw(self) -> dict[str, Any]:
+        """The entry as stored (not normalised), a fresh object."""
+        return orjson.loads(memoryview(self._chunk)[self._offset:])
+
+    def materialize(self) -> dict[str, Any]:
+        """The entry as a full load gives it (normalised), a fresh object."""
+        entry = self.raw()
+        normalize_loaded_entry(entry)
+        return entry
+
+    def __getitem__(self, key: str) -> Any:
+        if key in NORMALIZED_FIELDS:
+            return self.materialize()[key]
+        value = self._scalars.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        if key in self._nested:
+            return self.raw()[key]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if key in NORMALIZED_FIELDS:
+            return key in self.materialize()
+        return key in self._scalars or key in self._nested
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.materialize())
+
+    def __len__(self) -> int:
+        return len(self.materialize())
+
+    def __repr__(self) -> str:
+        return f"LazyEntry({self.materialize()!r})"
 
 
 def encode_chunk(key: str, entry: dict[str, Any]) -> bytes:
@@ -87,6 +146,11 @@ class StoreState:
         self.entries = entries
         self.chunks = chunks
         self.version = version
+        # Lazily loaded stores (parse(..., lazy=True)): keys whose entry is still a
+        # LazyEntry, and keys whose chunk is the stored text, not yet re-encoded.
+        self.lazy: set[str] = set()
+        self.unverified: set[str] = set()
+        self.loaded_lazily = False
         # False when the stored bytes differ from our canonical text (migrated,
         # normalised, or not in canonical format): the next commit writes.
         self.on_disk_matches = on_disk_matches
@@ -94,6 +158,10 @@ class StoreState:
         # Keys that are not trimmed lower-case: the only ones an entry update
         # has to consider as case variants of the key it writes.
         self.noncanonical_keys = {k for k in entries if k != store_key(k)}
+        # Keys changed (or removed, or moved) in memory since ``version`` was
+        # stored; the writer clears it after a commit. A backend's index cannot
+        # know these yet (see StoreBackend.stale_keys).
+        self.unsaved: set[str] = set()
 
     @classmethod
     def from_entries(cls, entries: Mapping[str, Any], *, source: str, version: Any = None,
@@ -119,9 +187,46 @@ class StoreState:
         state.on_disk_matches = raw is not None and state.text() == raw
         return state
 
+    @property
+    def on_disk_matches(self) -> bool:
+        if self.unverified:
+            self.verify_all()  # a lazy store knows only once its chunks are re-encoded
+        return self._on_disk_matches
+
+    @on_disk_matches.setter
+    def on_disk_matches(self, value: bool) -> None:
+        self._on_disk_matches = value
+
+    def verify(self, key: str) -> None:
+        """Re-encode a lazily loaded entry; its chunk becomes the canonical one."""
+        if key not in self.unverified:
+            return
+        value = self.entries[key]
+        entry = value.materialize() if type(value) is LazyEntry else value
+        stored = self.chunks[key]
+        chunk = encode_chunk(key, entry)
+        if chunk != stored:
+            self.chunks[key] = chunk
+            self._on_disk_matches = False
+        self.unverified.discard(key)
+
+    def verify_all(self) -> None:
+        for key in list(self.unverified):
+            self.verify(key)
+
     @classmethod
-    def parse(cls, raw: bytes, *, source: str, version: Any = None) -> StoreState:
-        """Strict parse of sessions.json bytes; never reads a bad file as ``{}``."""
+    def parse(cls, raw: bytes, *, source: str, version: Any = None, lazy: bool = False) -> StoreState:
+        """Strict parse of sessions.json bytes; never reads a bad file as ``{}``.
+
+        With ``lazy``, a file in the canonical 2-space layout is split into its
+        entries' chunks and each entry is kept as a :class:`LazyEntry`: load time
+        and memory stay near the file's size, and only the entries a commit keeps
+        are ever normalised and re-encoded (``sessions cleanup`` of a big store).
+        Anything unusual falls back to the full parse, which decides."""
+        if lazy:
+            state = cls._parse_lazy(raw, version)
+            if state is not None:
+                return state
         if not raw.strip():
             raise StoreCorruptError(source, "the file is empty")
         try:
@@ -131,24 +236,95 @@ class StoreState:
         return cls.from_entries(parsed, source=source, version=version, raw=raw)
 
     @classmethod
+    def _parse_lazy(cls, raw: bytes, version: Any) -> StoreState | None:
+        # In 2-space JSON ",\n  \"" only ever starts a top-level member; a wrong
+        # split cannot yield balanced pieces, so any surprise returns None.
+        if not (raw.startswith(b'{\n  "') and raw.endswith(b"\n  }\n}")):
+            return None
+        entries: dict[str, Any] = {}
+        chunks: dict[str, bytes] = {}
+        find, match, loads = raw.find, _FRAMED_KEY.match, orjson.loads
+        end = len(raw) - 2
+        pos = 2
+        while True:
+            nxt = find(_MEMBER_SEPARATOR, pos, end)
+            stop = end if nxt < 0 else nxt
+            found = match(raw, pos, stop)
+            if found is None:
+                return None
+            key_bytes = found.group(1)
+            try:
+                key = key_bytes.decode("utf-8") if b"\\" not in key_bytes else loads(b'"' + key_bytes + b'"')
+                if key in entries:
+                    return None
+                chunk = raw[pos:stop]
+                offset = found.end() - pos
+                entry = loads(memoryview(chunk)[offset:])
+            except (UnicodeDecodeError, orjson.JSONDecodeError):
+                return None
+            if type(entry) is not dict:
+                return None
+            scalars: dict[str, Any] = {}
+            nested: list[str] = []
+            for name, value in entry.items():
+                if name in NORMALIZED_FIELDS:
+                    continue
+                if type(value) in _SCALAR_TYPES:
+                    scalars[name] = value
+                else:
+                    nested.append(name)
+            entries[key] = LazyEntry(chunk, offset, scalars, tuple(nested))
+            chunks[key] = chunk
+            if nxt < 0:
+                break
+            pos = nxt + 2
+        if jsjson.js_key_order(list(entries)) is not None:
+            return None
+        state = cls(entries, chunks, version)
+        state.lazy = set(entries)
+        state.unverified = set(entries)
+        state.loaded_lazily = True
+        return state
+
+    @classmethod
     def missing(cls, version: Any = None) -> StoreState:
         return cls({}, {}, version, on_disk_matches=False, exists=False)
 
     def text(self) -> bytes:
         """sessions.json exactly as the reference writes it (no trailing newline)."""
+        if self.unverified:
+            self.verify_all()
         if not self.entries:
             return b"{}"
         chunks = self.chunks
         return b"{\n" + b",\n".join([chunks[k] for k in self.entries]) + b"\n}"
 
+    def text_parts(self) -> list[bytes]:
+        """:meth:`text` as a list of pieces to hand to ``os.writev``: no multi-MB
+        join and copy on every commit."""
+        if self.unverified:
+            self.verify_all()
+        if not self.entries:
+            return [b"{}"]
+        chunks = self.chunks
+        parts = [b",\n"] * (2 * len(self.entries) + 1)  # separators in the even slots
+        parts[1::2] = [chunks[key] for key in self.entries]
+        parts[0] = b"{\n"
+        parts[-1] = b"\n}"
+        return parts
+
     def text_size(self) -> int:
         """Length of :meth:`text` without building it (the disk budget's projection)."""
+        if self.unverified:
+            self.verify_all()
         if not self.entries:
             return 2
         return 4 + sum(len(c) for c in self.chunks.values()) + 2 * (len(self.chunks) - 1)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Fresh copies of every entry (for read-only callers)."""
+        if self.unverified:
+            self.verify_all()
         return {key: decode_chunk(chunk) for key, chunk in ((k, self.chunks[k]) for k in self.entries)}
 
 
@@ -181,6 +357,7 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
         self._touched: set[str] = set()
         self._original_order: list[str] | None = None
         self._appended: dict[str, None] = {}  # keys inserted at the end, in order
+        self._lazy_originals: dict[str, LazyEntry] = {}  # lazy entries this mutation replaced
         self._allow_drop_acp = allow_drop_acp
         self.closed = False
         #: set by :meth:`cancel_save`: this mutation asks for no write of its own
@@ -207,6 +384,8 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
 
     def chunk_size(self, key: str) -> int:
         """Encoded size of an unchanged entry (for the disk budget's projection)."""
+        if key in self._state.unverified and key not in self._touched:
+            self._state.verify(key)
         chunk = self._state.chunks.get(key)
         return len(chunk) if chunk is not None and key not in self._touched else len(
             encode_chunk(key, self._data[key]))
@@ -219,12 +398,21 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
 
     def __getitem__(self, key: str) -> dict[str, Any]:
         entry = self._data[key]
+        if type(entry) is LazyEntry:
+            self._replace_lazy(key, entry)
+            entry = self._data[key] = entry.materialize()
         self._touched.add(key)
         return entry
+
+    def _replace_lazy(self, key: str, lazy: Any) -> None:
+        if type(lazy) is LazyEntry:
+            self._lazy_originals.setdefault(key, lazy)
+            self._state.lazy.discard(key)
 
     def __setitem__(self, key: str, entry: dict[str, Any]) -> None:
         if not isinstance(key, str):
             raise TypeError("session keys are strings")
+        self._replace_lazy(key, self._data.get(key))
         if key not in self._data:
             self._structure_changes()
             self._appended.pop(key, None)
@@ -235,6 +423,7 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
     def __delitem__(self, key: str) -> None:
         if key not in self._data:
             raise KeyError(key)
+        self._replace_lazy(key, self._data[key])
         self._structure_changes()
         del self._data[key]
         self._appended.pop(key, None)
@@ -283,8 +472,12 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
         for key in changes.removed:
             del state.chunks[key]
             state.noncanonical_keys.discard(key)
+        if state.unverified:
+            state.unverified.difference_update(self._touched)  # re-encoded above, or gone
         state.chunks.update(new_chunks)
         state.noncanonical_keys.update(k for k in new_chunks if k != store_key(k))
+        state.unsaved.update(new_chunks)
+        state.unsaved.update(changes.removed)
         changes.upserted = new_chunks
         changes.appended = {k: None for k in self._appended if k in new_chunks}
         if self._original_order is not None and any(jsjson.is_index_key(k) for k in new_chunks):
@@ -301,7 +494,10 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
         state = self._state
         for key in self._touched:
             chunk = state.chunks.get(key)
-            if chunk is None:
+            if key in self._lazy_originals:
+                self._data[key] = self._lazy_originals[key]
+                state.lazy.add(key)
+            elif chunk is None:
                 self._data.pop(key, None)
                 state.noncanonical_keys.discard(key)
             else:

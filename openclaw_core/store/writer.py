@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -41,6 +42,7 @@ MAX_GROUP = 512          # mutations per commit at most
 CONFLICT_RETRIES = 5     # re-runs of a group whose write met an outside change
 IDLE_SECONDS = 30.0      # the writer thread ends after this long with nothing to do
 LOCK_TIMEOUT = 60.0      # seconds to wait for another process's commit
+GROUP_WAIT = 0.003       # seconds a commit may wait for the callers the previous one answered
 
 
 @dataclass
@@ -59,6 +61,7 @@ class _Mutation:
     alone: bool                              # commit by itself (forced maintenance, cleanup)
     allow_drop_acp: frozenset[str]
     future: Future = field(default_factory=Future)
+    lazy: bool = False                       # may load the store lazily (see submit)
 
 
 class StoreCommit:
@@ -111,15 +114,21 @@ class StoreWriter:
         self._closed = False
         self._stop_watch: Callable[[], None] | None = None
         self._watch = watch
+        self._group_target = 1    # mutations the next group is expected to gather (see _run)
         self.commits = 0          # durable writes made (for tests and benchmarks)
         self.mutations = 0        # mutations acknowledged
 
     # -- public ----------------------------------------------------------------------------
 
     def submit(self, fn: Callable[[MutationView], T], *, maintenance: MaintenanceRequest | None = MaintenanceRequest(),
-               alone: bool = False, allow_drop_acp: frozenset[str] = frozenset()) -> Future:
-        """Queue a mutation; the future resolves to a :class:`CommitResult` once durable."""
-        mutation = _Mutation(fn, maintenance, alone or bool(maintenance and maintenance.force), allow_drop_acp)
+               alone: bool = False, allow_drop_acp: frozenset[str] = frozenset(), lazy: bool = False) -> Future:
+        """Queue a mutation; the future resolves to a :class:`CommitResult` once durable.
+
+        ``lazy`` is for a commit that keeps few of the entries it looks at (a
+        cleanup): when the store is not cached it is loaded lazily
+        (:meth:`StoreBackend.load_lazy`), committed alone, and not kept after."""
+        mutation = _Mutation(fn, maintenance, alone or lazy or bool(maintenance and maintenance.force),
+                             allow_drop_acp, lazy=lazy)
         with self._cv:
             if self._closed:
                 raise RuntimeError(f"the writer of {self.backend.path} is closed")
@@ -146,6 +155,13 @@ class StoreWriter:
             if self._snapshot is None:
                 self._snapshot = MappingProxyType(self._state.snapshot())
             return self._snapshot
+
+    def read(self, fn: Callable[[Mapping[str, Mapping[str, Any]]], T]) -> T:
+        """Run ``fn`` on the live entries (fresh from the backend), without copying
+        them: for listings of big stores. ``fn`` must not modify the entries nor
+        keep references to them; it holds off commits while it runs."""
+        with self._state_lock:
+            return fn(MappingProxyType(self._fresh_state().entries))
 
     def invalidate(self) -> None:
         """Forget the cached store; the next commit or read reloads it."""
@@ -183,8 +199,27 @@ class StoreWriter:
                         if not self._queue:
                             self._thread = None
                             return
+                self._await_returning_callers()
                 group = self._take_group()
             self._commit_group(group)
+            with self._cv:
+                # Callers just answered tend to come straight back (a Gateway's
+                # clients); with those still queued that is the next group's size.
+                self._group_target = min(MAX_GROUP, len(group) + len(self._queue))
+
+    def _await_returning_callers(self) -> None:
+        """Hold the next commit up to GROUP_WAIT for the callers the last commit
+        answered, so concurrent clients share one commit instead of alternating
+        between two half-size ones. A lone caller never waits (target 1)."""
+        target = self._group_target
+        if target <= len(self._queue) or self._queue[0].alone:
+            return
+        deadline = time.monotonic() + GROUP_WAIT
+        while len(self._queue) < target and not self._closed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._cv.wait(remaining)
 
     def _take_group(self) -> list[_Mutation]:
         first = self._queue.popleft()
@@ -199,13 +234,16 @@ class StoreWriter:
         # From the watcher's thread. Waiting for the state lock lets a commit in
         # progress finish, so the write we just made is never mistaken for a
         # foreign one: only a version we did not produce drops the cache.
+        # A backend that refreshes incrementally keeps it: the next read or
+        # commit sees the version moved and fetches only what changed.
         with self._state_lock:
             state = self._state
             if state is not None and self.backend.version() != state.version:
-                self._state = None
+                if not self.backend.incremental_refresh:
+                    self._state = None
                 self._snapshot = None
 
-    def _fresh_state(self) -> StoreState:
+    def _fresh_state(self, lazy: bool = False) -> StoreState:
         """The cached store if the stored one has not moved, else a reload."""
         state = self._state
         if state is not None and self.backend.version() != state.version:
@@ -213,7 +251,7 @@ class StoreWriter:
             self._state = state
             self._snapshot = None
         if state is None:
-            state = self.backend.load()
+            state = self.backend.load_lazy() if lazy else self.backend.load()
             self._state = state
             self._snapshot = None
             if self._watch and self._stop_watch is None:
@@ -229,6 +267,9 @@ class StoreWriter:
                 try:
                     with self._state_lock, self.backend.exclusive(LOCK_TIMEOUT):
                         outcomes, report, written = self._apply_and_write(group)
+                        if self._state is not None and self._state.loaded_lazily:
+                            self._state = None  # a lazy load serves one commit; the next user reloads
+                            self._snapshot = None
                     break
                 except StoreConflict:
                     self.invalidate()
@@ -251,7 +292,7 @@ class StoreWriter:
                 mutation.future.set_exception(value)
 
     def _apply_and_write(self, group: list[_Mutation]) -> tuple[list[tuple[bool, Any]], MaintenanceReport | None, bool]:
-        state = self._fresh_state()
+        state = self._fresh_state(lazy=len(group) == 1 and group[0].lazy)
         outcomes: list[tuple[bool, Any]] = []
         changes = ChangeSet()
         request: MaintenanceRequest | None = None
@@ -289,6 +330,7 @@ class StoreWriter:
                 self.pm.hook.openclaw_store_commit(commit=commit)
             commit.write()  # no-op when the core plugin already wrote it
             state.version = commit.new_version
+            state.unsaved.clear()
             state.on_disk_matches = True
             state.exists = True
             self._snapshot = None
@@ -310,13 +352,16 @@ _registry_lock = threading.Lock()
 _defaults: dict[str, Any] = {"watch": True, "log": None}
 
 
-def configure_writers(*, watch: bool | None = None, log: Callable[[str], None] | None = None) -> None:
+def configure_writers(*, watch: bool | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Process-wide defaults for writers created from now on (the CLI turns
-    watching off: a one-shot command relies on the version check alone)."""
+    watching off: a one-shot command relies on the version check alone).
+    Returns the previous defaults, so a caller can put them back."""
+    previous = dict(_defaults)
     if watch is not None:
         _defaults["watch"] = watch
     if log is not None:
         _defaults["log"] = log
+    return previous
 
 
 def get_writer(store_path: str | os.PathLike[str], config: Config | None = None,

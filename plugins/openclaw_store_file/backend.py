@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw_core.errors import StoreConflict, StoreCorruptError
-from openclaw_core.store.backend import StoreBackend
+from openclaw_core.store.backend import RETIRED_SUFFIX, StoreBackend
 from openclaw_core.store.state import ChangeSet, StoreState
 
 LOCK_SUFFIX = ".lock"
@@ -39,6 +39,31 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def _write_parts(fd: int, parts: list[bytes]) -> None:
+    """Write every piece, in order: ``writev`` in batches (one 9 MB store is
+    ~10k pieces), resuming after a partial write; a plain write loop elsewhere."""
+    if not hasattr(os, "writev"):
+        view = memoryview(b"".join(parts))
+        while view:
+            view = view[os.write(fd, view):]
+        return
+    i, n = 0, len(parts)
+    while i < n:
+        batch = parts[i:i + _IOV_MAX]
+        written = os.writev(fd, batch)
+        if written == sum(map(len, batch)):
+            i += len(batch)
+            continue
+        while i < n and written >= len(parts[i]):  # a partial write: find where it stopped
+            written -= len(parts[i])
+            i += 1
+        if written:
+            parts[i] = parts[i][written:]
+
+
+_IOV_MAX = 1024 if not hasattr(os, "sysconf") else max(16, min(1024, os.sysconf("SC_IOV_MAX")))
+
+
 class FileStoreBackend(StoreBackend):
     name = "file"
 
@@ -55,7 +80,7 @@ class FileStoreBackend(StoreBackend):
         return self.path + LOCK_SUFFIX
 
     def excluded_files(self) -> frozenset[str]:
-        return frozenset({os.path.basename(self.lock_path)})
+        return super().excluded_files() | {os.path.basename(self.lock_path)}
 
     # -- reading -------------------------------------------------------------------------
 
@@ -68,6 +93,12 @@ class FileStoreBackend(StoreBackend):
             return None
 
     def load(self) -> StoreState:
+        return self._load(lazy=False)
+
+    def load_lazy(self) -> StoreState:
+        return self._load(lazy=True)
+
+    def _load(self, *, lazy: bool) -> StoreState:
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
@@ -92,7 +123,7 @@ class FileStoreBackend(StoreBackend):
         finally:
             os.close(fd)
         # The version of the bytes we read, from the descriptor: no window for a swap.
-        return StoreState.parse(raw, source=self.path, version=_identity(st))
+        return StoreState.parse(raw, source=self.path, version=_identity(st), lazy=lazy)
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -126,7 +157,7 @@ class FileStoreBackend(StoreBackend):
     def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> FileVersion:
         if self.version() != expected_version:
             raise StoreConflict(f"{self.path} changed while it was being updated")
-        data = state.text()
+        parts = state.text_parts()
         directory = os.path.dirname(self.path)
         os.makedirs(directory, exist_ok=True)
         temp = f"{self.path}.{uuid.uuid4()}.tmp"
@@ -134,9 +165,7 @@ class FileStoreBackend(StoreBackend):
         try:
             try:
                 os.fchmod(fd, 0o600)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
+                _write_parts(fd, parts)
                 os.fsync(fd)
                 version = _identity(os.fstat(fd))  # rename keeps inode, size and mtime
             finally:
@@ -152,6 +181,15 @@ class FileStoreBackend(StoreBackend):
                 os.unlink(temp)
         _fsync_dir(directory)
         return version
+
+    def retire(self) -> str | None:
+        """Rename ``sessions.json`` out of the way (kept as a backup); the caller holds the lock."""
+        if self.version() is None:
+            return None
+        target = self.path + RETIRED_SUFFIX
+        os.replace(self.path, target)
+        _fsync_dir(os.path.dirname(self.path))
+        return target
 
     # -- outside changes -----------------------------------------------------------------------------
 

@@ -1,0 +1,155 @@
+"""``openclaw gateway``: run the Gateway, ask whether one is up, call a method.
+
+``gateway run`` refuses to listen beyond loopback without a token: a Gateway
+writes every agent's store, so an open one on a LAN would let anyone do so.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from openclaw_core.errors import GatewayError, UsageError
+
+
+@click.group()
+def gateway() -> None:
+    """Run the Gateway (the single writer of every store) or talk to a running one."""
+
+
+@gateway.command("run")
+@click.option("--port", type=int, default=None, metavar="N",
+              help="Port (default: OPENCLAW_GATEWAY_PORT, gateway.port, 18789).")
+@click.option("--bind", default=None, metavar="loopback|lan|ADDR",
+              help="Where to listen (default: gateway.bind, else loopback). Beyond loopback a token is required.")
+@click.option("--verbose", is_flag=True, help="Log every request (method, outcome, time) to stderr.")
+def run(port: int | None, bind: str | None, verbose: bool) -> None:
+    """Serve the Gateway protocol (v3) until SIGTERM/SIGINT; queued writes finish first."""
+    from openclaw_core.config import load_config
+    from openclaw_core.gateway import endpoint
+    from openclaw_core.gateway.server import is_loopback_host, resolve_bind_hosts
+
+    config = load_config()
+    listen_port = endpoint.resolve_port(config, port)
+    bind_mode = endpoint.resolve_bind(config, bind)
+    hosts = resolve_bind_hosts(bind_mode)
+    token = config.gateway_token()
+    if not token and not all(is_loopback_host(h) for h in hosts):
+        raise UsageError(f"refusing to bind the Gateway to {bind_mode} without a token: set gateway.auth.token "
+                         "or OPENCLAW_GATEWAY_TOKEN, or bind to loopback")
+    import asyncio
+
+    asyncio.run(_serve(config, hosts, listen_port, token, verbose))
+
+
+async def _serve(config: Any, hosts: list[str], port: int, token: str | None, verbose: bool = False) -> None:
+    import asyncio
+    import signal
+
+    from openclaw_core.gateway.server import GatewayServer
+    from openclaw_core.plugins import get_plugin_manager
+    from openclaw_core.store.writer import configure_writers
+
+    configure_writers(watch=True)  # a long-lived process: keep cached stores true to the disk
+    server = GatewayServer(config, get_plugin_manager(), hosts=hosts, port=port, token=token,
+                           preauth_timeout=_handshake_timeout(config), verbose=verbose)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    addresses = ", ".join(f"ws://{'[' + h + ']' if ':' in h else h}:{p}" for h, p in server.bound)
+    auth = "token" if token else "none (loopback only)"
+    server.log(f"[gateway] ready on {addresses} (protocol 3, auth {auth}, {len(server.methods)} methods)")
+    await stop.wait()
+    server.log("[gateway] stopping: finishing queued writes")
+    await server.stop()
+    server.log("[gateway] stopped")
+
+
+def _handshake_timeout(config: Any) -> float:
+    """``OPENCLAW_HANDSHAKE_TIMEOUT_MS`` > ``gateway.handshakeTimeoutMs`` > 15 s (OpenClaw's knobs)."""
+    from openclaw_core.gateway.protocol import PREAUTH_TIMEOUT_S
+
+    raw: Any = (config.env.get("OPENCLAW_HANDSHAKE_TIMEOUT_MS") or "").strip() or config.get("gateway.handshakeTimeoutMs")
+    if raw is None or raw == "":
+        return PREAUTH_TIMEOUT_S
+    try:
+        ms = float(raw)
+    except (TypeError, ValueError):
+        raise UsageError(f"handshake timeout: not a number of milliseconds: {raw!r}") from None
+    if ms <= 0:
+        raise UsageError(f"handshake timeout: must be positive, got {raw!r}")
+    return ms / 1000
+
+
+def _dispatch(method: str, params: Any, timeout: float) -> Any:
+    from openclaw_core.config import load_config
+    from openclaw_core.gateway import endpoint
+    from openclaw_core.transport import TransportRequest, dispatch
+
+    config = load_config()
+    request = TransportRequest(method, params, config, scopes=endpoint.scopes_for(method), timeout=timeout)
+    response = dispatch(request)
+    if response is None:
+        raise GatewayError(f"no Gateway is reachable at {endpoint.resolve_url(config)}")
+    return response
+
+
+@gateway.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
+def status(as_json: bool, timeout: float) -> None:
+    """Is a Gateway reachable? Its version, methods and uptime."""
+    from openclaw_core.config import load_config
+    from openclaw_core.gateway import endpoint
+
+    url = endpoint.resolve_url(load_config())
+    try:
+        response = _dispatch("health", {}, timeout)
+    except GatewayError as exc:
+        if as_json:
+            click.echo(json.dumps({"reachable": False, "url": url, "error": exc.message}, indent=2))
+        raise
+    hello = response.hello or {}
+    server = hello.get("server") or {}
+    methods = (hello.get("features") or {}).get("methods") or []
+    uptime = (response.payload or {}).get("uptimeMs") if isinstance(response.payload, dict) else None
+    if uptime is None:
+        uptime = (hello.get("snapshot") or {}).get("uptimeMs")
+    if as_json:
+        click.echo(json.dumps({"reachable": True, "url": url, "version": server.get("version"),
+                               "protocol": hello.get("protocol"), "uptimeMs": uptime, "methods": methods}, indent=2))
+        return
+    click.echo(f"Gateway: reachable at {url}")
+    click.echo(f"Version: {server.get('version', 'unknown')} (protocol {hello.get('protocol', '?')})")
+    if isinstance(uptime, (int, float)):
+        click.echo(f"Uptime: {_duration(uptime)}")
+    click.echo(f"Methods ({len(methods)}): {', '.join(methods)}")
+
+
+def _duration(ms: float) -> str:
+    seconds = int(ms // 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes}m {secs}s" if hours else f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+@gateway.command("call")
+@click.argument("method")
+@click.option("--params", "params_text", default="{}", metavar="JSON", help="Method params (a JSON object).")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
+def call(method: str, params_text: str, timeout: float) -> None:
+    """Call one Gateway METHOD and print its JSON payload."""
+    try:
+        params = json.loads(params_text)
+    except ValueError as exc:
+        raise UsageError(f"--params: not valid JSON: {exc}") from None
+    if not isinstance(params, dict):
+        raise UsageError("--params: expected a JSON object")
+    response = _dispatch(method, params, timeout)
+    click.echo(json.dumps(response.payload, indent=2, ensure_ascii=False))
+    sys.stdout.flush()
