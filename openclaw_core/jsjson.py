@@ -24,6 +24,9 @@ from typing import Any
 import orjson
 
 MAX_SAFE_INTEGER = 2**53
+# Deepest nesting of objects/arrays a value may have (orjson's encoder stops
+# there): deeper values are a JSONError on every path, not a crash on some.
+MAX_DEPTH = 254
 MAX_ARRAY_INDEX = 2**32 - 2
 _INDEX_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
 _ESCAPE = re.compile(r'["\\\x00-\x1f\ud800-\udfff]')
@@ -32,6 +35,9 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r
 
 class JSONError(ValueError):
     """Text that JSON.parse would reject (or a value JSON cannot hold)."""
+
+
+_TOO_DEEP = f"nested too deeply (more than {MAX_DEPTH} levels)"
 
 
 # --- parsing -----------------------------------------------------------------
@@ -45,6 +51,10 @@ def loads(data: bytes | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as fast_error:
+        if "depth limit" in str(fast_error) or "recursion" in str(fast_error):
+            # More than orjson's 1024 levels: refused whatever the recursion limit
+            # of this thread (the stdlib's parser would take as many as it allows).
+            raise JSONError(_TOO_DEEP) from None
         # orjson refuses lone surrogate escapes ("\ud800") and numbers beyond a
         # double; JSON.parse accepts both, so retry with the stdlib.
         try:
@@ -55,7 +65,7 @@ def loads(data: bytes | str) -> Any:
         except json.JSONDecodeError as slow_error:
             raise JSONError(f"{slow_error.msg} at line {slow_error.lineno} column {slow_error.colno}") from None
         except RecursionError:
-            raise JSONError("nested too deeply") from None
+            raise JSONError(_TOO_DEEP) from None
 
 
 # --- canonical form ----------------------------------------------------------
@@ -195,6 +205,8 @@ def _encode(value: Any, indent: str, out: list[str]) -> None:
         if not value:
             out.append("{}")
             return
+        if len(indent) >= 2 * MAX_DEPTH:
+            raise JSONError(_TOO_DEEP)
         inner = indent + "  "
         out.append("{\n")
         keys = js_key_order(list(value)) or list(value)
@@ -208,6 +220,8 @@ def _encode(value: Any, indent: str, out: list[str]) -> None:
         if not value:
             out.append("[]")
             return
+        if len(indent) >= 2 * MAX_DEPTH:
+            raise JSONError(_TOO_DEEP)
         inner = indent + "  "
         out.append("[\n")
         for i, v in enumerate(value):
@@ -228,8 +242,17 @@ def stringify(value: Any) -> str:
 
 
 def dumps_pretty(value: Any) -> bytes:
-    """2-space JSON bytes as JS writes them; canonicalizes ``value`` in place."""
-    value, plain = canonicalize(value)
-    if plain:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2)
-    return stringify(value).encode("utf-8", "surrogatepass")
+    """2-space JSON bytes as JS writes them; canonicalizes ``value`` in place.
+    A value nested more than MAX_DEPTH levels deep is a JSONError."""
+    try:
+        value, plain = canonicalize(value)
+        if plain:
+            try:
+                return orjson.dumps(value, option=orjson.OPT_INDENT_2)
+            except orjson.JSONEncodeError as exc:
+                if "Recursion" not in str(exc):
+                    raise
+                raise JSONError(_TOO_DEEP) from None
+        return stringify(value).encode("utf-8", "surrogatepass")
+    except RecursionError:
+        raise JSONError(_TOO_DEEP) from None

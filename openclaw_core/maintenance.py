@@ -1,17 +1,28 @@
-"""The maintenance framework: settings, the context a policy works in, and
-the runner the writer calls inside every commit.
+"""The maintenance framework: settings, the request a commit makes, the context
+a policy works in, and the runner the writer calls inside every commit.
 
 The policies themselves (stale prune, entry cap, archiving, disk budget ...)
 are plugins: they come from the ``openclaw_maintenance_policies`` hook and run
-in ascending ``order``. The built-in ones live in ``plugins/openclaw_maintenance``.
+in ascending ``order`` (ties by name). The built-in ones live in
+``plugins/openclaw_maintenance``; docs/maintenance.md lists them and shows how
+to write one.
+
+A policy reads entries with ``ctx.entry(key)`` / ``ctx.items()`` (read-only,
+nothing marked changed), asks ``ctx.is_preserved(key)`` before removing one,
+and removes with ``ctx.remove(key, action)`` so that later policies
+(archiving, the report, the dry-run table) see what went. In a dry run
+(``ctx.dry_run``) a policy must not touch any file.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -29,6 +40,14 @@ DEFAULT_MAX_ENTRIES = 500
 DEFAULT_MODE = "enforce"
 HIGH_WATER_RATIO = 0.8
 LOG_PREFIX = "[sessions/store]"
+LOGGER_NAME = "openclaw.sessions.store"
+MAX_SAFE_INTEGER = 2**53 - 1
+
+# The actions of the cleanup's dry-run table; policies pass one to ctx.remove().
+ACTION_MISSING = "prune-missing"
+ACTION_STALE = "prune-stale"
+ACTION_CAP = "cap-overflow"
+ACTION_BUDGET = "evict-budget"
 
 
 def _stringified(value: Any) -> str | None:
@@ -50,7 +69,7 @@ class MaintenanceSettings:
 
     mode: str = DEFAULT_MODE
     prune_after_ms: int = DEFAULT_PRUNE_AFTER_MS
-    max_entries: int = DEFAULT_MAX_ENTRIES
+    max_entries: Any = DEFAULT_MAX_ENTRIES
     reset_archive_retention_ms: int | None = DEFAULT_PRUNE_AFTER_MS
     max_disk_bytes: int | None = None
     high_water_bytes: int | None = None
@@ -95,6 +114,8 @@ class MaintenanceSettings:
         max_entries = m.get("maxEntries")
         if max_entries is None:
             max_entries = DEFAULT_MAX_ENTRIES
+        elif isinstance(max_entries, float) and max_entries.is_integer():
+            max_entries = int(max_entries)  # a TOML 500.0 is JSON's 500
         mode = m.get("mode") if m.get("mode") is not None else DEFAULT_MODE
         return cls(mode, prune_after, max_entries, retention, max_disk, high_water)
 
@@ -106,12 +127,82 @@ class MaintenanceSettings:
 
 def entry_high_water(max_entries: Any) -> int:
     """Entry count at which batched cap maintenance runs (2->3, 50->75, 500->550)."""
-    if not isinstance(max_entries, int) or isinstance(max_entries, bool) or max_entries <= 0 or max_entries > 2**53 - 1:
+    if not isinstance(max_entries, int) or isinstance(max_entries, bool) or max_entries <= 0 \
+            or max_entries > MAX_SAFE_INTEGER:
         return 1
     if max_entries <= 49:
         return max_entries + 1
     return max_entries + max(25, math.ceil(max_entries * 0.1))
 
+
+# --- JS number semantics for stored values ----------------------------------------
+
+_JS_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|Infinity)")
+_JS_RADIX = {"0x": 16, "0o": 8, "0b": 2}
+
+
+def js_to_number(value: Any) -> float:
+    """JavaScript's ``ToNumber`` of a JSON value (NaN when it has none).
+
+    ``updatedAt`` is compared with JS's loose rules in the reference: a
+    numeric string compares as its number, ``true`` as 1, ``[]`` as 0.
+    """
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    if value is None:
+        return 0.0
+    if isinstance(value, list):
+        if len(value) == 0:
+            return 0.0
+        if len(value) == 1 and not isinstance(value[0], (list, dict)):
+            inner = value[0]
+            return 0.0 if inner is None else js_to_number(inner if isinstance(inner, str) else _js_text(inner))
+        return math.nan
+    if not isinstance(value, str):
+        return math.nan
+    text = keys.js_trim(value)
+    if not text:
+        return 0.0
+    radix = _JS_RADIX.get(text[:2].lower())
+    if radix is not None:
+        try:
+            return float(int(text[2:], radix))
+        except ValueError:
+            return math.nan
+    if _JS_DECIMAL.fullmatch(text) is None:
+        return math.nan
+    return float(text.replace("Infinity", "inf"))
+
+
+def _js_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        from openclaw_core.jsjson import js_number
+
+        return js_number(value)
+    return str(value)
+
+
+def updated_at_or(entry: Mapping[str, Any] | None, missing: float) -> float:
+    """``entry.updatedAt`` as JS arithmetic sees it; ``missing`` when null/absent."""
+    value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
+    if value is None:
+        return missing
+    return js_to_number(value)
+
+
+def finite_updated_at(entry: Mapping[str, Any] | None) -> float:
+    """``Number.isFinite(updatedAt) ? updatedAt : 0`` (the disk budget's order)."""
+    value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0.0
+    return float(value)
+
+
+# --- request, report, context -----------------------------------------------------------
 
 @dataclass(frozen=True)
 class MaintenanceRequest:
@@ -120,7 +211,8 @@ class MaintenanceRequest:
     ``mode`` overrides the configured mode; ``force`` runs entry-count
     maintenance without batching (``sessions cleanup``); ``active_keys`` are
     kept whatever their age; ``dry_run`` computes without touching files;
-    ``fix_missing`` drops entries whose transcript is gone.
+    ``fix_missing`` drops entries whose transcript is gone; ``progress`` is
+    told the name of each policy as it starts (long cleanups show it).
     """
 
     mode: str | None = None
@@ -128,16 +220,23 @@ class MaintenanceRequest:
     active_keys: frozenset[str] = frozenset()
     dry_run: bool = False
     fix_missing: bool = False
+    progress: Callable[[str], None] | None = field(default=None, compare=False)
 
     def merged_with(self, other: MaintenanceRequest) -> MaintenanceRequest:
         return MaintenanceRequest(self.mode or other.mode, self.force or other.force,
                                   self.active_keys | other.active_keys, self.dry_run and other.dry_run,
-                                  self.fix_missing or other.fix_missing)
+                                  self.fix_missing or other.fix_missing, self.progress or other.progress)
 
 
 @dataclass
 class MaintenanceReport:
-    """What maintenance did (or, dry, would do) to one store."""
+    """What maintenance did (or, dry, would do) to one store.
+
+    ``before_count`` counts the entries after fix-missing (a non-dry run), as
+    the reference's report does; ``actions`` maps each removed key to its
+    action (``prune-stale`` ...); ``extra`` is where third-party policies
+    report numbers of their own.
+    """
 
     mode: str
     before_count: int
@@ -147,22 +246,32 @@ class MaintenanceReport:
     capped: int = 0
     disk_budget: dict[str, Any] | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
-    actions: dict[str, str] = field(default_factory=dict)  # key -> action of the dry-run table
+    actions: dict[str, str] = field(default_factory=dict)
     archived: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # third-party policies report here
+    removed_files: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def removed_entries(self) -> int:
+        return len(self.actions)
+
+    @property
+    def would_mutate(self) -> bool:
+        budget = self.disk_budget or {}
+        return bool(self.missing or self.pruned or self.capped or self.actions
+                    or budget.get("removedEntries") or budget.get("removedFiles"))
 
 
 @dataclass
 class RemovedEntry:
     key: str
-    entry: dict[str, Any]
-    reason: str  # "missing", "stale", "cap", "budget" or a policy's own word
-    archive: bool  # whether its transcript should be archived as .deleted
+    entry: Mapping[str, Any]
+    action: str     # "prune-stale", "cap-overflow", ... or a policy's own word
+    archive: bool   # whether its transcript is archived as .deleted.<TS>
 
 
 class MaintenanceContext:
-    """What a policy works with. Remove entries with :meth:`remove` so later
-    policies (archiving) and the report see them."""
+    """What a policy works with (see the module docstring)."""
 
     def __init__(self, store: MutationView, settings: MaintenanceSettings, request: MaintenanceRequest,
                  backend: StoreBackend, pm: OpenClawPluginManager | None, *, now_ms: int | None = None,
@@ -176,9 +285,18 @@ class MaintenanceContext:
         self.mode = request.mode or settings.mode
         self.enforce = self.mode != "warn"
         self.dry_run = request.dry_run
+        self.force = request.force
         self.report = MaintenanceReport(self.mode, len(store))
         self.removed: list[RemovedEntry] = []
-        self._log = log or _stderr_log
+        #: directories that received a ``.deleted`` archive in this run
+        self.archived_dirs: set[str] = set()
+        #: scratch space shared by policies of one run (keyed by policy name)
+        self.shared: dict[str, Any] = {}
+        self._log = log
+        self._protected: dict[str, bool] = {}
+        self._protect_hook = pm.hook.openclaw_entry_protected if pm is not None else None
+
+    # -- where ----------------------------------------------------------------------------
 
     @property
     def store_path(self) -> str:
@@ -188,34 +306,90 @@ class MaintenanceContext:
     def sessions_dir(self) -> Path:
         return self.backend.sessions_dir
 
-    def log(self, message: str) -> None:
-        """One maintenance log line (``[sessions/store] ...`` on the CLI's stderr)."""
-        if not self.dry_run:
-            self._log(message)
+    def excluded_files(self) -> frozenset[str]:
+        """Names in the sessions dir that are the backend's own (lock files), not sessions."""
+        return self.backend.excluded_files()
 
-    def is_protected(self, key: str, entry: Mapping[str, Any]) -> bool:
-        """The ``openclaw_entry_protected`` decision (built-in rule last)."""
-        if self.pm is not None:
-            decision = self.pm.hook.openclaw_entry_protected(key=key, entry=entry, store_path=self.store_path)
-            if decision is not None:
-                return bool(decision)
-        return keys.is_protected_entry(key, entry)
+    # -- reading --------------------------------------------------------------------------
 
-    def is_preserved(self, key: str, entry: Mapping[str, Any]) -> bool:
-        """Kept from prune and cap: the active key (exact match) or protected."""
-        return key in self.request.active_keys or self.is_protected(key, entry)
+    def entry(self, key: str) -> Mapping[str, Any] | None:
+        """An entry, read-only (nothing is marked changed)."""
+        return self.store.peek(key)
 
-    def remove(self, key: str, reason: str, *, archive: bool = True) -> dict[str, Any]:
+    def items(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """Every (key, entry) in store order, read-only."""
+        return self.store.peek_items()
+
+    def stale_candidates(self, cutoff_ms: float) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """The (key, entry) pairs that may have ``updatedAt < cutoff_ms``, in store
+        order: every entry, unless the backend narrows them down with an index
+        (:meth:`StoreBackend.stale_keys`). Check each one as for a full scan."""
+        keys = self.backend.stale_keys(self.store.state, cutoff_ms, self.store.touched)
+        if keys is None:
+            return self.items()
+        store = self.store
+        return ((key, store.peek(key)) for key in keys if key in store)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def is_protected(self, key: str, entry: Mapping[str, Any] | None = None) -> bool:
+        """The ``openclaw_entry_protected`` decision (first plugin with an opinion wins;
+        the built-in rule answers last). Cached per key for the run."""
+        cached = self._protected.get(key)
+        if cached is not None:
+            return cached
+        if entry is None:
+            entry = self.store.peek(key) or {}
+        decision = None
+        if self._protect_hook is not None:
+            decision = self._protect_hook(key=key, entry=entry, store_path=self.store_path)
+        result = bool(decision) if decision is not None else keys.is_protected_entry(key, entry)
+        self._protected[key] = result
+        return result
+
+    def is_active(self, key: str) -> bool:
+        """The request's active key(s), matched exactly (as the reference's prune and cap do)."""
+        return key in self.request.active_keys
+
+    def is_preserved(self, key: str, entry: Mapping[str, Any] | None = None) -> bool:
+        """Kept from prune and cap: an active key or a protected entry."""
+        return self.is_active(key) or self.is_protected(key, entry)
+
+    # -- acting --------------------------------------------------------------------------------
+
+    def remove(self, key: str, action: str, *, archive: bool = True) -> Mapping[str, Any]:
+        """Remove an entry; ``archive`` asks the archiving policy to keep its transcript
+        as ``<file>.deleted.<TS>`` (unless another entry still uses it)."""
         entry = self.store.peek(key)
         del self.store[key]
-        self.removed.append(RemovedEntry(key, entry, reason, archive))
-        self.report.actions.setdefault(key, reason)
+        self.removed.append(RemovedEntry(key, entry, action, archive))
+        self.report.actions.setdefault(key, action)
         return entry
+
+    def log(self, message: str, level: int = logging.INFO) -> None:
+        """One maintenance log line (``[sessions/store] <message>``); silent in a dry run.
+
+        Goes to the ``openclaw.sessions.store`` logger (see :func:`store_log_routing`),
+        or to the ``log`` callable the writer was configured with."""
+        if self.dry_run:
+            return
+        if self._log is not None:
+            self._log(message)
+        else:
+            logger.log(level, message)
+
+    def progress(self, stage: str) -> None:
+        if self.request.progress is not None:
+            self.request.progress(stage)
 
 
 @runtime_checkable
 class MaintenancePolicy(Protocol):
-    """A maintenance step. ``order`` places it (built-ins use 100..900 in steps of 100)."""
+    """A maintenance step. ``order`` places it (the built-ins use 100..700 in steps
+    of 100, leaving room between them); ``apply`` does the work."""
 
     name: str
     order: int
@@ -223,8 +397,46 @@ class MaintenancePolicy(Protocol):
     def apply(self, ctx: MaintenanceContext) -> None: ...
 
 
-def _stderr_log(message: str) -> None:
-    print(f"{LOG_PREFIX} {message}", file=sys.stderr)
+# --- log lines -------------------------------------------------------------------------------
+
+class StoreLogHandler(logging.Handler):
+    """Prints ``[sessions/store] <message>`` like the reference's console: warnings on
+    stderr; info lines on stderr too, or on stdout while a text-mode command routes
+    them there (the reference prints them on stdout unless the output is JSON)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.info_to_stdout = False
+        self.before_emit: Callable[[], None] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stream = sys.stdout if self.info_to_stdout and record.levelno < logging.WARNING else sys.stderr
+        try:
+            if self.before_emit is not None:
+                self.before_emit()
+            stream.write(f"{LOG_PREFIX} {record.getMessage()}\n")
+            stream.flush()
+        except Exception:  # noqa: BLE001 - logging must never break a commit
+            self.handleError(record)
+
+
+logger = logging.getLogger(LOGGER_NAME)
+_handler = StoreLogHandler()
+logger.addHandler(_handler)
+logger.setLevel(logging.INFO)
+logger.propagate = False
+
+
+@contextmanager
+def store_log_routing(*, info_to_stdout: bool = False,
+                      before_emit: Callable[[], None] | None = None) -> Iterator[None]:
+    """Route maintenance log lines for the duration of one command."""
+    previous = (_handler.info_to_stdout, _handler.before_emit)
+    _handler.info_to_stdout, _handler.before_emit = info_to_stdout, before_emit
+    try:
+        yield
+    finally:
+        _handler.info_to_stdout, _handler.before_emit = previous
 
 
 def collect_policies(pm: OpenClawPluginManager) -> list[tuple[str, MaintenancePolicy]]:
@@ -232,7 +444,7 @@ def collect_policies(pm: OpenClawPluginManager) -> list[tuple[str, MaintenancePo
     found: list[tuple[str, MaintenancePolicy]] = []
     for plugin_name, policies in pm.call_each("openclaw_maintenance_policies"):
         for policy in policies:
-            if isinstance(policy, MaintenancePolicy):
+            if isinstance(policy, MaintenancePolicy) and isinstance(getattr(policy, "order", None), int):
                 found.append((plugin_name, policy))
             else:
                 from openclaw_core.plugins import warn
@@ -246,11 +458,24 @@ def run_maintenance(store: MutationView, backend: StoreBackend, settings: Mainte
                     request: MaintenanceRequest, pm: OpenClawPluginManager | None, *,
                     now_ms: int | None = None, log: Callable[[str], None] | None = None,
                     policies: list[tuple[str, MaintenancePolicy]] | None = None) -> MaintenanceReport:
-    """Run every policy on ``store`` (a view inside the writer) and return the report."""
+    """Run every policy on ``store`` (a view inside the writer, or a scratch view
+    for a dry run) and return the report."""
     ctx = MaintenanceContext(store, settings, request, backend, pm, now_ms=now_ms, log=log)
     if policies is None:
         policies = collect_policies(pm) if pm is not None else []
-    for _plugin, policy in policies:
-        policy.apply(ctx)
+    for plugin, policy in policies:
+        ctx.progress(policy.name)
+        try:
+            policy.apply(ctx)
+        except Exception as exc:
+            # The commit fails as a whole (the writer undoes every removal); say who failed.
+            from openclaw_core.errors import OpenClawError, PluginError
+
+            if isinstance(exc, OpenClawError):
+                raise
+            raise PluginError(f'maintenance policy "{policy.name}" of plugin "{plugin}" failed: '
+                              f"{type(exc).__name__}: {exc}") from exc
     ctx.report.after_count = len(store)
+    if not ctx.dry_run:
+        ctx.progress("write")
     return ctx.report

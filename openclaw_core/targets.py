@@ -9,7 +9,7 @@ from pathlib import Path
 from openclaw_core import paths
 from openclaw_core.config import Config
 from openclaw_core.errors import UsageError
-from openclaw_core.keys import normalize_agent_id
+from openclaw_core.keys import js_trim, normalize_agent_id
 
 
 @dataclass(frozen=True)
@@ -20,13 +20,18 @@ class StoreTarget:
 
 def resolve_targets(config: Config, *, store: str | None = None, agent: str | None = None,
                     all_agents: bool = False) -> list[StoreTarget]:
-    """The stores to act on, with the reference's errors for bad combinations."""
-    if agent is not None and all_agents:
+    """The stores to act on, with the reference's errors for bad combinations.
+
+    As in the reference, a blank ``--agent`` counts as not given (also for the
+    conflict checks) and so does an empty ``--store``.
+    """
+    has_agent = agent is not None and js_trim(agent) != ""
+    if has_agent and all_agents:
         raise UsageError("--agent and --all-agents cannot be used together")
-    if store is not None and (agent is not None or all_agents):
+    if store and (has_agent or all_agents):
         raise UsageError("--store cannot be combined with --agent or --all-agents")
     default_agent = config.default_agent_id()
-    if store is not None:
+    if store:
         return [StoreTarget(default_agent, paths.resolve_store_path(store, default_agent, config.state_dir, config.env))]
     if all_agents:
         targets: list[StoreTarget] = []
@@ -37,7 +42,7 @@ def resolve_targets(config: Config, *, store: str | None = None, agent: str | No
                 seen.add(path)
                 targets.append(StoreTarget(agent_id, path))
         return targets
-    if agent is not None:
+    if has_agent:
         agent_id = normalize_agent_id(agent)
         if agent_id not in config.agent_ids():
             raise UsageError(f'Unknown agent id "{agent}". Use "openclaw agents list" to see configured agents.')

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pg_fixtures import pg_server, pg_store_config  # noqa: F401  (a real PostgreSQL, started on first use)
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"
@@ -22,6 +23,7 @@ OPENCLAW = str(VENV_BIN / "openclaw")
 ISOLATED_ENV_KEYS = (
     "OPENCLAW_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_CONFIG_PATH", "OPENCLAW_GATEWAY_PORT",
     "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_URL", "OPENCLAW_DISABLE_PLUGINS", "XDG_DATA_HOME",
+    "OPENCLAW_POSTGRES_DSN",
 )
 
 

@@ -14,15 +14,23 @@ def plugins() -> None:
 
 @plugins.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_plugins(as_json: bool) -> None:
+@click.pass_context
+def list_plugins(ctx: click.Context, as_json: bool) -> None:
     """Loaded plugins, their distribution and version, and the hooks each implements."""
+    from openclaw_core.cli import LazyGroup
     from openclaw_core.maintenance import collect_policies
     from openclaw_core.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
+    # Adding commands is where some plugins fail: do it, so those failures are reported too.
+    root = ctx.find_root().command
+    if isinstance(root, LazyGroup):
+        root.load_plugin_commands(None)
     policies: dict[str, list[dict[str, object]]] = {}
+    run_order = []
     for plugin_name, policy in collect_policies(pm):
         policies.setdefault(plugin_name, []).append({"name": policy.name, "order": policy.order})
+        run_order.append({"order": policy.order, "name": policy.name, "plugin": plugin_name})
     rows = []
     for info in pm.plugin_infos():
         row = {
@@ -39,7 +47,7 @@ def list_plugins(as_json: bool) -> None:
             row["error"] = info.error
         rows.append(row)
     if as_json:
-        click.echo(json.dumps({"plugins": rows}, indent=2))
+        click.echo(json.dumps({"plugins": rows, "maintenancePolicies": run_order}, indent=2))
         return
     for row in rows:
         origin = "built-in" if row["builtin"] else "third-party"
@@ -51,3 +59,8 @@ def list_plugins(as_json: bool) -> None:
         click.echo(f'  hooks: {", ".join(row["hooks"]) or "(none)"}')
         for policy in row.get("maintenancePolicies", []):
             click.echo(f'  policy {policy["order"]:>4}  {policy["name"]}')
+    if run_order:
+        # Every plugin's policies together, as the writer runs them.
+        click.echo("maintenance policies, in run order:")
+        for policy in run_order:
+            click.echo(f'  {policy["order"]:>4}  {policy["name"]:<28} ({policy["plugin"]})')

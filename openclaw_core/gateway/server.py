@@ -48,6 +48,7 @@ T = TypeVar("T")
 
 EVENTS = ["connect.challenge", "sessions.changed", "tick", "shutdown", "health"]
 DRAIN_TIMEOUT_S = 60.0   # longest wait for in-flight requests at shutdown
+MAX_INFLIGHT_PER_CONNECTION = 64  # requests (and event sends) of one connection being served at once
 
 
 def _now_ms() -> int:
@@ -356,6 +357,11 @@ class GatewayServer:
                 await self._send(session, {"type": "res", "id": frame_id or "invalid", "ok": False, "error": error_shape(
                     ErrorCodes.INVALID_REQUEST, f"invalid request frame: {problem}")})
                 continue
+            if len(session.tasks) >= MAX_INFLIGHT_PER_CONNECTION:
+                # A client pipelining faster than it is served waits here: its
+                # requests stay unread in TCP, not in our memory, and the other
+                # connections keep their share of the server.
+                await asyncio.wait(list(session.tasks), return_when=asyncio.FIRST_COMPLETED)
             self._spawn(session, self._run_request(session, frame))
         # The peer is gone: let its requests finish (their writes are already queued).
         if session.tasks:

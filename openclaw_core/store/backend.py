@@ -11,7 +11,7 @@ chosen by ``session.backend`` through the ``openclaw_store_backend`` hook.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,11 +24,18 @@ if TYPE_CHECKING:
     from openclaw_core.plugins import OpenClawPluginManager
 
 
+#: what ``openclaw store migrate`` appends to a retired store file's name
+RETIRED_SUFFIX = ".migrated"
+
+
 class StoreBackend(ABC):
     """One store. Instances are owned by one writer (one per store per process)."""
 
     #: the ``session.backend`` value this class serves
     name: ClassVar[str] = ""
+    #: True when :meth:`refresh` costs O(changed entries): the writer then keeps
+    #: its cache on an outside change and refreshes it instead of dropping it
+    incremental_refresh: ClassVar[bool] = False
 
     def __init__(self, store_path: str | Path, config: Config) -> None:
         self.path = str(store_path)
@@ -48,8 +55,9 @@ class StoreBackend(ABC):
 
     def excluded_files(self) -> frozenset[str]:
         """Names in the sessions dir that belong to the backend, not to sessions
-        (lock files): listings and the disk budget skip them."""
-        return frozenset()
+        (lock files, the copy a migration retired): listings and the disk
+        budget skip them."""
+        return frozenset({Path(self.path).name + RETIRED_SUFFIX})
 
     # -- the seam ------------------------------------------------------------------------
 
@@ -58,6 +66,13 @@ class StoreBackend(ABC):
         """The validated store with its version; :meth:`StoreState.missing` when
         there is none. Raise :class:`StoreCorruptError` for a store that does
         not parse (and never repair it)."""
+
+    def load_lazy(self) -> StoreState:
+        """Like :meth:`load`, for a commit that will keep few of the entries it
+        looks at (``sessions cleanup`` of a big store): a backend that can should
+        return a lazily decoded state (``StoreState.parse(..., lazy=True)``). The
+        writer drops such a state after that one commit. Default: :meth:`load`."""
+        return self.load()
 
     def refresh(self, state: StoreState) -> StoreState:
         """Bring a cached ``state`` up to the stored version.
@@ -82,6 +97,19 @@ class StoreBackend(ABC):
         the stored version is no longer ``expected_version``.
         """
 
+    def stale_keys(self, state: StoreState, cutoff_ms: float, also: Iterable[str] = ()) -> list[str] | None:
+        """Keys of ``state`` that may be stale, from an index: None (the default)
+        when the backend has none and the stale prune must look at every entry.
+
+        A backend that answers returns, in store order, a superset of the keys
+        whose ``updatedAt`` compares below ``cutoff_ms`` the JavaScript way and
+        that the ``openclaw_entry_protected`` decision would not keep, counting
+        every key in ``state.unsaved`` and ``also`` (changed in memory, not yet
+        stored). The policy checks each key it gets, so results are those of a
+        full scan.
+        """
+        return None
+
     def exclusive(self, timeout: float) -> AbstractContextManager[Any]:
         """Cross-process exclusion held around one commit (load check, mutations, write)."""
         return nullcontext()
@@ -99,13 +127,25 @@ class StoreBackend(ABC):
         return self.load().text()
 
     def import_bytes(self, data: bytes) -> None:
-        """Replace the whole store with parsed ``sessions.json`` bytes."""
+        """Replace the whole store with parsed ``sessions.json`` bytes (one commit)."""
         incoming = StoreState.parse(data, source="import")
-        current = self.load()
-        changes = ChangeSet(upserted=dict(incoming.chunks), removed=set(current.entries) - set(incoming.entries))
         with self.exclusive(60.0):
+            current = self.load()  # under the lock: nobody commits in between
+            changes = ChangeSet(upserted=dict(incoming.chunks), removed=set(current.entries) - set(incoming.entries),
+                                appended=dict.fromkeys(incoming.entries))
             incoming.version = current.version
             self.write(incoming, changes, current.version)
+
+    def retire(self) -> str | None:
+        """Take the store out of service once ``openclaw store migrate`` copied it
+        to another backend, so no process keeps using a stale copy. Called
+        inside :meth:`exclusive` (held since the copy was read).
+
+        Return where the old copy was kept (told to the user), or None when
+        it was removed. The file store renames ``sessions.json`` to
+        ``sessions.json`` + :data:`RETIRED_SUFFIX`.
+        """
+        raise NotImplementedError(f"the {self.name or type(self).__name__} store backend cannot be migrated from")
 
     def close(self) -> None:
         """Release connections, observers and handles."""

@@ -246,6 +246,15 @@ def normalize_entry(entry: dict[str, Any], *, keep_slots: bool = False) -> bool:
     return strip_resolved_skills(entry) or changed
 
 
+# Every top-level field the functions above read or write. A lazily loaded entry
+# (state.LazyEntry) serves its other fields as stored, without normalising:
+# extend this set whenever normalisation starts to look at another field.
+NORMALIZED_FIELDS = frozenset({
+    "provider", "channel", "lastProvider", "lastChannel", "room", "groupChannel", "model", "modelProvider",
+    "deliveryContext", "origin", "lastThreadId", "lastTo", "lastAccountId", "skillsSnapshot",
+})
+
+
 def normalize_loaded_entry(entry: dict[str, Any]) -> None:
     """Migrations, then the load pass and the save pass the reference makes
     before a loaded store is written back. One pass is not always idempotent

@@ -151,6 +151,7 @@ class StoreState:
         self.lazy: set[str] = set()
         self.unverified: set[str] = set()
         self.loaded_lazily = False
+        self.source = ""  # where a lazily loaded store came from (verify's errors name it)
         # False when the stored bytes differ from our canonical text (migrated,
         # normalised, or not in canonical format): the next commit writes.
         self.on_disk_matches = on_disk_matches
@@ -204,7 +205,10 @@ class StoreState:
         value = self.entries[key]
         entry = value.materialize() if type(value) is LazyEntry else value
         stored = self.chunks[key]
-        chunk = encode_chunk(key, entry)
+        try:
+            chunk = encode_chunk(key, entry)
+        except jsjson.JSONError as exc:  # parsed, but cannot be written back (nested too deeply)
+            raise StoreCorruptError(self.source, f'entry "{key}": {exc}') from None
         if chunk != stored:
             self.chunks[key] = chunk
             self._on_disk_matches = False
@@ -224,7 +228,7 @@ class StoreState:
         are ever normalised and re-encoded (``sessions cleanup`` of a big store).
         Anything unusual falls back to the full parse, which decides."""
         if lazy:
-            state = cls._parse_lazy(raw, version)
+            state = cls._parse_lazy(raw, version, source)
             if state is not None:
                 return state
         if not raw.strip():
@@ -236,7 +240,7 @@ class StoreState:
         return cls.from_entries(parsed, source=source, version=version, raw=raw)
 
     @classmethod
-    def _parse_lazy(cls, raw: bytes, version: Any) -> StoreState | None:
+    def _parse_lazy(cls, raw: bytes, version: Any, source: str = "") -> StoreState | None:
         # In 2-space JSON ",\n  \"" only ever starts a top-level member; a wrong
         # split cannot yield balanced pieces, so any surprise returns None.
         if not (raw.startswith(b'{\n  "') and raw.endswith(b"\n  }\n}")):
@@ -284,6 +288,7 @@ class StoreState:
         state.lazy = set(entries)
         state.unverified = set(entries)
         state.loaded_lazily = True
+        state.source = source
         return state
 
     @classmethod

@@ -1,0 +1,213 @@
+"""The cleanup service behind ``openclaw sessions cleanup`` and the Gateway's
+``sessions.cleanup`` method. Stable entry point::
+
+    run_cleanup(config, *, store=None, agent=None, all_agents=False, enforce=False,
+                dry_run=False, active_key=None, fix_missing=False, progress=None) -> dict
+
+It returns the reference's JSON value, key order included: the bare summary of
+the one store maintained, or ``{"allAgents": true, "mode", "dryRun", "stores": [...]}``
+when there are zero or several. A summary is ``{agentId, storePath, mode,
+dryRun, beforeCount, afterCount, missing, pruned, capped, diskBudget,
+wouldMutate}`` plus ``applied: true, appliedCount`` when applied.
+
+* ``store`` / ``agent`` / ``all_agents`` pick the stores exactly as the CLI
+  flags do (errors are :class:`~openclaw_core.errors.UsageError` with the
+  reference's messages); empty strings count as not given.
+* ``enforce`` overrides a configured ``mode: "warn"``; ``active_key`` keeps
+  that session whatever its age; ``fix_missing`` first drops entries whose
+  transcript file is gone.
+* ``dry_run`` reads each store and reports what an enforce run with the same
+  options would do; it writes nothing and creates nothing.
+* ``progress`` (optional) is called with a :class:`CleanupProgress` at each
+  step (long cleanups show it on a terminal).
+
+Applying goes through each store's single writer (one forced maintenance
+commit under the store's lock); a store that does not parse is refused with
+:class:`~openclaw_core.errors.StoreCorruptError` and left untouched.
+:func:`cleanup_stores` returns the richer :class:`CleanupResult` (reports and,
+on request, the rows of the dry-run table).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from openclaw_core.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings, js_to_number
+from openclaw_core.targets import StoreTarget, resolve_targets
+
+if TYPE_CHECKING:
+    from openclaw_core.config import Config
+    from openclaw_core.plugins import OpenClawPluginManager
+
+# Entry fields the dry-run table shows (the reference's display row).
+ROW_FIELDS = ("sessionId", "systemSent", "abortedLastRun", "thinkingLevel", "verboseLevel", "traceLevel",
+              "reasoningLevel", "elevatedLevel", "responseUsage", "groupActivation", "model", "modelProvider",
+              "providerOverride", "modelOverride")
+
+
+@dataclass(frozen=True)
+class CleanupProgress:
+    """Where a cleanup is: store ``index`` (1-based) of ``total``, and the step
+    (``load``, a policy's name, ``write`` or ``done``)."""
+
+    index: int
+    total: int
+    agent_id: str
+    store_path: str
+    stage: str
+
+
+@dataclass
+class StoreCleanup:
+    target: StoreTarget
+    summary: dict[str, Any]
+    report: MaintenanceReport
+    rows: list[dict[str, Any]] | None = None  # the store before, newest first (dry run, when asked)
+
+
+@dataclass
+class CleanupResult:
+    mode: str
+    dry_run: bool
+    stores: list[StoreCleanup] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        summaries = [s.summary for s in self.stores]
+        if len(summaries) == 1:
+            return summaries[0]
+        return {"allAgents": True, "mode": self.mode, "dryRun": self.dry_run, "stores": summaries}
+
+
+def run_cleanup(config: Config, *, store: str | None = None, agent: str | None = None, all_agents: bool = False,
+                enforce: bool = False, dry_run: bool = False, active_key: str | None = None,
+                fix_missing: bool = False, progress: Callable[[CleanupProgress], None] | None = None,
+                ) -> dict[str, Any]:
+    """Maintain the selected stores now; the reference's JSON result (see the module docstring)."""
+    return cleanup_stores(config, store=store, agent=agent, all_agents=all_agents, enforce=enforce,
+                          dry_run=dry_run, active_key=active_key, fix_missing=fix_missing,
+                          progress=progress).to_json()
+
+
+def cleanup_stores(config: Config, *, store: str | None = None, agent: str | None = None, all_agents: bool = False,
+                   enforce: bool = False, dry_run: bool = False, active_key: str | None = None,
+                   fix_missing: bool = False, progress: Callable[[CleanupProgress], None] | None = None,
+                   with_rows: bool = False, pm: OpenClawPluginManager | None = None) -> CleanupResult:
+    """Like :func:`run_cleanup`, returning every store's report (and with ``with_rows``
+    the dry-run table's rows)."""
+    if pm is None:
+        from openclaw_core.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    # Like the reference: an empty --store, and an empty or blank --agent, count as not given.
+    agent = agent if isinstance(agent, str) and agent.strip() else None
+    targets = resolve_targets(config, store=store or None, agent=agent, all_agents=bool(all_agents))
+    settings = MaintenanceSettings.resolve(config.get("session.maintenance"))
+    mode = "enforce" if enforce else settings.mode
+    active_keys = frozenset({active_key}) if isinstance(active_key, str) and active_key else frozenset()
+    result = CleanupResult(mode, bool(dry_run))
+    for index, target in enumerate(targets, 1):
+        def tell(stage: str, target: StoreTarget = target, index: int = index) -> None:
+            if progress is not None:
+                progress(CleanupProgress(index, len(targets), target.agent_id, str(target.path), stage))
+
+        tell("load")
+        if dry_run:
+            done = _preview(config, pm, target, settings, mode, active_keys, fix_missing, tell, with_rows)
+        else:
+            done = _apply(config, pm, target, mode, active_keys, fix_missing, tell)
+        tell("done")
+        result.stores.append(done)
+    return result
+
+
+def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, settings: MaintenanceSettings,
+             mode: str, active_keys: frozenset[str], fix_missing: bool, tell: Callable[[str], None],
+             with_rows: bool) -> StoreCleanup:
+    """What ``--enforce`` with the same options would do, on a scratch copy: no file
+    is touched, no directory created, no lock taken."""
+    from openclaw_core.maintenance import run_maintenance
+    from openclaw_core.store.backend import open_backend
+    from openclaw_core.store.state import MutationView
+
+    backend = open_backend(str(target.path), config, pm)
+    try:
+        state = backend.load_lazy()
+        view = MutationView(state)
+        rows = display_rows(view.peek_items()) if with_rows else None
+        # The preview shows what enforce would do, whatever the configured mode
+        # (like the reference), and unlike the reference it honours the active key.
+        request = MaintenanceRequest(mode="enforce", force=True, active_keys=active_keys, dry_run=True,
+                                     fix_missing=fix_missing, progress=tell)
+        report = run_maintenance(view, backend, settings, request, pm)
+    finally:
+        backend.close()
+    summary = {
+        "agentId": target.agent_id,
+        "storePath": str(target.path),
+        "mode": mode,
+        "dryRun": True,
+        "beforeCount": report.before_count,
+        "afterCount": report.after_count,
+        "missing": report.missing,
+        "pruned": report.pruned,
+        "capped": report.capped,
+        "diskBudget": report.disk_budget,
+        "wouldMutate": report.would_mutate,
+    }
+    return StoreCleanup(target, summary, report, rows)
+
+
+def _apply(config: Config, pm: OpenClawPluginManager, target: StoreTarget, mode: str, active_keys: frozenset[str],
+           fix_missing: bool, tell: Callable[[str], None]) -> StoreCleanup:
+    """One forced maintenance commit through the store's writer; the store is written
+    (created as ``{}`` if missing) unless its text did not change."""
+    from openclaw_core.store.writer import get_writer
+
+    writer = get_writer(target.path, config, pm)
+    request = MaintenanceRequest(mode=mode, force=True, active_keys=active_keys, fix_missing=fix_missing,
+                                 progress=tell)
+    # One forced, lazily loaded commit: a big store is never decoded as a whole,
+    # only the entries it keeps are normalised and re-encoded.
+    committed = writer.run_with_report(lambda store: None, maintenance=request, lazy=True)
+    report = committed.report
+    assert report is not None  # a mutation that asks for a save always gets maintenance
+    # What was just written (or found already written): the reference re-reads the file.
+    applied_count = report.after_count
+    summary = {
+        "agentId": target.agent_id,
+        "storePath": str(target.path),
+        "mode": report.mode,
+        "dryRun": False,
+        "beforeCount": report.before_count,
+        "afterCount": report.after_count,
+        "missing": report.missing,
+        "pruned": report.pruned,
+        "capped": report.capped,
+        "diskBudget": report.disk_budget,
+        "wouldMutate": report.would_mutate,
+        "applied": True,
+        "appliedCount": applied_count,
+    }
+    return StoreCleanup(target, summary, report)
+
+
+def display_rows(items: Any) -> list[dict[str, Any]]:
+    """The reference's session display rows, newest first (``updatedAt`` missing = 0)."""
+    rows = []
+    for key, entry in items:
+        entry = entry if isinstance(entry, Mapping) else {}
+        row = {"key": key, "updatedAt": entry.get("updatedAt")}
+        for name in ROW_FIELDS:
+            row[name] = entry.get(name)
+        rows.append(row)
+
+    def newest_first(row: dict[str, Any]) -> float:
+        value = row["updatedAt"]
+        number = 0.0 if value is None else js_to_number(value)
+        return -number if not math.isnan(number) else 0.0
+
+    rows.sort(key=newest_first)
+    return rows

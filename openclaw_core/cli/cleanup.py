@@ -1,0 +1,432 @@
+"""``openclaw sessions cleanup``: run session-store maintenance now.
+
+Non-dry runs without ``--store`` go to a running Gateway first (method
+``sessions.cleanup``, through :func:`openclaw_core.transport.dispatch`) and
+print what it answers; with no Gateway to reach, or with ``--store`` or
+``--dry-run``, the stores are maintained here (:mod:`openclaw_core.cleanup`).
+Output is the reference's: its JSON with ``--json``, else its summary lines
+and, for a dry run, the table of planned actions.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from openclaw_core.cli.sessions import inherited, target_options
+
+ACTION_PAD = 12
+KEY_PAD = 26
+AGE_PAD = 9
+MODEL_PAD = 14
+DEFAULT_PROVIDER = "openai"
+DEFAULT_MODEL = "gpt-5.5"
+
+
+class CleanupCommand(click.Command):
+    """Option errors in the reference's words and exit code (1), e.g.
+    ``error: option '--agent <id>' argument missing``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from openclaw_core.errors import UsageError
+
+        given = list(args)  # the parser consumes ``args``
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            raise UsageError(f"error: unknown option '{exc.option_name}'"
+                             + did_you_mean(exc.option_name, self._long_options(ctx))) from None
+        except click.BadOptionUsage as exc:
+            metavar = OPTION_METAVARS.get(exc.option_name, "<value>")
+            raise UsageError(f"error: option '{exc.option_name} {metavar}' argument missing") from None
+        except click.UsageError:
+            extra = [a for a in given if not a.startswith("-")]
+            if extra:
+                count = len(ctx.args) or len(extra)
+                raise UsageError(f"error: too many arguments for 'cleanup'. Expected 0 arguments "
+                                 f"but got {count}.") from None
+            raise
+
+    def _long_options(self, ctx: click.Context) -> list[str]:
+        names: list[str] = []
+        command: click.Context | None = ctx
+        while command is not None:
+            for param in command.command.get_params(command):
+                names.extend(o for o in param.opts if o.startswith("--"))
+            command = command.parent
+        return names
+
+
+OPTION_METAVARS = {"--store": "<path>", "--agent": "<id>", "--active-key": "<key>"}
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein (optimal string alignment), as commander measures typos."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def did_you_mean(word: str, candidates: list[str]) -> str:
+    """Commander's suggestion line for a mistyped option ("" when nothing is close)."""
+    options = word.startswith("--")
+    if options:
+        word = word[2:]
+        candidates = [c[2:] for c in candidates]
+    best, similar = 3, []
+    for candidate in dict.fromkeys(candidates):
+        if len(candidate) <= 1:
+            continue
+        distance = _edit_distance(word, candidate)
+        length = max(len(word), len(candidate))
+        if (length - distance) / length > 0.4:
+            if distance < best:
+                best, similar = distance, [candidate]
+            elif distance == best:
+                similar.append(candidate)
+    similar.sort()
+    if options:
+        similar = [f"--{c}" for c in similar]
+    if len(similar) > 1:
+        return f"\n(Did you mean one of {', '.join(similar)}?)"
+    if similar:
+        return f"\n(Did you mean {similar[0]}?)"
+    return ""
+
+
+@click.command("cleanup", cls=CleanupCommand)
+@target_options
+@click.option("--dry-run", is_flag=True, help="Preview maintenance actions without writing.")
+@click.option("--enforce", is_flag=True, help="Apply maintenance even when the configured mode is warn.")
+@click.option("--fix-missing", is_flag=True,
+              help="Remove entries whose transcript files are missing (bypasses age/count retention).")
+@click.option("--active-key", metavar="KEY", help="Protect this session key from pruning, capping and eviction.")
+@click.pass_context
+def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents: bool | None, as_json: bool | None,
+            dry_run: bool, enforce: bool, fix_missing: bool, active_key: str | None) -> None:
+    """Run session-store maintenance now (prune, cap, archive, disk budget)."""
+    opts = inherited(ctx, store=store, agent=agent, all_agents=all_agents, as_json=as_json)
+    store, agent = opts["store"], opts["agent"]
+    all_agents, as_json = bool(opts["all_agents"]), bool(opts["as_json"])
+
+    from openclaw_core.config import load_config
+
+    config = load_config()
+    if not dry_run and not store:
+        payload = _via_gateway(config, agent=agent, all_agents=all_agents, enforce=enforce,
+                               active_key=active_key, fix_missing=fix_missing)
+        if payload is not None:
+            if as_json:
+                _print_json(payload)
+            else:
+                stores = payload.get("stores") if isinstance(payload, Mapping) and "stores" in payload else [payload]
+                _print_applied(stores if isinstance(stores, list) else [])
+            return
+
+    from openclaw_core.cleanup import cleanup_stores
+    from openclaw_core.maintenance import store_log_routing
+    from openclaw_core.store.writer import configure_writers
+
+    progress = ProgressLine() if not as_json and _stderr_is_tty() else None
+    # A one-shot command needs no watcher: the writer checks the store's version anyway.
+    previous = configure_writers(watch=False)
+    # Like the reference: maintenance info lines go to stdout unless the output is JSON.
+    with store_log_routing(info_to_stdout=not as_json, before_emit=progress.clear if progress else None):
+        try:
+            result = cleanup_stores(config, store=store, agent=agent, all_agents=all_agents, enforce=enforce,
+                                    dry_run=dry_run, active_key=active_key, fix_missing=fix_missing,
+                                    progress=progress.update if progress else None,
+                                    with_rows=dry_run and not as_json)
+        finally:
+            configure_writers(watch=previous["watch"])
+            if progress is not None:
+                progress.close()
+    if as_json:
+        _print_json(result.to_json())
+    elif dry_run:
+        _print_plans(config, result)
+    else:
+        _print_applied([s.summary for s in result.stores])
+
+
+def _via_gateway(config: Any, *, agent: str | None, all_agents: bool, enforce: bool, active_key: str | None,
+                 fix_missing: bool) -> Any:
+    """The Gateway's result, or None when no Gateway could be reached."""
+    from openclaw_core.transport import TransportRequest, dispatch
+
+    # The reference's params: booleans always, strings only when given.
+    params: dict[str, Any] = {}
+    if agent is not None:
+        params["agent"] = agent
+    params["allAgents"] = all_agents
+    params["enforce"] = enforce
+    if active_key is not None:
+        params["activeKey"] = active_key
+    params["fixMissing"] = fix_missing
+    response = dispatch(TransportRequest("sessions.cleanup", params, config))
+    if response is None:
+        return None
+    return response.payload
+
+
+def _print_json(value: Any) -> None:
+    from openclaw_core.jsjson import stringify
+
+    click.echo(stringify(value))
+
+
+def _print_applied(summaries: list[Any]) -> None:
+    for i, summary in enumerate(summaries):
+        if not isinstance(summary, Mapping):
+            continue
+        if i > 0:
+            click.echo("")
+        if len(summaries) > 1:
+            click.echo(f"Agent: {_text(summary.get('agentId'))}")
+        click.echo(f"Session store: {_text(summary.get('storePath'))}")
+        click.echo(f"Applied maintenance. Current entries: {_text(summary.get('appliedCount') or 0)}")
+
+
+def _print_plans(config: Any, result: Any) -> None:
+    many = len(result.stores) > 1
+    for i, done in enumerate(result.stores):
+        if i > 0:
+            click.echo("")
+        summary = done.summary
+        if many:
+            click.echo(f"Agent: {summary['agentId']}")
+        click.echo(f"Session store: {summary['storePath']}")
+        click.echo(f"Maintenance mode: {summary['mode']}")
+        removed = summary["beforeCount"] - summary["afterCount"]
+        click.echo(f"Entries: {summary['beforeCount']} -> {summary['afterCount']} (remove {removed})")
+        click.echo(f"Would prune missing transcripts: {summary['missing']}")
+        click.echo(f"Would prune stale: {summary['pruned']}")
+        click.echo(f"Would cap overflow: {summary['capped']}")
+        budget = summary["diskBudget"]
+        if budget:
+            click.echo(f"Would enforce disk budget: {budget['totalBytesBefore']} -> {budget['totalBytesAfter']} "
+                       f"bytes (files {budget['removedFiles']}, entries {budget['removedEntries']})")
+        rows = done.rows or []
+        if not rows:
+            continue
+        click.echo("")
+        click.echo("Planned session actions:")
+        click.echo(" ".join([pad_end("Action", ACTION_PAD), pad_end("Key", KEY_PAD), pad_end("Age", AGE_PAD),
+                             pad_end("Model", MODEL_PAD), "Flags"]))
+        now = int(time.time() * 1000)
+        actions = done.report.actions
+        for row in rows:
+            line = " ".join([
+                pad_end(actions.get(row["key"], "keep"), ACTION_PAD),
+                pad_end(truncate_key(row["key"]), KEY_PAD),
+                pad_end(age_cell(row["updatedAt"], now), AGE_PAD),
+                pad_end(display_model(config, row), MODEL_PAD),
+                flags_cell(row),
+            ])
+            click.echo(line.rstrip())
+
+
+# --- the reference's table cells ------------------------------------------------------------
+
+def _js_round(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def format_time_ago(duration_ms: float | None) -> str:
+    """``formatTimeAgo``: just now, 5m ago, 3h ago (under 48 h), 2d ago; unknown otherwise."""
+    if duration_ms is None or not math.isfinite(duration_ms) or duration_ms < 0:
+        return "unknown"
+    seconds = _js_round(duration_ms / 1000)
+    minutes = _js_round(seconds / 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes}m ago"
+    hours = _js_round(minutes / 60)
+    if hours < 48:
+        return f"{hours}h ago"
+    return f"{_js_round(hours / 24)}d ago"
+
+
+def age_cell(updated_at: Any, now_ms: int) -> str:
+    from openclaw_core.maintenance import js_to_number
+
+    if not _truthy(updated_at):
+        return "unknown"
+    return format_time_ago(now_ms - js_to_number(updated_at))
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-le", "surrogatepass")
+
+
+def pad_end(text: str, width: int) -> str:
+    """``String.prototype.padEnd``: widths count UTF-16 code units, as in JavaScript."""
+    return text + " " * max(0, width - len(_utf16(text)) // 2)
+
+
+def truncate_key(key: str) -> str:
+    """Keys longer than 26 UTF-16 units: the first 16 units, ``...``, the last 6 (a
+    surrogate pair cut in half prints as U+FFFD, as the reference's output does)."""
+    units = _utf16(key)
+    if len(units) // 2 <= KEY_PAD:
+        return key
+    return units[:32].decode("utf-16-le", "replace") + "..." + units[-12:].decode("utf-16-le", "replace")
+
+
+def flags_cell(row: Mapping[str, Any]) -> str:
+    parts = []
+    for field_name, label in (("thinkingLevel", "think"), ("verboseLevel", "verbose"), ("traceLevel", "trace"),
+                              ("reasoningLevel", "reasoning"), ("elevatedLevel", "elev"),
+                              ("responseUsage", "usage"), ("groupActivation", "activation")):
+        if _truthy(row.get(field_name)):
+            parts.append(f"{label}:{_text(row[field_name])}")
+    if _truthy(row.get("systemSent")):
+        parts.append("system")
+    if _truthy(row.get("abortedLastRun")):
+        parts.append("aborted")
+    if _truthy(row.get("sessionId")):
+        parts.append(f"id:{_text(row['sessionId'])}")
+    return " ".join(parts)
+
+
+def _parse_model_ref(raw: str, default_provider: str) -> tuple[str, str]:
+    trimmed = raw.strip()
+    if not trimmed:
+        return default_provider, DEFAULT_MODEL
+    slash = trimmed.find("/")
+    if slash <= 0 or slash == len(trimmed) - 1:
+        return default_provider, trimmed
+    return (trimmed[:slash].strip() or default_provider), (trimmed[slash + 1:].strip() or DEFAULT_MODEL)
+
+
+def _primary_model(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("primary")
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def display_model(config: Any, row: Mapping[str, Any]) -> str:
+    """The model column: the entry's override, else its model, else the agent's default."""
+    key = row["key"]
+    agent_id = key.split(":")[1] if key.startswith("agent:") else None
+    primary = None
+    if agent_id is not None:
+        for agent in config.agents_list():
+            if agent.get("id") == agent_id:
+                primary = _primary_model(agent.get("model"))
+                break
+    primary = primary or _primary_model(config.get("agents.defaults.model")) or DEFAULT_MODEL
+    default_provider, default_model = _parse_model_ref(primary, DEFAULT_PROVIDER)
+    provider_override = _stripped(row.get("providerOverride"))
+    model_override = _stripped(row.get("modelOverride"))
+    if provider_override and model_override:
+        prefix = provider_override.lower() + "/"
+        if model_override.lower().startswith(prefix):
+            model_override = model_override[len(provider_override) + 1:].strip() or model_override
+    if model_override:
+        return _parse_model_ref(model_override, provider_override or default_provider)[1]
+    model = row.get("model")
+    if isinstance(model, str) and model:
+        provider = row.get("modelProvider")
+        return _parse_model_ref(model, provider if isinstance(provider, str) else default_provider)[1]
+    return default_model
+
+
+def _stripped(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) else None
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return value is not None and value is not False and value != 0 and value != ""
+
+
+def _text(value: Any) -> str:
+    """How a JS template literal prints a JSON value."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        from openclaw_core.jsjson import js_number
+
+        return js_number(value)
+    if isinstance(value, list):
+        return ",".join("" if v is None else _text(v) for v in value)
+    return "[object Object]"
+
+
+# --- progress on a terminal ----------------------------------------------------------------------
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+STAGE_LABELS = {"load": "reading store", "write": "writing store", "done": "done"}
+
+
+class ProgressLine:
+    """One status line on stderr, redrawn in place with the elapsed time (a terminal only)."""
+
+    def __init__(self, stream: Any = None, interval: float = 0.25) -> None:
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.started = time.monotonic()
+        self._text = ""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name="openclaw-progress", daemon=True)
+        self._thread.start()
+
+    def update(self, event: Any) -> None:
+        stage = STAGE_LABELS.get(event.stage, event.stage)
+        where = f"[{event.index}/{event.total}] " if event.total > 1 else ""
+        self._text = f"Cleaning up {where}{event.agent_id}: {stage}"
+        self._draw()
+
+    def clear(self) -> None:
+        """Wipe the status line (before another line is printed); the ticker redraws it."""
+        with self._lock:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+    def _draw(self) -> None:
+        if not self._text or self._stop.is_set():
+            return
+        with self._lock:
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"\r\x1b[2K{self._text} ({elapsed:.1f}s)")
+            self.stream.flush()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._draw()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.clear()

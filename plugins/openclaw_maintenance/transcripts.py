@@ -1,0 +1,369 @@
+"""Where an entry's transcript and sidecars are, and moving them safely.
+
+Nothing here ever acts on a path outside the store's directory: candidates are
+compared after ``realpath``, so a symlink inside the directory that points out
+of it is never followed, and a ``sessionFile`` outside the sessions dir is
+never renamed or deleted.
+
+:class:`SessionFiles` answers for one sessions dir during one maintenance run.
+It lists the directory once, so that the common case (a plain file directly in
+the dir) costs no system call per entry: a store of 50,000 entries would
+otherwise pay for hundreds of thousands of ``lstat`` calls in ``realpath``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Mapping
+from typing import Any
+
+from openclaw_core import paths
+from openclaw_core.errors import OpenClawError
+from openclaw_core.keys import js_trim, normalize_agent_id
+
+from openclaw_maintenance import artifacts
+
+_FILE, _DIR, _LINK, _OTHER = "file", "dir", "link", "other"
+
+
+class InvalidSessionId(OpenClawError):
+    """A ``sessionId`` that cannot name a transcript (the reference's ``validateSessionId``)."""
+
+    def __init__(self, session_id: Any) -> None:
+        super().__init__(f"Error: Invalid session ID: {session_id}")
+
+
+def session_file_of(entry: Mapping[str, Any] | None) -> str | None:
+    value = entry.get("sessionFile") if isinstance(entry, Mapping) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _real(path: str) -> str | None:
+    try:
+        return os.path.realpath(path, strict=True)
+    except OSError:
+        return None
+
+
+def _relative(base: str, target: str) -> str:
+    rel = os.path.relpath(target, base)
+    return "" if rel == "." else rel
+
+
+def is_inside(base: str, path: str) -> bool:
+    """Node's ``path.relative(base, path)`` is non-empty, does not start with ``..``
+    (a file named ``..x`` counts as outside, as in the reference) and is not absolute.
+    Both paths are absolute and normalised."""
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if not path.startswith(prefix):
+        return False
+    rel = path[len(prefix):]
+    return bool(rel) and not rel.startswith("..")
+
+
+def _agent_of_sessions_path(path: str) -> tuple[list[str], int] | None:
+    parts = [p for p in os.path.normpath(os.path.abspath(path)).split(os.sep) if p]
+    if "sessions" not in parts:
+        return None
+    index = len(parts) - 1 - parts[::-1].index("sessions")
+    if index < 2 or parts[index - 2] != "agents":
+        return None
+    return parts, index
+
+
+def _from_agent_dir(agent_dir: str, candidate: str) -> str | None:
+    base = _real(os.path.abspath(agent_dir)) or os.path.abspath(agent_dir)
+    rel = _relative(base, _real(candidate) or candidate)
+    if not rel or rel.startswith("..") or os.path.isabs(rel):
+        return None
+    return os.path.normpath(os.path.join(base, rel))
+
+
+class SessionFiles:
+    """Transcript paths and file facts of one sessions dir (see the module docstring)."""
+
+    def __init__(self, sessions_dir: str) -> None:
+        self.dir = os.path.abspath(sessions_dir)
+        self.real = _real(self.dir) or self.dir
+        self._prefixes = tuple(dict.fromkeys(p if p.endswith(os.sep) else p + os.sep for p in (self.real, self.dir)))
+        self._kinds: dict[str, str] | None = None
+
+    # -- the directory listing ------------------------------------------------------------
+
+    def _listing(self) -> dict[str, str]:
+        if self._kinds is None:
+            kinds: dict[str, str] = {}
+            try:
+                with os.scandir(self.dir) as scan:
+                    for item in scan:
+                        try:
+                            if item.is_symlink():
+                                kinds[item.name] = _LINK
+                            elif item.is_file(follow_symlinks=False):
+                                kinds[item.name] = _FILE
+                            elif item.is_dir(follow_symlinks=False):
+                                kinds[item.name] = _DIR
+                            else:
+                                kinds[item.name] = _OTHER
+                        except OSError:
+                            kinds[item.name] = _OTHER
+            except OSError:
+                pass
+            self._kinds = kinds
+        return self._kinds
+
+    def _child(self, path: str) -> str | None:
+        """The name when ``path`` (absolute, normalised) is directly in the sessions dir, else None."""
+        for prefix in self._prefixes:
+            if path.startswith(prefix):
+                name = path[len(prefix):]
+                if name and os.sep not in name and name not in (".", ".."):
+                    return name
+        return None
+
+    def _kind(self, path: str) -> str | None | bool:
+        """The listed kind of a direct child (None: not there), or False when unknown here."""
+        name = self._child(path)
+        if name is None:
+            return False
+        return self._listing().get(name)
+
+    def canonical(self, path: str) -> str:
+        """``realpath`` of ``path`` (the reference's canonical form for comparisons)."""
+        name = self._child(path)
+        if name is None:
+            return os.path.realpath(os.path.abspath(path))
+        if self._listing().get(name) == _LINK:
+            return os.path.realpath(path)
+        return os.path.join(self.real, name)
+
+    def exists(self, path: str) -> bool:
+        """``existsSync``: follows symlinks."""
+        kind = self._kind(path)
+        if kind is False or kind == _LINK:
+            return os.path.exists(path)
+        return kind is not None
+
+    def is_regular_non_symlink(self, path: str) -> bool:
+        kind = self._kind(path)
+        if kind is False:
+            try:
+                return stat.S_ISREG(os.lstat(path).st_mode)
+            except OSError:
+                return False
+        return kind == _FILE
+
+    def is_file(self, path: str) -> bool:
+        """``stat().isFile()``: follows symlinks."""
+        kind = self._kind(path)
+        if kind is False or kind == _LINK:
+            return os.path.isfile(path)
+        return kind == _FILE
+
+    def _forget(self, path: str) -> None:
+        name = self._child(path)
+        if name is not None and self._kinds is not None:
+            self._kinds.pop(name, None)
+
+    def _learn(self, path: str, kind: str) -> None:
+        name = self._child(path)
+        if name is not None and self._kinds is not None:
+            self._kinds[name] = kind
+
+    def unlink(self, path: str) -> bool:
+        """Remove a file or a symlink itself (never what it points to)."""
+        try:
+            os.unlink(path)
+        except OSError:
+            return False
+        self._forget(path)
+        return True
+
+    def rename(self, source: str, target: str) -> bool:
+        try:
+            os.rename(source, target)
+        except OSError:
+            return False
+        self._forget(source)
+        self._learn(target, _FILE)
+        return True
+
+    # -- the reference's path rules ------------------------------------------------------------
+
+    def within(self, candidate: str) -> str | None:
+        """``resolvePathWithinSessionsDir``: a path the reference accepts as a transcript
+        of this dir, or None. As lenient as the reference (``sub/../../x`` and absolute
+        ``.../agents/<id>/sessions/<file>`` paths are accepted), so that results agree;
+        every file operation re-checks that the real path is inside the dir."""
+        trimmed = candidate.strip()
+        if not trimmed:
+            return None
+        if not os.path.isabs(trimmed):
+            if trimmed.startswith(".."):
+                return None
+            if os.sep not in trimmed and trimmed != ".":
+                return os.path.join(self.real, trimmed)  # a plain name: nothing to normalise
+            return os.path.normpath(os.path.join(self.real, trimmed))
+        real_candidate = _real(trimmed) or trimmed
+        normalized = _relative(self.real, real_candidate)
+        if normalized.startswith(".."):
+            found = _agent_of_sessions_path(real_candidate)
+            if found is not None:
+                parts, index = found
+                agent_part = parts[index - 1]
+                fallback = self._agent_fallback(real_candidate, agent_part)
+                if fallback:
+                    return fallback
+                # Structurally .../agents/<id>/sessions/<file>: accepted as it is.
+                if normalize_agent_id(agent_part) == js_trim(agent_part).lower() \
+                        and len(parts) - index - 1 == 1 and parts[-1] not in (".", ".."):
+                    return os.path.normpath(os.path.abspath(real_candidate))
+        if not normalized or normalized.startswith("..") or os.path.isabs(normalized):
+            return None
+        return os.path.normpath(os.path.join(self.real, normalized))
+
+    def _agent_fallback(self, candidate: str, agent_id: str) -> str | None:
+        normalized = normalize_agent_id(agent_id)
+        base = self.real
+        if os.path.basename(base) == "sessions" and os.path.basename(os.path.dirname(os.path.dirname(base))) == "agents":
+            sibling = os.path.join(os.path.dirname(os.path.dirname(base)), normalized, "sessions")
+            found = _from_agent_dir(sibling, candidate)
+            if found:
+                return found
+        return _from_agent_dir(str(paths.agent_sessions_dir(paths.resolve_state_dir(), normalized)), candidate)
+
+    def resolve(self, session_id: Any, session_file: str | None) -> str:
+        """``resolveSessionFilePath``: ``sessionFile`` when the dir accepts it, else
+        ``<dir>/<sessionId>.jsonl``. Raises :class:`InvalidSessionId` when it has to
+        fall back on an id that cannot name a file."""
+        if session_file:
+            inside = self.within(session_file)
+            if inside is not None:
+                return inside
+        if not isinstance(session_id, str) or not paths.is_valid_session_id(session_id):
+            raise InvalidSessionId(session_id)
+        inside = self.within(session_id.strip() + ".jsonl")
+        if inside is None:
+            raise InvalidSessionId(session_id)
+        return inside
+
+    def candidates(self, session_id: Any, session_file: str | None) -> list[str]:
+        """The files a removed session's transcript may be (its ``sessionFile``, ``<id>.jsonl``)."""
+        found: list[str] = []
+        if session_file:
+            with contextlib.suppress(InvalidSessionId):
+                found.append(self.resolve(session_id, session_file))
+        if isinstance(session_id, str) and paths.is_valid_session_id(session_id):
+            inside = self.within(session_id.strip() + ".jsonl")
+            if inside is not None:
+                found.append(inside)
+        return list(dict.fromkeys(found))
+
+    # -- acting ------------------------------------------------------------------------------------
+
+    def archive(self, session_id: Any, session_file: str | None, reason: str) -> list[str]:
+        """Rename every existing transcript of a removed session that lies inside the
+        dir (after realpath) to ``<file>.<reason>.<TS>``; returns the new paths."""
+        archived: list[str] = []
+        for candidate in self.candidates(session_id, session_file):
+            real = self.canonical(candidate)
+            if not is_inside(self.real, real) or not self.exists(real):
+                continue
+            target = f"{real}.{reason}.{artifacts.archive_timestamp()}"
+            if self.rename(real, target):
+                archived.append(target)
+        return archived
+
+    def remove_trajectory_sidecars(self, session_id: Any, session_file: str | None) -> list[str]:
+        """Remove ``<base>.trajectory.jsonl`` and ``<base>.trajectory-path.json`` of a
+        removed session (inside the dir), and the runtime file its pointer names when
+        that file proves to be this session's trace. Regular files only, never a symlink."""
+        try:
+            transcript = self.resolve(session_id, session_file)
+        except InvalidSessionId:
+            return []
+        removed: list[str] = []
+        pointer = artifacts.trajectory_pointer_path(transcript)
+        default_runtime = artifacts.trajectory_runtime_path(transcript)
+        if self._kind(pointer) is None and self._kind(default_runtime) is None:
+            return removed  # both would be plain names of this dir, and neither is there
+        runtimes = [default_runtime]
+        pointed = self._pointer_runtime_file(pointer, session_id)
+        if pointed is not None and pointed not in runtimes:
+            runtimes.append(pointed)
+        default_real = self.canonical(default_runtime)
+        for runtime in runtimes:
+            real = self.canonical(runtime)
+            inside = is_inside(self.real, real)
+            if real == default_real:
+                allowed = inside
+            elif inside:
+                allowed = True
+            else:
+                # Outside the dir only a file named after the session whose first
+                # event says it is that session's runtime trace.
+                allowed = isinstance(session_id, str) \
+                    and os.path.basename(real) == artifacts.safe_trajectory_name(session_id) + ".jsonl" \
+                    and _starts_with_session_event(real, session_id)
+            if allowed and self.is_regular_non_symlink(runtime) and self.unlink(runtime):
+                removed.append(os.path.abspath(runtime))
+        if is_inside(self.real, self.canonical(pointer)) and self.is_regular_non_symlink(pointer) \
+                and self.unlink(pointer):
+            removed.append(os.path.abspath(pointer))
+        return removed
+
+    def _pointer_runtime_file(self, pointer: str, session_id: Any) -> str | None:
+        if not self.is_regular_non_symlink(pointer):
+            return None
+        try:
+            with open(pointer, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("traceSchema") != "openclaw-trajectory-pointer" \
+                or data.get("schemaVersion") != 1 or data.get("sessionId") != session_id:
+            return None
+        runtime = data.get("runtimeFile")
+        if not isinstance(runtime, str) or not runtime.strip():
+            return None
+        return os.path.abspath(runtime)
+
+    def artifact_paths(self, entry: Mapping[str, Any]) -> list[str]:
+        """The disk budget's files of an entry: its transcript (inside the dir, after
+        realpath), and that transcript's trajectory pointer and runtime file."""
+        session_id = entry.get("sessionId")
+        if not session_id:
+            return []
+        try:
+            resolved = self.resolve(session_id, session_file_of(entry))
+        except InvalidSessionId:
+            return []
+        real = self.canonical(resolved)
+        if not is_inside(self.real, real):
+            return []
+        return [real, artifacts.trajectory_pointer_path(real), artifacts.trajectory_runtime_path(real)]
+
+
+def _starts_with_session_event(path: str, session_id: Any) -> bool:
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        with open(path, "rb") as handle:
+            head = handle.read(64 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return False
+    for line in head.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return False
+        return isinstance(event, dict) and event.get("traceSchema") == "openclaw-trajectory" \
+            and event.get("schemaVersion") == 1 and event.get("source") == "runtime" \
+            and event.get("sessionId") == session_id
+    return False
