@@ -1,0 +1,114 @@
+"""``openclaw sessions`` / ``openclaw sessions list``: list the stored sessions,
+newest first, as text or JSON (spec section 9).
+
+Stores are read through their writer (a read of the cached store, never a
+write). Unlike the reference, a store that does not parse is an error naming
+the file, not an empty listing (docs/differences.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import click
+
+from openclaw_core.cli.sessions import inherited, list_options, target_options
+from openclaw_core.errors import UsageError
+
+
+def parse_active(value: str | None) -> int | float | None:
+    """``--active``: ``parseInt`` semantics (``"1.9"`` is 1, ``" 60"`` is 60), must be > 0."""
+    if value is None:
+        return None
+    from openclaw_core.jsvalues import parse_int
+
+    parsed = parse_int(value)
+    if parsed != parsed or parsed <= 0:
+        raise UsageError("--active must be a positive integer (minutes)")
+    return int(parsed) if math.isfinite(parsed) else parsed
+
+
+def parse_limit(value: str | None) -> int | None:
+    """``--limit``: digits only (``007`` is 7) and > 0, or ``all`` (None); default 100."""
+    from openclaw_core.keys import js_trim
+    from openclaw_core.listing import DEFAULT_LIMIT
+
+    if value is None:
+        return DEFAULT_LIMIT
+    text = js_trim(value)
+    if text.lower() == "all":
+        return None
+    if not text.isascii() or not text.isdigit() or int(text) <= 0:
+        raise UsageError('--limit must be a positive integer or "all"')
+    return int(text)
+
+
+def run_list(*, store: str | None = None, agent: str | None = None, all_agents: bool | None = None,
+             as_json: bool | None = None, active: str | None = None, limit: str | None = None,
+             verbose: bool | None = None) -> None:
+    """List sessions; validation errors are :class:`UsageError` (exit 1), in the
+    reference's order: store targets, then ``--active``, then ``--limit``."""
+    from openclaw_core.config import load_config
+    from openclaw_core.targets import resolve_targets
+
+    config = load_config()
+    all_agents = all_agents is True
+    targets = resolve_targets(config, store=store, agent=agent, all_agents=all_agents)
+    active_minutes = parse_active(active)
+    limit_value = parse_limit(limit)
+
+    from openclaw_core import listing as lst
+
+    rows: list[lst.SessionRow] = []
+    for target in targets:
+        rows.extend(_read_rows(str(target.path), config, target.agent_id, active_minutes))
+    now = lst.now_ms()
+    result = lst.Listing(
+        targets=[(t.agent_id, str(t.path)) for t in targets],
+        aggregate=all_agents or len(targets) > 1,
+        all_agents=all_agents,
+        rows=lst.select_newest(rows, limit_value),
+        total_count=len(rows),
+        limit=limit_value,
+        active_minutes=active_minutes,
+    )
+    ctx = lst.ListingContext(config)
+    if as_json:
+        from openclaw_core.jsjson import dumps_pretty
+
+        click.echo(dumps_pretty(lst.listing_document(ctx, result)) + b"\n", nl=False)
+    else:
+        from openclaw_core.jsvalues import replace_lone_surrogates
+        from openclaw_core.listing_text import listing_lines
+
+        # Node writes a lone surrogate (a key cut inside a pair) as U+FFFD.
+        text = "".join(replace_lone_surrogates(line) + "\n" for line in listing_lines(ctx, result, now))
+        click.echo(text.encode("utf-8"), nl=False)
+
+
+def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | float | None) -> list[Any]:
+    """The rows of one store, read through its writer: the cached store if it
+    is current, else one load. A missing store has no rows; a corrupt one
+    raises :class:`~openclaw_core.errors.StoreCorruptError`. Nothing is
+    written, and no watcher is started (it would create a missing store's
+    directory and is of no use to a one-shot command)."""
+    from openclaw_core import listing as lst
+    from openclaw_core.store.writer import configure_writers, get_writer
+
+    previous = configure_writers(watch=False)
+    try:
+        writer = get_writer(path, config)
+    finally:
+        configure_writers(**previous)
+    # Rows copy what they need: nothing keeps a reference to the cached entries.
+    return writer.read(lambda entries: lst.rows_of_store(entries.items(), agent_id, active_minutes, lst.now_ms()))
+
+
+@click.command("list")
+@target_options
+@list_options
+@click.pass_context
+def list_sessions(ctx: click.Context, **options: Any) -> None:
+    """List sessions, newest first (the same as `openclaw sessions`)."""
+    run_list(**inherited(ctx, **options))
