@@ -20,6 +20,9 @@ CASES = REFERENCE / "cases"
 VENV_BIN = Path(sys.executable).parent
 OPENCLAW = str(VENV_BIN / "openclaw")
 
+# distributions under examples/ that `make setup` installs; disabled in every test by default
+EXAMPLE_PLUGINS = ("openclaw-retention-pins",)
+
 ISOLATED_ENV_KEYS = (
     "OPENCLAW_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_CONFIG_PATH", "OPENCLAW_GATEWAY_PORT",
     "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_URL", "OPENCLAW_DISABLE_PLUGINS", "XDG_DATA_HOME",
@@ -37,6 +40,9 @@ def _isolated(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     # Nothing listens here, so a Gateway-first command falls back at once.
     monkeypatch.setenv("OPENCLAW_GATEWAY_PORT", str(_free_port()))
+    # Example plugins installed into the test venv (make setup) would replace the default
+    # trash and add policies in every test; their own tests turn them back on.
+    monkeypatch.setenv("OPENCLAW_DISABLE_PLUGINS", ",".join(EXAMPLE_PLUGINS))
     from openclaw_core import plugins
     from openclaw_core.store import writer
 
