@@ -24,6 +24,7 @@ demo: setup
 	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw sessions cleanup --all-agents --enforce --fix-missing --json
 
 test: setup
+	.ci/ensure-postgres.sh
 	$(BIN)/python -m pytest -q
 
 bench: setup
