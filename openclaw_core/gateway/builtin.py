@@ -200,13 +200,9 @@ async def sessions_list(call: MethodCall) -> dict[str, Any]:
 
 
 def _store_exists(store_path: str, config: Any, pm: Any) -> bool:
-    from openclaw_core.store.backend import open_backend
+    from openclaw_core.store.writer import store_exists
 
-    backend = open_backend(store_path, config, pm)
-    try:
-        return backend.version() is not None
-    finally:
-        backend.close()
+    return store_exists(store_path, config, pm)
 
 
 async def sessions_patch(call: MethodCall) -> dict[str, Any]:

@@ -364,11 +364,7 @@ def configure_writers(*, watch: bool | None = None, log: Callable[[str], None] |
     return previous
 
 
-def get_writer(store_path: str | os.PathLike[str], config: Config | None = None,
-               pm: OpenClawPluginManager | None = None) -> StoreWriter:
-    """The writer of the store at ``store_path`` (created on first use)."""
-    from openclaw_core.store.backend import open_backend
-
+def _defaults_for(config: Config | None, pm: OpenClawPluginManager | None) -> tuple[Config, OpenClawPluginManager]:
     if config is None:
         from openclaw_core.config import load_config
 
@@ -377,6 +373,35 @@ def get_writer(store_path: str | os.PathLike[str], config: Config | None = None,
         from openclaw_core.plugins import get_plugin_manager
 
         pm = get_plugin_manager()
+    return config, pm
+
+
+def store_exists(store_path: str | os.PathLike[str], config: Config | None = None,
+                 pm: OpenClawPluginManager | None = None) -> bool:
+    """Whether the store has been created, asked of its writer's backend when
+    there is one (no second connection), without creating a writer."""
+    from openclaw_core.store.backend import open_backend
+
+    config, pm = _defaults_for(config, pm)
+    backend = open_backend(os.fspath(store_path), config, pm)
+    with _registry_lock:
+        writer = _writers.get(backend.identity)
+    if writer is not None and not writer._closed:
+        backend.close()
+        backend = writer.backend
+        return backend.version() is not None
+    try:
+        return backend.version() is not None
+    finally:
+        backend.close()
+
+
+def get_writer(store_path: str | os.PathLike[str], config: Config | None = None,
+               pm: OpenClawPluginManager | None = None) -> StoreWriter:
+    """The writer of the store at ``store_path`` (created on first use)."""
+    from openclaw_core.store.backend import open_backend
+
+    config, pm = _defaults_for(config, pm)
     backend = open_backend(os.fspath(store_path), config, pm)
     with _registry_lock:
         writer = _writers.get(backend.identity)
