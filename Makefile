@@ -10,10 +10,12 @@ DEMO = $(CURDIR)/demo-state
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The worked third-party plugin (docs/plugin-guide.md) is installed too: its tests run with the suite.
+$(VENV)/.installed: pyproject.toml examples/openclaw-retention-pins/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e examples/openclaw-retention-pins
 	touch $@
 
 demo: setup
