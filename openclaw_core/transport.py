@@ -43,4 +43,13 @@ def dispatch(request: TransportRequest, pm: OpenClawPluginManager | None = None)
         from openclaw_core.plugins import get_plugin_manager
 
         pm = get_plugin_manager()
-    return pm.hook.openclaw_transport(request=request)
+    from openclaw_core.errors import GatewayError, OpenClawError
+
+    try:
+        return pm.hook.openclaw_transport(request=request)
+    except OpenClawError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken transport plugin
+        # It may have sent the request already: fail, never run the job offline too.
+        raise GatewayError(f"{request.method}: the transport failed ({type(exc).__name__}: {exc}); "
+                           f"the command was not run offline") from None

@@ -146,3 +146,44 @@ def test_hook_register_commands_can_extend_a_core_group(cli, register_openclaw_p
     register_openclaw_plugin(Extension(), "extension")
     result = cli("sessions", "count")
     assert (result.exit_code, result.stdout.strip()) == (0, "42")
+
+
+def test_plugin_commands_do_not_leak_into_the_next_cli(register_openclaw_plugin, state_dir):
+    import click
+
+    from openclaw_core.cli import build_cli
+
+    class Extension:
+        @hookspecs.hookimpl
+        def openclaw_register_commands(self, cli):
+            @cli.commands["sessions"].command("count")
+            def count():
+                click.echo("42")
+
+    extension = register_openclaw_plugin(Extension(), "leaky-extension")
+    first = build_cli()
+    ctx = click.Context(first)
+    first.list_commands(ctx)  # loads the plugins' commands, as --help does
+    assert "count" in first.get_command(ctx, "sessions").commands
+    from openclaw_core.plugins import get_plugin_manager
+
+    get_plugin_manager().unregister(extension)
+    second = build_cli()
+    second.list_commands(click.Context(second))
+    assert "count" not in second.get_command(click.Context(second), "sessions").commands
+
+
+def test_a_transport_plugin_that_crashes_fails_the_command_without_running_it_offline(
+        cli, register_openclaw_plugin, store_path):
+    class Broken:
+        @hookspecs.hookimpl
+        def openclaw_transport(self, request):
+            raise RuntimeError("socket exploded")
+
+    raw = write_store(store_path, {"agent:main:old": {"sessionId": "o", "updatedAt": now_ms() - 90 * 86_400_000}})
+    register_openclaw_plugin(Broken(), "broken-transport")
+    result = cli("sessions", "cleanup", "--enforce", "--json")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "sessions.cleanup: the transport failed (RuntimeError: socket exploded); the command was not run offline"]
+    assert store_path.read_bytes() == raw

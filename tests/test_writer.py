@@ -174,3 +174,16 @@ def test_hook_store_committed_reports_changed_and_removed_keys(store_path, regis
     update_session_store(store_path, lambda s: s.__delitem__("agent:main:a"))
     update_session_store(store_path, lambda s: None)  # no change: no notification
     assert recorder.committed == [(str(store_path), [], ["agent:main:a"])]
+
+
+def test_a_failing_committed_listener_does_not_fail_a_durable_write(store_path, register_openclaw_plugin, capfd):
+    class Failing:
+        @hookimpl
+        def openclaw_store_committed(self, store_path, changed_keys, removed_keys):
+            raise RuntimeError("listener down")
+
+    write_store(store_path, {})
+    register_openclaw_plugin(Failing(), "failing-listener")
+    assert update_session_store(store_path, lambda s: s.__setitem__("agent:main:a", {"sessionId": "a"}) or "done") == "done"
+    assert "agent:main:a" in json.loads(store_path.read_text())
+    assert 'plugin "failing-listener" failed in openclaw_store_committed: RuntimeError: listener down' in capfd.readouterr().err

@@ -9,6 +9,7 @@ first time a command outside the core is looked up or listed. So
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
 from collections.abc import Sequence
@@ -65,7 +66,7 @@ class LazyGroup(click.Group):
         target = self.lazy.pop(name, None)
         if target is not None:
             module, attr = target.split(":")
-            self.add_command(getattr(importlib.import_module(module), attr), name)
+            self.add_command(_private_copy(getattr(importlib.import_module(module), attr)), name)
         return self.commands.get(name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -80,6 +81,20 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands:
             self.load_plugin_commands(ctx)
         return self.commands.get(cmd_name)
+
+
+def _private_copy(command: click.Command) -> click.Command:
+    """A copy of a module-level group whose command table belongs to this CLI
+    only, so a plugin extending ``sessions`` in one ``build_cli()`` does not
+    leave its command in the next."""
+    if not isinstance(command, click.Group):
+        return command
+    clone = copy.copy(command)
+    clone.commands = {name: _private_copy(sub) for name, sub in command.commands.items()}
+    if isinstance(command, LazyGroup):
+        clone.lazy = dict(command.lazy)
+        clone._plugins_loaded = False
+    return clone
 
 
 def build_cli() -> click.Group:
@@ -103,6 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code  # click >= 8.2 returns an Exit's code here instead of raising it
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        # One line like every other error (not click's Usage/Try/Error block).
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"Error: {' '.join(exc.format_message().split())}{where}", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -116,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 141
+    except OSError as exc:
+        # A file the command needed could not be made, opened or written
+        # (permissions, a name too long, a full disk): which one, in one line.
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+        return 1
     finally:
         _flush_writers()
     return 0

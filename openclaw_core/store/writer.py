@@ -337,8 +337,10 @@ class StoreWriter:
             self.commits += 1
             written = True
             if self.pm is not None and changes:
-                self.pm.hook.openclaw_store_committed(store_path=self.backend.path, changed_keys=commit.changed_keys,
-                                                      removed_keys=commit.removed_keys)
+                # The write is durable: a failing listener must not fail the callers.
+                for _ in self.pm.call_each("openclaw_store_committed", store_path=self.backend.path,
+                                           changed_keys=commit.changed_keys, removed_keys=commit.removed_keys):
+                    pass
         return outcomes, report, written
 
     def _settings(self) -> MaintenanceSettings:
