@@ -87,6 +87,10 @@ def main() -> None:
     configure_writers(watch=False)
     with tempfile.TemporaryDirectory(prefix="oc-bench-writer.") as tmp:
         os.environ["OPENCLAW_STATE_DIR"] = tmp
+        # Nothing pruned or capped (the defaults would cut the store to 500 entries on
+        # the first write): the writer must patch the same store the naive one does.
+        Path(tmp, "openclaw.json").write_text(
+            '{"session": {"maintenance": {"maxEntries": 10000000, "pruneAfter": "3650d"}}}')
         keys = None
         print(f"store: {args.entries} entries", end="", flush=True)
         rows = []

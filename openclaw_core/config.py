@@ -193,6 +193,8 @@ def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | 
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise invalid_config(path, [f"<root>: TOML parse failed: {exc}"], env) from None
+        except RecursionError:
+            raise invalid_config(path, ["<root>: TOML parse failed: nested too deeply"], env) from None
     else:
         import json5  # only OpenClaw JSON configs pay for it
 
@@ -200,6 +202,8 @@ def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | 
             data = json5.loads(text.removeprefix("\ufeff"))
         except ValueError as exc:
             raise invalid_config(path, [f"<root>: JSON5 parse failed: {exc}"], env) from None
+        except RecursionError:
+            raise invalid_config(path, ["<root>: JSON5 parse failed: nested too deeply"], env) from None
     if not isinstance(data, dict):
         raise invalid_config(path, [f"<root>: Invalid input: expected object, received {_js_type(data)}"], env)
     return data

@@ -69,7 +69,9 @@ class FileStoreBackend(StoreBackend):
 
     def __init__(self, store_path: str | Path, config: Any) -> None:
         super().__init__(os.path.abspath(store_path), config)
-        self._temps_cleaned = False
+        # The store's directory (inode, mtime) as this backend last left it while
+        # holding the lock; None until the first cleanup (see _clean_temps).
+        self._dir_seen: tuple[int, int] | None = None
 
     @property
     def identity(self) -> str:
@@ -138,9 +140,19 @@ class FileStoreBackend(StoreBackend):
         lock = get_plugin_manager().hook.openclaw_store_lock(
             lock_path=self.lock_path, store_path=self.path, timeout=timeout)
         with lock if lock is not None else nullcontext():
-            if not self._temps_cleaned:
+            # A writer killed while we were not holding the lock may have left a
+            # temp file; it changed the directory. (A long-running Gateway must not
+            # keep counting a dead 9 MB temp in the disk budget until it restarts.)
+            if self._dir_seen is None or self._dir_stamp() != self._dir_seen:
                 self._clean_temps()
             yield
+
+    def _dir_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(os.path.dirname(self.path))
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns)
 
     def _clean_temps(self) -> None:
         """Remove temp files a killed writer left behind. Safe under the lock:
@@ -152,7 +164,7 @@ class FileStoreBackend(StoreBackend):
                 if item.name.startswith(prefix) and _TEMP_NAME.fullmatch(item.name[len(prefix):]):
                     with contextlib.suppress(OSError):
                         os.unlink(item.path)
-        self._temps_cleaned = True
+        self._dir_seen = self._dir_stamp()
 
     def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> FileVersion:
         if self.version() != expected_version:
@@ -180,6 +192,7 @@ class FileStoreBackend(StoreBackend):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         _fsync_dir(directory)
+        self._dir_seen = self._dir_stamp()  # our own temp and rename are no reason to rescan
         return version
 
     def retire(self) -> str | None:
