@@ -230,6 +230,31 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
     return config
 
 
+_current: tuple[Any, Config] | None = None
+
+
+def current_config() -> Config:
+    """:func:`load_config` for the process environment, re-read only when the
+    environment or the config file changed (the store API calls it per call;
+    parsing a JSON5 config each time cost more than the write itself)."""
+    global _current
+    env = dict(os.environ)
+    state_dir = paths.resolve_state_dir(env)
+    path = paths.resolve_config_path(env, state_dir)
+    try:
+        st = os.stat(path)
+        identity: Any = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        identity = None
+    key = (tuple(sorted(env.items())), str(path), identity)
+    cached = _current
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    config = load_config(env)
+    _current = (key, config)
+    return config
+
+
 # --- validation -------------------------------------------------------------------------
 # Messages and order are the reference's (its schema validator): field problems
 # depth-first in schema order, an object's unknown keys after its fields'.

@@ -210,3 +210,17 @@ def test_env_substitution_in_config_strings(state_dir, monkeypatch):
     assert cfg.session_store == "/srv/stores/{agentId}.json"
     assert cfg.get("x") == ["${STORES}", "${NOT_SET_VAR}/y", "${lower}"]
     assert cfg.data["session"]["store"] == "${STORES}/{agentId}.json"  # the file's text is kept
+
+
+def test_current_config_is_reread_only_when_the_file_or_environment_changes(state_dir, monkeypatch):
+    from openclaw_core.config import current_config
+
+    path = state_dir / "openclaw.toml"
+    path.write_text('[session.maintenance]\npruneAfter = "7d"\n')
+    first = current_config()
+    assert current_config() is first
+    path.write_text('[session.maintenance]\npruneAfter = "19d"\n')
+    second = current_config()
+    assert second is not first and second.get("session.maintenance.pruneAfter") == "19d"
+    monkeypatch.setenv("OPENCLAW_GATEWAY_TOKEN", "t")
+    assert current_config() is not second

@@ -368,9 +368,9 @@ def configure_writers(*, watch: bool | None = None, log: Callable[[str], None] |
 
 def _defaults_for(config: Config | None, pm: OpenClawPluginManager | None) -> tuple[Config, OpenClawPluginManager]:
     if config is None:
-        from openclaw_core.config import load_config
+        from openclaw_core.config import current_config
 
-        config = load_config()
+        config = current_config()
     if pm is None:
         from openclaw_core.plugins import get_plugin_manager
 
