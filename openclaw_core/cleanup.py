@@ -123,6 +123,29 @@ def cleanup_stores(config: Config, *, store: str | None = None, agent: str | Non
     return result
 
 
+def _summary(target: StoreTarget, report: MaintenanceReport, *, mode: str,
+             applied_count: int | None = None) -> dict[str, Any]:
+    """One store's summary in the reference's field order; ``applied``/``appliedCount``
+    only for a run that committed."""
+    summary = {
+        "agentId": target.agent_id,
+        "storePath": str(target.path),
+        "mode": mode,
+        "dryRun": applied_count is None,
+        "beforeCount": report.before_count,
+        "afterCount": report.after_count,
+        "missing": report.missing,
+        "pruned": report.pruned,
+        "capped": report.capped,
+        "diskBudget": report.disk_budget,
+        "wouldMutate": report.would_mutate,
+    }
+    if applied_count is not None:
+        summary["applied"] = True
+        summary["appliedCount"] = applied_count
+    return summary
+
+
 def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, settings: MaintenanceSettings,
              mode: str, active_keys: frozenset[str], fix_missing: bool, tell: Callable[[str], None],
              with_rows: bool) -> StoreCleanup:
@@ -144,19 +167,7 @@ def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, set
         report = run_maintenance(view, backend, settings, request, pm)
     finally:
         backend.close()
-    summary = {
-        "agentId": target.agent_id,
-        "storePath": str(target.path),
-        "mode": mode,
-        "dryRun": True,
-        "beforeCount": report.before_count,
-        "afterCount": report.after_count,
-        "missing": report.missing,
-        "pruned": report.pruned,
-        "capped": report.capped,
-        "diskBudget": report.disk_budget,
-        "wouldMutate": report.would_mutate,
-    }
+    summary = _summary(target, report, mode=mode)
     return StoreCleanup(target, summary, report, rows)
 
 
@@ -176,21 +187,7 @@ def _apply(config: Config, pm: OpenClawPluginManager, target: StoreTarget, mode:
     assert report is not None  # a mutation that asks for a save always gets maintenance
     # What was just written (or found already written): the reference re-reads the file.
     applied_count = report.after_count
-    summary = {
-        "agentId": target.agent_id,
-        "storePath": str(target.path),
-        "mode": report.mode,
-        "dryRun": False,
-        "beforeCount": report.before_count,
-        "afterCount": report.after_count,
-        "missing": report.missing,
-        "pruned": report.pruned,
-        "capped": report.capped,
-        "diskBudget": report.disk_budget,
-        "wouldMutate": report.would_mutate,
-        "applied": True,
-        "appliedCount": applied_count,
-    }
+    summary = _summary(target, report, mode=report.mode, applied_count=applied_count)
     return StoreCleanup(target, summary, report)
 
 

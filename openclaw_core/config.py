@@ -19,6 +19,7 @@ from typing import Any
 
 from openclaw_core import paths
 from openclaw_core.errors import ConfigError
+from openclaw_core.jsjson import json_type
 from openclaw_core.keys import DEFAULT_AGENT_ID, DEFAULT_MAIN_KEY, normalize_agent_id, normalize_main_key
 from openclaw_core.units import UnitError, parse_bytes, parse_duration_ms
 
@@ -205,7 +206,7 @@ def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | 
         except RecursionError:
             raise invalid_config(path, ["<root>: JSON5 parse failed: nested too deeply"], env) from None
     if not isinstance(data, dict):
-        raise invalid_config(path, [f"<root>: Invalid input: expected object, received {_js_type(data)}"], env)
+        raise invalid_config(path, [f"<root>: Invalid input: expected object, received {json_type(data)}"], env)
     return data
 
 
@@ -262,20 +263,6 @@ def current_config() -> Config:
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _js_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _unknown_keys(prefix: str, obj: Mapping[str, Any], known: tuple[str, ...]) -> Iterator[str]:
     unknown = [k for k in obj if k not in known]
     if len(unknown) == 1:
@@ -286,7 +273,7 @@ def _unknown_keys(prefix: str, obj: Mapping[str, Any], known: tuple[str, ...]) -
 
 def _check_positive_int(key: str, value: Any) -> Iterator[str]:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        yield f"{key}: Invalid input: expected number, received {_js_type(value)}"
+        yield f"{key}: Invalid input: expected number, received {json_type(value)}"
     elif isinstance(value, float) and not value.is_integer():
         yield f"{key}: Invalid input: expected int, received number"
     elif value <= 0:
@@ -317,7 +304,7 @@ def validate_maintenance(maintenance: Any, prefix: str = "session.maintenance") 
     if maintenance is None:
         return
     if not isinstance(maintenance, Mapping):
-        yield f"{prefix}: Invalid input: expected object, received {_js_type(maintenance)}"
+        yield f"{prefix}: Invalid input: expected object, received {json_type(maintenance)}"
         return
     problems: list[str] = []
     mode = maintenance.get("mode")
@@ -366,7 +353,7 @@ def validate_postgres(section: Any, prefix: str = "session.postgres") -> Iterato
 
 def _check_string(key: str, value: Any) -> Iterator[str]:
     if not isinstance(value, str):
-        yield f"{key}: Invalid input: expected string, received {_js_type(value)}"
+        yield f"{key}: Invalid input: expected string, received {json_type(value)}"
 
 
 def validate_config(data: Mapping[str, Any]) -> Iterator[str]:
@@ -376,18 +363,18 @@ def validate_config(data: Mapping[str, Any]) -> Iterator[str]:
     agents = data.get("agents")
     if agents is not None:
         if not isinstance(agents, Mapping):
-            yield f"agents: Invalid input: expected object, received {_js_type(agents)}"
+            yield f"agents: Invalid input: expected object, received {json_type(agents)}"
         elif agents.get("list") is not None:
             agent_list = agents["list"]
             if not isinstance(agent_list, list):
-                yield f"agents.list: Invalid input: expected array, received {_js_type(agent_list)}"
+                yield f"agents.list: Invalid input: expected array, received {json_type(agent_list)}"
             else:
                 for i, agent in enumerate(agent_list):
                     if not isinstance(agent, Mapping):
-                        yield f"agents.list.{i}: Invalid input: expected object, received {_js_type(agent)}"
+                        yield f"agents.list.{i}: Invalid input: expected object, received {json_type(agent)}"
                         continue
                     if not isinstance(agent.get("id"), str):
-                        received = "undefined" if "id" not in agent else _js_type(agent["id"])
+                        received = "undefined" if "id" not in agent else json_type(agent["id"])
                         yield f"agents.list.{i}.id: Invalid input: expected string, received {received}"
                     for key in ("workspace", "agentDir"):
                         if agent.get(key) is not None:
@@ -404,7 +391,7 @@ def validate_config(data: Mapping[str, Any]) -> Iterator[str]:
     if session is None:
         return
     if not isinstance(session, Mapping):
-        yield f"session: Invalid input: expected object, received {_js_type(session)}"
+        yield f"session: Invalid input: expected object, received {json_type(session)}"
         return
     if session.get("store") is not None:
         yield from _check_string("session.store", session["store"])

@@ -40,6 +40,30 @@ class JSONError(ValueError):
 _TOO_DEEP = f"nested too deeply (more than {MAX_DEPTH} levels)"
 
 
+# --- naming values in messages ------------------------------------------------
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in the words of the reference's messages:
+    ``null``, ``boolean``, ``number``, ``string``, ``array`` or ``object``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return "object"
+
+
+def a_json_type(value: Any) -> str:
+    """:func:`json_type` with its article: ``a string``, ``an array``, ``null``."""
+    name = json_type(value)
+    return name if name == "null" else ("an " if name[0] in "aeiou" else "a ") + name
+
+
 # --- parsing -----------------------------------------------------------------
 
 def _reject_constant(name: str) -> Any:

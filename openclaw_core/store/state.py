@@ -169,13 +169,13 @@ class StoreState:
                      raw: bytes | None = None, exists: bool = True) -> StoreState:
         """Validate, migrate, normalise and encode a parsed store."""
         if not isinstance(entries, dict):
-            raise StoreCorruptError(source, f"top level is {_json_type(entries)}, not an object")
+            raise StoreCorruptError(source, f"top level is {jsjson.a_json_type(entries)}, not an object")
         data: dict[str, dict[str, Any]] = {}
         order = jsjson.js_key_order(list(entries))
         for key in order or entries:
             entry = entries[key]
             if not isinstance(entry, dict):
-                raise StoreCorruptError(source, f'entry "{key}" is {_json_type(entry)}, not an object')
+                raise StoreCorruptError(source, f'entry "{key}" is {jsjson.a_json_type(entry)}, not an object')
             data[key] = entry
         chunks: dict[str, bytes] = {}
         for key, entry in data.items():
@@ -333,20 +333,6 @@ class StoreState:
         return {key: decode_chunk(chunk) for key, chunk in ((k, self.chunks[k]) for k in self.entries)}
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
-
-
 class MutationView(MutableMapping[str, dict[str, Any]]):
     """The live store as one mutation sees it.
 
@@ -462,7 +448,7 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
                     changes.removed.add(key)
                 continue
             if not isinstance(entry, dict):
-                raise jsjson.JSONError(f'entry "{key}" must be an object, not {_json_type(entry)}')
+                raise jsjson.JSONError(f'entry "{key}" must be an object, not {jsjson.a_json_type(entry)}')
             if old_chunk is not None and "acp" not in entry and _ACP in old_chunk and key not in self._allow_drop_acp:
                 # Runtime patches must not silently lose an ACP binding (spec 6.3).
                 old_acp = decode_chunk(old_chunk).get("acp")

@@ -86,20 +86,6 @@ def connect_options(dsn: str) -> dict[str, str]:
     return {k: v for k, v in CONNECT_DEFAULTS.items() if k not in given}
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
-
-
 def _updated_at_column(entry: dict[str, Any]) -> float | None:
     """``updatedAt`` as the stale prune compares it (JavaScript's ToNumber); NULL
     when absent, null or NaN, which never compare below a cutoff."""
@@ -300,7 +286,7 @@ class PostgresStoreBackend(StoreBackend):
         except jsjson.JSONError as exc:
             raise StoreCorruptError(self.source, f'entry "{key}": {exc}') from None
         if not isinstance(entry, dict):
-            raise StoreCorruptError(self.source, f'entry "{key}" is {_json_type(entry)}, not an object')
+            raise StoreCorruptError(self.source, f'entry "{key}" is {jsjson.a_json_type(entry)}, not an object')
         normalize_loaded_entry(entry)  # exactly what StoreState.from_entries does for a file
         try:
             chunk = encode_chunk(key, entry)
