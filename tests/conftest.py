@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from pg_fixtures import pg_server, pg_store_config  # noqa: F401  (a real PostgreSQL, started on first use)
+
+# Property tests draw the same examples on every run: CI must not pass or fail by
+# luck. Set OPENCLAW_HYPOTHESIS=explore to search with fresh random examples.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("OPENCLAW_HYPOTHESIS", "ci"))
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference"

@@ -175,7 +175,7 @@ class StoreState:
         for key in order or entries:
             entry = entries[key]
             if not isinstance(entry, dict):
-                raise StoreCorruptError(source, f'entry "{key}" is {jsjson.a_json_type(entry)}, not an object')
+                raise StoreCorruptError(source, f'entry {jsjson.js_string(key)} is {jsjson.a_json_type(entry)}, not an object')
             data[key] = entry
         chunks: dict[str, bytes] = {}
         for key, entry in data.items():
@@ -183,7 +183,7 @@ class StoreState:
             try:
                 chunks[key] = encode_chunk(key, entry)
             except jsjson.JSONError as exc:
-                raise StoreCorruptError(source, f'entry "{key}": {exc}') from None
+                raise StoreCorruptError(source, f'entry {jsjson.js_string(key)}: {exc}') from None
         state = cls(data, chunks, version, exists=exists)
         state.on_disk_matches = raw is not None and state.text() == raw
         return state
@@ -208,7 +208,7 @@ class StoreState:
         try:
             chunk = encode_chunk(key, entry)
         except jsjson.JSONError as exc:  # parsed, but cannot be written back (nested too deeply)
-            raise StoreCorruptError(self.source, f'entry "{key}": {exc}') from None
+            raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None
         if chunk != stored:
             self.chunks[key] = chunk
             self._on_disk_matches = False
@@ -448,7 +448,7 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
                     changes.removed.add(key)
                 continue
             if not isinstance(entry, dict):
-                raise jsjson.JSONError(f'entry "{key}" must be an object, not {jsjson.a_json_type(entry)}')
+                raise jsjson.JSONError(f'entry {jsjson.js_string(key)} must be an object, not {jsjson.a_json_type(entry)}')
             if old_chunk is not None and "acp" not in entry and _ACP in old_chunk and key not in self._allow_drop_acp:
                 # Runtime patches must not silently lose an ACP binding (spec 6.3).
                 old_acp = decode_chunk(old_chunk).get("acp")

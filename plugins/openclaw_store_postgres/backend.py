@@ -284,14 +284,14 @@ class PostgresStoreBackend(StoreBackend):
         try:
             entry = jsjson.loads(raw)
         except jsjson.JSONError as exc:
-            raise StoreCorruptError(self.source, f'entry "{key}": {exc}') from None
+            raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None
         if not isinstance(entry, dict):
-            raise StoreCorruptError(self.source, f'entry "{key}" is {jsjson.a_json_type(entry)}, not an object')
+            raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)} is {jsjson.a_json_type(entry)}, not an object')
         normalize_loaded_entry(entry)  # exactly what StoreState.from_entries does for a file
         try:
             chunk = encode_chunk(key, entry)
         except jsjson.JSONError as exc:
-            raise StoreCorruptError(self.source, f'entry "{key}": {exc}') from None
+            raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None
         return entry, chunk, _chunk_body(key, chunk) == raw and updated_at == _updated_at_column(entry)
 
     def load(self) -> StoreState:
