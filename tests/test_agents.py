@@ -435,12 +435,14 @@ def shared_store_team(state_dir: Path) -> Path:
     return shared
 
 
-def bump(store: Path, rounds: int, errors: list) -> None:
+def bump(store: Path, stop: threading.Event, done: list, errors: list) -> None:
+    """Patch until ``stop`` is set (so the patches surely overlap the purge); count in ``done``."""
     from openclaw_core import update_session_store_entry
 
     try:
-        for _ in range(rounds):
+        while not stop.is_set() or len(done) < 20:
             update_session_store_entry(store, "agent:main:main", lambda e: {"counter": e["counter"] + 1})
+            done.append(1)
     except Exception as exc:  # noqa: BLE001 - surfaced by the test
         errors.append(exc)
 
@@ -458,40 +460,52 @@ def test_a_purge_racing_patches_in_threads_loses_neither(state_dir):
 
     shared = shared_store_team(state_dir)
     errors: list = []
-    patcher = threading.Thread(target=bump, args=(shared, 300, errors))
+    done: list = []
+    stop = threading.Event()
+    patcher = threading.Thread(target=bump, args=(shared, stop, done, errors))
     patcher.start()
-    time.sleep(0.02)
+    while len(done) < 5 and patcher.is_alive():
+        time.sleep(0.005)
     result = delete_agent(load_config(), "solo")
     overlapped = patcher.is_alive()
+    stop.set()
     patcher.join(60)
     assert overlapped, "the patches ended before the purge: no race was tested"
     assert not errors and result.ok
     assert len(result.purge.removed) == 100
     close_writers()
-    assert_both_survived(shared, 300)
+    assert_both_survived(shared, len(done))
 
 
 PATCHER = textwrap.dedent("""
-    import sys
+    import os, sys
     from openclaw_core import update_session_store_entry
-    store, rounds = sys.argv[1], int(sys.argv[2])
+    store, stop = sys.argv[1], sys.argv[2]
     print("ready", flush=True)
-    for _ in range(rounds):
+    done = 0
+    # Patch until told to stop, so the patches surely overlap the purge however fast either is.
+    while not os.path.exists(stop) or done < 20:
         update_session_store_entry(store, "agent:main:main", lambda e: {"counter": e["counter"] + 1})
+        done += 1
+    print(done, flush=True)
 """)
 
 
 @pytest.mark.slow
-def test_a_purge_racing_patches_from_another_process_loses_neither(state_dir, run_openclaw):
+def test_a_purge_racing_patches_from_another_process_loses_neither(state_dir, run_openclaw, tmp_path):
     shared = shared_store_team(state_dir)
-    patcher = subprocess.Popen([sys.executable, "-c", PATCHER, str(shared), "150"], stdout=subprocess.PIPE, text=True)
+    stop = tmp_path / "stop-patching"
+    patcher = subprocess.Popen([sys.executable, "-c", PATCHER, str(shared), str(stop)], stdout=subprocess.PIPE,
+                               text=True)
     assert patcher.stdout.readline().strip() == "ready"
     result = run_openclaw("agents", "delete", "solo", "--force", "--json")
     overlapped = patcher.poll() is None
+    stop.touch()
+    rounds = int(patcher.stdout.readline())
     assert patcher.wait(120) == 0
     assert overlapped, "the patches ended before the purge: no race was tested"
     assert result.exit_code == 0, result
-    assert_both_survived(shared, 150)
+    assert_both_survived(shared, rounds)
 
 
 # --- through the Gateway ----------------------------------------------------------------------------------------------------
@@ -515,18 +529,22 @@ def cli_env(gw, *, port: int | None = None) -> dict[str, str]:
     return env
 
 
-def gateway_bumps(gw, rounds: int, errors: list, started: threading.Event) -> None:
+def gateway_bumps(gw, stop: threading.Event, sent: list, errors: list, started: threading.Event) -> None:
+    """Patch through the Gateway until ``stop`` is set, a new key each time (a lost
+    update cannot hide behind a later one); acknowledged indexes go to ``sent``."""
     from gateway_support import handshake, request
 
     ws, hello = handshake(gw.port)
     try:
         assert hello["ok"], hello
         started.set()
-        for i in range(rounds):
-            # A new key each time: a lost update cannot hide behind a later one.
+        i = 0
+        while not stop.is_set() or i < 20:
             reply = request(ws, "sessions.patch", {"key": f"agent:main:race-{i}", "label": f"patch-{i}"})
             if not reply["ok"]:
                 errors.append(reply)
+            sent.append(i)
+            i += 1
     except Exception as exc:  # noqa: BLE001
         errors.append(exc)
     finally:
@@ -558,14 +576,17 @@ def test_a_purge_racing_gateway_patches_loses_neither(gateway, run_openclaw, via
 
     gw, shared = gateway
     errors: list = []
+    sent: list = []
     started = threading.Event()
-    patcher = threading.Thread(target=gateway_bumps, args=(gw, 150, errors, started))
+    stop = threading.Event()
+    patcher = threading.Thread(target=gateway_bumps, args=(gw, stop, sent, errors, started))
     patcher.start()
     started.wait(20)
     # "offline": the CLI finds no Gateway on its port and purges the store itself, next to the Gateway.
     env = cli_env(gw) if via == "gateway" else cli_env(gw, port=_free_port())
     result = run_openclaw("agents", "delete", "solo", "--force", "--json", env=env)
     overlapped = patcher.is_alive()
+    stop.set()
     patcher.join(120)
     assert overlapped, "the patches ended before the purge: no race was tested"
     assert result.exit_code == 0, (result, gw.log())
@@ -573,7 +594,7 @@ def test_a_purge_racing_gateway_patches_loses_neither(gateway, run_openclaw, via
     assert not errors, errors
     gw.stop()
     data = json.loads(shared.read_text())
-    assert [data.get(f"agent:main:race-{i}", {}).get("label") for i in range(150)] == [f"patch-{i}" for i in range(150)]
+    assert [data.get(f"agent:main:race-{i}", {}).get("label") for i in sent] == [f"patch-{i}" for i in sent]
     assert not [k for k in data if k.startswith("agent:solo:")]
     assert len([k for k in data if k.startswith("agent:main:direct:")]) == 100
 
