@@ -21,13 +21,13 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import filelock
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floors import atomic_write  # noqa: E402
 from gen_store import generate_store  # noqa: E402
 
 
@@ -37,18 +37,7 @@ def naive_update(path: Path, key: str, field: str) -> None:
         entry = data[key]
         entry[field] = entry.get(field, 0) + 1
         entry["updatedAt"] = int(time.time() * 1000)
-        text = orjson.dumps(data, option=orjson.OPT_INDENT_2)
-        temp = path.with_name(f"{path.name}.{uuid.uuid4()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, text)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        os.fsync(dfd)
-        os.close(dfd)
+        atomic_write(path, orjson.dumps(data, option=orjson.OPT_INDENT_2))
 
 
 def run_threads(threads: int, updates: int, fn) -> float:

@@ -44,19 +44,26 @@ def cleanup(store: str) -> dict[str, int]:
     fresh = {k: v for k, v in data.items() if (v.get("updatedAt") or 0) >= cutoff}
     newest = sorted(fresh, key=lambda k: fresh[k].get("updatedAt") or 0, reverse=True)[:max_entries]
     kept = {k: fresh[k] for k in fresh if k in set(newest)}
-    text = orjson.dumps(kept, option=orjson.OPT_INDENT_2)
-    temp = f"{store}.{uuid.uuid4()}.tmp"
+    atomic_write(store, orjson.dumps(kept, option=orjson.OPT_INDENT_2))
+    return {"beforeCount": before, "afterCount": len(kept)}
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """What any careful writer does: temp file beside it, fsync, rename, fsync of the dir."""
+    path = os.fspath(path)
+    temp = f"{path}.{uuid.uuid4()}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, text)
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(temp, store)
-    dfd = os.open(os.path.dirname(store), os.O_RDONLY)
-    os.fsync(dfd)
-    os.close(dfd)
-    return {"beforeCount": before, "afterCount": len(kept)}
+    os.replace(temp, path)
+    dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def main(argv: list[str]) -> int:

@@ -71,15 +71,26 @@ def test_two_processes_with_eight_threads_each_lose_no_update(pg_store):
     assert len(keys) == len(set(keys)) == 2 * 8 * rounds
 
 
-def test_notify_reaches_a_watcher_in_another_process(pg_store):
+def _listening_backend(pg_store: StoreUnderTest):
+    """A seeded store's backend whose watcher is listening: (backend, its calls, its stop)."""
     pg_store.seed({"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
     backend = pg_store.backend()
     calls = threading.Event()
     stop = backend.watch(calls.set)
+    _wait_for(lambda: backend._listening, 5)
+    return backend, calls, stop
+
+
+def _wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_notify_reaches_a_watcher_in_another_process(pg_store):
+    backend, calls, stop = _listening_backend(pg_store)
     try:
-        deadline = time.monotonic() + 5
-        while not backend._listening and time.monotonic() < deadline:
-            time.sleep(0.01)
         calls.clear()  # the first call says "listening now"
         before = backend.version()
         pg_store.run_elsewhere("""
@@ -403,24 +414,14 @@ def test_a_malformed_dsn_is_a_config_error(state_dir, cli):
 def test_the_listener_comes_back_after_its_connection_is_killed(pg_store):
     import psycopg
 
-    pg_store.seed({"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
-    backend = pg_store.backend()
-    calls = threading.Event()
-    stop = backend.watch(calls.set)
+    backend, calls, stop = _listening_backend(pg_store)
     try:
-        deadline = time.monotonic() + 5
-        while not backend._listening and time.monotonic() < deadline:
-            time.sleep(0.01)
         with psycopg.connect(pg_store.pg["dsn"], autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                           "WHERE application_name = 'openclaw-listen'")
-        deadline = time.monotonic() + 5
-        while backend._listening and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_for(lambda: not backend._listening, 5)
         # deaf meanwhile: every version check asks the database
-        while not backend._listening and time.monotonic() < deadline + 10:
-            time.sleep(0.01)
-        assert backend._listening, "the listener did not reconnect"
+        assert _wait_for(lambda: backend._listening, 15), "the listener did not reconnect"
         calls.clear()
         pg_store.run_elsewhere("""
             from openclaw_core import update_session_store_entry

@@ -394,27 +394,32 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool) -> dict[str
         ctx.log("session disk budget exceeded (warn-only mode)", logging.WARNING)
         return result(0, 0, 0, True)
 
-    def remove_file(path: str, canonical_path: str | None = None) -> int:
+    removed_files = removed_entries = freed = 0
+
+    def remove_file(path: str, canonical_path: str | None = None) -> None:
+        """Remove (or, in a dry run, pretend to) one file and count what it frees."""
+        nonlocal total, freed, removed_files
         canonical_path = canonical_path or here.canonical(path)
         if dry:
-            if canonical_path in simulated:
-                return 0
-            size = sizes.get(canonical_path, 0)
+            size = sizes.get(canonical_path, 0) if canonical_path not in simulated else 0
             if size <= 0:
-                return 0
+                return
             simulated.add(canonical_path)
-            return size
-        if not here.is_file(path):
-            return 0
-        try:
-            size = os.stat(path).st_size
-        except OSError:
-            return 0
-        if here.unlink(path):
-            ctx.report.removed_files.append(path)
-        return size
+        else:
+            if not here.is_file(path):
+                return
+            try:
+                size = os.stat(path).st_size
+            except OSError:
+                return
+            if here.unlink(path):
+                ctx.report.removed_files.append(path)
+            if size <= 0:
+                return
+        total -= size
+        freed += size
+        removed_files += 1
 
-    removed_files = removed_entries = freed = 0
     referenced = _referenced_paths(ctx, here)
     queue = [f for f in files
              if artifacts.is_archive_artifact(f.name)
@@ -425,12 +430,7 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool) -> dict[str
     for f in queue:
         if total <= high_water:
             break
-        deleted = remove_file(f.path, f.canonical)
-        if deleted <= 0:
-            continue
-        total -= deleted
-        freed += deleted
-        removed_files += 1
+        remove_file(f.path, f.canonical)
 
     if total > high_water:
         active = {js_trim(k).lower() for k in ctx.request.active_keys if js_trim(k)}
@@ -467,12 +467,7 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool) -> dict[str
                     continue
                 ref_counts.pop(sid, None)
             for path in here.artifact_paths(entry):
-                deleted = remove_file(path)
-                if deleted <= 0:
-                    continue
-                total -= deleted
-                freed += deleted
-                removed_files += 1
+                remove_file(path)
 
     if total > high_water:
         ctx.log("session disk budget still above high-water target after cleanup", logging.WARNING)
