@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -123,9 +124,72 @@ def canonicalize(value: Any) -> tuple[Any, bool]:
     for values JSON cannot represent (non-string keys, sets, objects ...).
     """
     kind = type(value)
-    if kind is str or kind is bool or value is None:
-        if kind is str and _has_surrogate(value):
-            return value, False
+    if kind is dict:
+        return value, _canonicalize_dict(value)
+    if kind is list:
+        return value, _canonicalize_list(value)
+    return _canonicalize_other(value, kind)
+
+
+# Every store entry passes through here on load and on each write: the
+# containers' loops test the common scalars inline instead of recursing.
+
+def _canonicalize_dict(value: dict[Any, Any]) -> bool:
+    plain = True
+    index_like = False
+    for k in value:
+        if type(k) is not str:
+            raise JSONError(f"object keys must be strings, not {type(k).__name__}")
+        if not k.isascii():
+            if _SURROGATE.search(k):
+                plain = False
+        elif k[:1] in _DIGITS:
+            index_like = True
+    if index_like:
+        order = js_key_order(list(value))
+        if order is not None:
+            items = [(k, value[k]) for k in order]
+            value.clear()
+            value.update(items)
+    return _canonicalize_members(value, value.items()) and plain
+
+
+def _canonicalize_list(value: list[Any]) -> bool:
+    return _canonicalize_members(value, enumerate(value))
+
+
+def _canonicalize_members(container: Any, members: Iterable[tuple[Any, Any]]) -> bool:
+    """Canonicalize a dict's or list's values in place (members: (slot, value))."""
+    plain = True
+    for slot, v in members:
+        kind = type(v)
+        if kind is str:
+            if not v.isascii() and _SURROGATE.search(v):
+                plain = False
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                plain = False
+        elif kind is bool or v is None:
+            pass
+        elif kind is dict:
+            if not _canonicalize_dict(v):
+                plain = False
+        elif kind is list:
+            if not _canonicalize_list(v):
+                plain = False
+        else:
+            new, ok = _canonicalize_other(v, kind)
+            if new is not v:
+                container[slot] = new  # an existing slot: no resize while iterating
+            if not ok:
+                plain = False
+    return plain
+
+
+def _canonicalize_other(value: Any, kind: type) -> tuple[Any, bool]:
+    if kind is str:
+        return value, not _has_surrogate(value)
+    if kind is bool or value is None:
         return value, True
     if kind is int:
         return value, -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
@@ -134,29 +198,9 @@ def canonicalize(value: Any) -> tuple[Any, bool]:
             return int(value), True
         return value, _plain_float(value)
     if kind is dict:
-        plain = True
-        for k in value:
-            if type(k) is not str:
-                raise JSONError(f"object keys must be strings, not {type(k).__name__}")
-        order = js_key_order(list(value))
-        if order is not None:
-            items = [(k, value[k]) for k in order]
-            value.clear()
-            value.update(items)
-        for k, v in value.items():
-            new, ok = canonicalize(v)
-            if new is not v:
-                value[k] = new
-            plain = plain and ok and not _has_surrogate(k)
-        return value, plain
+        return value, _canonicalize_dict(value)
     if kind is list:
-        plain = True
-        for i, v in enumerate(value):
-            new, ok = canonicalize(v)
-            if new is not v:
-                value[i] = new
-            plain = plain and ok
-        return value, plain
+        return value, _canonicalize_list(value)
     if isinstance(value, (str, int, float, dict, list)):
         # Subclasses (an IntEnum, an OrderedDict): store the plain JSON value.
         base = next(t for t in (bool, str, int, float, dict, list) if isinstance(value, t))
@@ -164,9 +208,13 @@ def canonicalize(value: Any) -> tuple[Any, bool]:
     raise JSONError(f"{type(value).__name__} is not a JSON value")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_DIGITS = frozenset("0123456789")
+
+
 def _has_surrogate(text: str) -> bool:
     # Python joins valid pairs into one code point, so any surrogate is lone.
-    return not text.isascii() and re.search("[\ud800-\udfff]", text) is not None
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 # --- exact encoder -----------------------------------------------------------

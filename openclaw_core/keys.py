@@ -25,7 +25,13 @@ _JS_WHITESPACE = (
 JS_WHITESPACE = _JS_WHITESPACE  # public: jsvalues trims the same way
 
 
+_JS_WHITESPACE_SET = frozenset(_JS_WHITESPACE)
+
+
 def js_trim(value: str) -> str:
+    # Most values need no trimming; str.strip with this long set is the slow case.
+    if value and value[0] not in _JS_WHITESPACE_SET and value[-1] not in _JS_WHITESPACE_SET:
+        return value
     return value.strip(_JS_WHITESPACE)
 
 

@@ -89,3 +89,19 @@ def test_orjson_agrees_where_we_call_it_plain():
         _, plain = jsjson.canonicalize(value)
         assert plain
         assert orjson.dumps(value).decode() == jsjson.js_number(value)
+
+
+def test_lone_surrogates_and_odd_values_anywhere_take_the_exact_path():
+    # orjson cannot print a lone surrogate: wherever one hides, the value is not plain
+    for value in ({"\udc00k": 1}, {"a": [{"b": "x\ud800"}]}, [[{"9": "\udfff"}]],
+                  {"n": [2**60]}, {"f": {"g": 1e-7}}):
+        _, plain = jsjson.canonicalize(value)
+        assert not plain, value
+        assert jsjson.dumps_pretty(value).decode("utf-8", "surrogatepass") == jsjson.stringify(value)
+    value = {"z": [{"2": 1.0, "1": {"b": 2.0, "0": True}}]}
+    assert jsjson.canonicalize(value) == ({"z": [{"1": {"0": True, "b": 2}, "2": 1}]}, True)
+    assert list(value["z"][0]) == ["1", "2"] and list(value["z"][0]["1"]) == ["0", "b"]
+    with pytest.raises(jsjson.JSONError, match="keys must be strings"):
+        jsjson.canonicalize({"a": [{1: "x"}]})
+    with pytest.raises(jsjson.JSONError, match="set is not a JSON value"):
+        jsjson.canonicalize({"a": [{"b": {1, 2}}]})

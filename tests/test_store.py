@@ -75,6 +75,20 @@ def test_reference_case_stores_round_trip_to_the_reference_bytes(tmp_path, case)
             assert parsed.on_disk_matches
 
 
+def test_the_loaded_text_is_compared_with_the_file_byte_for_byte():
+    state = StoreState.from_entries({"1": {"n": 1}, "b": {"s": "x"}}, source="t")
+    raw = state.text()
+    assert state.text_equals(raw) and StoreState.parse(raw, source="t").on_disk_matches
+    assert not state.text_equals(raw.replace(b'"x"', b'"y"'))  # same size, one byte differs
+    assert not state.text_equals(raw.replace(b'"x"', b'"xy"'))
+    assert not state.text_equals(raw + b"\n")
+    assert not state.text_equals(raw[:-1])
+    # same bytes in another order: canonical JS order puts "1" first, so the file needs a rewrite
+    swapped = b'{\n  "b": {\n    "s": "x"\n  },\n  "1": {\n    "n": 1\n  }\n}'
+    assert len(swapped) == len(raw) and not StoreState.parse(swapped, source="t").on_disk_matches
+    assert StoreState.parse(b"{}", source="t").on_disk_matches
+
+
 @pytest.mark.parametrize(("content", "problem"), [
     (b"", "empty"),
     (b"   \n", "empty"),

@@ -259,8 +259,9 @@ def normalize_loaded_entry(entry: dict[str, Any]) -> None:
     """Migrations, then the load pass and the save pass the reference makes
     before a loaded store is written back. One pass is not always idempotent
     (a blank lastChannel is dropped by the first and re-derived from channel,
-    in its old place, by the second), so both are needed for identical bytes."""
+    in its old place, by the second), so both are needed for identical bytes.
+    A first pass that changed nothing left nothing for the second to change."""
     migrate_entry(entry)
-    normalize_entry(entry, keep_slots=True)
-    normalize_entry(entry)
-    drop_undefined(entry)
+    if normalize_entry(entry, keep_slots=True):
+        normalize_entry(entry)
+        drop_undefined(entry)

@@ -12,8 +12,10 @@ successful one re-encodes just those keys.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,20 @@ _ACP = b'"acp"'
 _FRAMED_KEY = re.compile(rb'  "((?:[^"\\\n]|\\.)*)": ')
 _MEMBER_SEPARATOR = b',\n  "'
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic GC while a store is decoded: parsed JSON holds no cycles, and
+    the collector would otherwise walk the millions of new objects of a big
+    store again and again (about a sixth of a 100,000-entry load)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class LazyEntry(Mapping[str, Any]):
@@ -165,6 +181,7 @@ class StoreState:
         self.unsaved: set[str] = set()
 
     @classmethod
+    @gc_paused()
     def from_entries(cls, entries: Mapping[str, Any], *, source: str, version: Any = None,
                      raw: bytes | None = None, exists: bool = True) -> StoreState:
         """Validate, migrate, normalise and encode a parsed store."""
@@ -185,7 +202,7 @@ class StoreState:
             except jsjson.JSONError as exc:
                 raise StoreCorruptError(source, f'entry {jsjson.js_string(key)}: {exc}') from None
         state = cls(data, chunks, version, exists=exists)
-        state.on_disk_matches = raw is not None and state.text() == raw
+        state.on_disk_matches = raw is not None and state.text_equals(raw)
         return state
 
     @property
@@ -219,6 +236,7 @@ class StoreState:
             self.verify(key)
 
     @classmethod
+    @gc_paused()
     def parse(cls, raw: bytes, *, source: str, version: Any = None, lazy: bool = False) -> StoreState:
         """Strict parse of sessions.json bytes; never reads a bad file as ``{}``.
 
@@ -317,6 +335,19 @@ class StoreState:
         parts[0] = b"{\n"
         parts[-1] = b"\n}"
         return parts
+
+    def text_equals(self, raw: bytes) -> bool:
+        """``text() == raw`` without building the text (a big store's load
+        would otherwise hold a second copy of the file)."""
+        parts = self.text_parts()
+        if sum(map(len, parts)) != len(raw):
+            return False
+        starts, pos = raw.startswith, 0
+        for part in parts:
+            if not starts(part, pos):
+                return False
+            pos += len(part)
+        return True
 
     def text_size(self) -> int:
         """Length of :meth:`text` without building it (the disk budget's projection)."""
