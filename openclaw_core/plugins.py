@@ -50,10 +50,17 @@ def warn(message: str) -> None:
     print(f"openclaw: warning: {message}", file=sys.stderr)
 
 
-def _dist_name(dist: metadata.Distribution | None) -> str | None:
+def _dist_identity(dist: metadata.Distribution | None, cache: dict[Any, tuple[str, str]]) -> tuple[str, str] | None:
+    """(name, version) of a distribution. Each entry point carries its own
+    Distribution object and every ``.metadata`` re-parses the METADATA file,
+    so read it once per distribution (cold start pays for every parse)."""
     if dist is None:
         return None
-    return dist.metadata["Name"]
+    where = getattr(dist, "_path", None) or id(dist)
+    if where not in cache:
+        meta = dist.metadata
+        cache[where] = (meta["Name"], meta["Version"])
+    return cache[where]
 
 
 class OpenClawPluginManager(pluggy.PluginManager):
@@ -87,22 +94,24 @@ class OpenClawPluginManager(pluggy.PluginManager):
         blocked = {d.strip() for d in disabled if d.strip()}
         no_third_party = THIRD_PARTY_TOKEN in blocked
         seen: set[str] = set()
+        identities: dict[Any, tuple[str, str]] = {}
         eps = []
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = getattr(ep, "dist", None)
-            eps.append((_dist_name(dist) or "", ep, dist))
+            name, version = _dist_identity(getattr(ep, "dist", None), identities) or ("", None)
+            eps.append((name, version, ep))
         # Built-ins first: pluggy calls the last registered first, so an
         # installed plugin overrides a built-in without tricks.
-        eps.sort(key=lambda item: (item[0] != CORE_DISTRIBUTION, item[1].name))
-        for dist_name, ep, dist in eps:
+        eps.sort(key=lambda item: (item[0] != CORE_DISTRIBUTION, item[2].name))
+        for dist_name, version, ep in eps:
             builtin = dist_name == CORE_DISTRIBUTION
+            if builtin and CORE_PLUGIN_NAME in self.infos and self.infos[CORE_PLUGIN_NAME].version is None:
+                self.infos[CORE_PLUGIN_NAME].version = version
             if ep.name in seen or self.has_plugin(ep.name):
                 continue
             seen.add(ep.name)
             if ep.name in blocked or dist_name in blocked or (no_third_party and not builtin):
                 self.set_blocked(ep.name)
                 continue
-            version = dist.version if dist is not None else None
             try:
                 plugin = ep.load()
             except Exception as exc:  # noqa: BLE001
@@ -171,10 +180,12 @@ def new_plugin_manager(*, load_entrypoints: bool = True, disabled: Iterable[str]
     from openclaw_core import core_plugin
 
     pm = OpenClawPluginManager()
-    pm.register_plugin(core_plugin, CORE_PLUGIN_NAME, distribution=CORE_DISTRIBUTION,
-                       version=_core_version(), builtin=True)
+    # The core's version comes with its built-in entry points' scan (no second search).
+    pm.register_plugin(core_plugin, CORE_PLUGIN_NAME, distribution=CORE_DISTRIBUTION, builtin=True)
     if load_entrypoints:
         pm.load_entrypoints(disabled_from_env() if disabled is None else disabled)
+    if pm.infos[CORE_PLUGIN_NAME].version is None:
+        pm.infos[CORE_PLUGIN_NAME].version = _core_version()
     return pm
 
 

@@ -103,6 +103,12 @@ def test_builtins_register_through_the_entry_point_group():
     pm = new_plugin_manager(disabled=[])
     for name in eps:
         assert pm.has_plugin(name), name
+    # every built-in, the core's own plugin too, names the distribution and version it came from
+    version = metadata.version("openclaw-core")
+    for name in [*eps, "openclaw_core"]:
+        info = pm.infos[name]
+        assert (info.distribution, info.version, info.builtin) == ("openclaw-core", version, True), name
+    assert new_plugin_manager(load_entrypoints=False).infos["openclaw_core"].version == version
 
 
 def test_every_hookspec_is_typed_prefixed_and_documented():
