@@ -445,14 +445,20 @@ def delete_agent(config: Config, raw_id: str, *, delete_files: bool = True,
 
 
 def _release_store(store_path: Path, trashed_dir: Path, config: Config, pm: OpenClawPluginManager | None) -> None:
-    """Stop this process's writer of a store about to go to the trash (its
-    watcher would follow the directory into the trash)."""
+    """A store about to go to the trash with the agent's sessions dir: let its
+    backend forget it once empty (a database row would outlive the directory),
+    then stop this process's writer (its watcher would follow the directory
+    into the trash)."""
     if not is_within(comparable(store_path), comparable(trashed_dir)):
         return
     from openclaw_core.store.writer import get_writer
 
     try:
-        get_writer(store_path, config, pm).close()
+        writer = get_writer(store_path, config, pm)
+        try:
+            writer.backend.drop_if_empty()
+        finally:
+            writer.close()
     except Exception:  # noqa: BLE001 - only housekeeping
         pass
 

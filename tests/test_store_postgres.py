@@ -441,3 +441,41 @@ def test_without_psycopg_the_postgres_backend_is_a_clear_error(state_dir, pg_sto
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr == 'session.backend "postgres" needs psycopg: pip install "openclaw-core[postgres]"\n'
+
+
+def test_agents_delete_leaves_nothing_of_the_agent_in_the_database(pg_store, state_dir, run_openclaw):
+    """The deleted agent's entries are purged through the writer and its (then
+    empty) store row goes too, as its sessions dir goes to the trash; a store
+    that still holds entries, and the other agent's, are kept."""
+    import psycopg
+
+    config = postgres_config(pg_store.pg)
+    config["agents"] = {"list": [{"id": "main", "default": True}, {"id": "work"}, {"id": "ops"}]}
+    write_config(state_dir, config)
+    pg_store.seed({"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
+    work = state_dir / "agents" / "work" / "sessions" / "sessions.json"
+    update_session_store(work, lambda s: s.__setitem__("agent:work:w", {"sessionId": "w", "updatedAt": now_ms()}))
+    # ops's store also holds a key another agent owns: the purge keeps it, so the row stays
+    ops = state_dir / "agents" / "ops" / "sessions" / "sessions.json"
+    update_session_store(ops, lambda s: s.update({
+        "agent:ops:o": {"sessionId": "o", "updatedAt": now_ms()},
+        "agent:main:kept": {"sessionId": "k", "updatedAt": now_ms()}}))
+
+    def stores() -> set[str]:
+        with psycopg.connect(pg_store.pg["dsn"]) as conn:
+            return {name for (name,) in conn.execute(f'SELECT name FROM "{pg_store.pg["schema"]}".stores')}
+
+    assert len(stores()) == 3
+    for agent in ("work", "ops"):
+        result = run_openclaw("agents", "delete", agent, "--force", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["agentId"] == agent
+        assert not (state_dir / "agents" / agent / "sessions").exists()  # trashed
+    left = stores()
+    assert len(left) == 2 and not any("work" in name for name in left), left
+    assert list(json.loads(pg_store.stored())) == ["agent:main:a"]
+    survivor = open_backend(ops, load_config())
+    try:
+        assert list(survivor.load().entries) == ["agent:main:kept"]
+    finally:
+        survivor.close()

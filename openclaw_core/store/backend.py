@@ -147,6 +147,14 @@ class StoreBackend(ABC):
         """
         raise NotImplementedError(f"the {self.name or type(self).__name__} store backend cannot be migrated from")
 
+    def drop_if_empty(self) -> bool:
+        """Forget the store if it holds no entries: its agent was deleted (entries
+        purged) and its sessions dir went to the trash. The file store has
+        nothing to do (the file went with the dir); a database removes what it
+        keeps about the store, so nothing of a deleted agent stays behind.
+        Returns True when something was removed."""
+        return False
+
     def close(self) -> None:
         """Release connections, observers and handles."""
 

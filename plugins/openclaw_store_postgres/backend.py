@@ -145,6 +145,8 @@ class PostgresStoreBackend(StoreBackend):
             "replace_bump": (f"UPDATE {s}.stores SET version = %s, next_position = %s, refresh_floor = %s, "
                              f"changed_at = now() WHERE id = %s"),
             "drop_store": f"DELETE FROM {s}.stores WHERE name = %s RETURNING id, version",
+            "drop_empty_store": (f"DELETE FROM {s}.stores AS st WHERE name = %s AND NOT EXISTS "
+                                 f"(SELECT 1 FROM {s}.entries WHERE store_id = st.id) RETURNING id, version"),
             # Unprotected rows below the cutoff, protected ones whose decision other
             # rules made, and the keys named (changed in memory): index scans all three.
             "stale": (f"SELECT session_key, position FROM {s}.entries WHERE store_id = %(id)s "
@@ -524,16 +526,25 @@ class PostgresStoreBackend(StoreBackend):
 
     def retire(self) -> str | None:
         """Delete the store's rows (the migration verified the copy first)."""
+        self._drop("drop_store")
+        return None
+
+    def drop_if_empty(self) -> bool:
+        """Delete the store's row when it has no entries left (a deleted agent's)."""
+        with self.exclusive(60.0):
+            return self._drop("drop_empty_store")
+
+    def _drop(self, statement: str) -> bool:
         with self._mutex, self._db("remove"):
             conn = self._connection()
             with conn.transaction():
-                dropped = conn.execute(self._sql["drop_store"], [self.store_name]).fetchone()
+                dropped = conn.execute(self._sql[statement], [self.store_name]).fetchone()
                 if dropped is not None:
                     conn.execute(self._sql["notify"], [self.settings.channel,
                                                        f"{dropped[0]} {dropped[1] + 1} {self.store_name}"])
         self._tracked = None
         self._cached_version = _UNKNOWN
-        return None
+        return dropped is not None
 
     # -- maintenance push-down ----------------------------------------------------------------------------------
 
