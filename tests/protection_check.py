@@ -82,7 +82,7 @@ MUTATIONS = [
     Mutation("lazy-verify-error", "a lazily loaded entry that cannot be re-encoded raises a bare JSONError",
              (("openclaw_core/store/state.py",
                "        except jsjson.JSONError as exc:  # parsed, but cannot be written back (nested too deeply)\n"
-               "            raise StoreCorruptError(self.source, f'entry \"{key}\": {exc}') from None\n",
+               "            raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None\n",
                "        except ZeroDivisionError:\n            raise\n"),),
              ("tests/test_store_properties.py::test_cli_refuses_a_damaged_store_in_one_line",)),
     Mutation("inflight-cap", "read and start every pipelined request of a connection at once",
