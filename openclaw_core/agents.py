@@ -445,20 +445,22 @@ def delete_agent(config: Config, raw_id: str, *, delete_files: bool = True,
 
 
 def _release_store(store_path: Path, trashed_dir: Path, config: Config, pm: OpenClawPluginManager | None) -> None:
-    """A store about to go to the trash with the agent's sessions dir: let its
-    backend forget it once empty (a database row would outlive the directory),
-    then stop this process's writer (its watcher would follow the directory
-    into the trash)."""
+    """A store about to go to the trash with the agent's sessions dir: stop this
+    process's writer (it finishes what is queued; its watcher would follow the
+    directory into the trash), then let the backend forget the store if it is
+    empty (a database row would outlive the directory)."""
     if not is_within(comparable(store_path), comparable(trashed_dir)):
         return
+    from openclaw_core.store.backend import open_backend
     from openclaw_core.store.writer import get_writer
 
     try:
-        writer = get_writer(store_path, config, pm)
+        get_writer(store_path, config, pm).close()
+        backend = open_backend(store_path, config, pm)
         try:
-            writer.backend.drop_if_empty()
+            backend.drop_if_empty()
         finally:
-            writer.close()
+            backend.close()
     except Exception:  # noqa: BLE001 - only housekeeping
         pass
 

@@ -124,43 +124,38 @@ def canonicalize(value: Any) -> tuple[Any, bool]:
     for values JSON cannot represent (non-string keys, sets, objects ...).
     """
     kind = type(value)
-    if kind is dict:
-        return value, _canonicalize_dict(value)
-    if kind is list:
-        return value, _canonicalize_list(value)
+    if kind is dict or kind is list:
+        return value, _canonicalize_container(value)
     return _canonicalize_other(value, kind)
 
 
-# Every store entry passes through here on load and on each write: the
-# containers' loops test the common scalars inline instead of recursing.
+# Every store entry passes through here on load and on each write: the loop
+# tests the common scalars inline, and one frame per nesting level keeps the
+# whole MAX_DEPTH within reach of a caller that is itself deep in the stack.
 
-def _canonicalize_dict(value: dict[Any, Any]) -> bool:
+def _canonicalize_container(value: dict[Any, Any] | list[Any]) -> bool:
+    """Canonicalize a dict's or a list's values in place; True when plain."""
     plain = True
-    index_like = False
-    for k in value:
-        if type(k) is not str:
-            raise JSONError(f"object keys must be strings, not {type(k).__name__}")
-        if not k.isascii():
-            if _SURROGATE.search(k):
-                plain = False
-        elif k[:1] in _DIGITS:
-            index_like = True
-    if index_like:
-        order = js_key_order(list(value))
-        if order is not None:
-            items = [(k, value[k]) for k in order]
-            value.clear()
-            value.update(items)
-    return _canonicalize_members(value, value.items()) and plain
-
-
-def _canonicalize_list(value: list[Any]) -> bool:
-    return _canonicalize_members(value, enumerate(value))
-
-
-def _canonicalize_members(container: Any, members: Iterable[tuple[Any, Any]]) -> bool:
-    """Canonicalize a dict's or list's values in place (members: (slot, value))."""
-    plain = True
+    members: Iterable[tuple[Any, Any]]
+    if type(value) is dict:
+        index_like = False
+        for k in value:
+            if type(k) is not str:
+                raise JSONError(f"object keys must be strings, not {type(k).__name__}")
+            if not k.isascii():
+                if _SURROGATE.search(k):
+                    plain = False
+            elif k[:1] in _DIGITS:
+                index_like = True
+        if index_like:
+            order = js_key_order(list(value))
+            if order is not None:
+                items = [(k, value[k]) for k in order]
+                value.clear()
+                value.update(items)
+        members = value.items()
+    else:
+        members = enumerate(value)
     for slot, v in members:
         kind = type(v)
         if kind is str:
@@ -171,16 +166,13 @@ def _canonicalize_members(container: Any, members: Iterable[tuple[Any, Any]]) ->
                 plain = False
         elif kind is bool or v is None:
             pass
-        elif kind is dict:
-            if not _canonicalize_dict(v):
-                plain = False
-        elif kind is list:
-            if not _canonicalize_list(v):
+        elif kind is dict or kind is list:
+            if not _canonicalize_container(v):
                 plain = False
         else:
             new, ok = _canonicalize_other(v, kind)
             if new is not v:
-                container[slot] = new  # an existing slot: no resize while iterating
+                value[slot] = new  # an existing slot: no resize while iterating
             if not ok:
                 plain = False
     return plain
@@ -197,10 +189,6 @@ def _canonicalize_other(value: Any, kind: type) -> tuple[Any, bool]:
         if math.isfinite(value) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
             return int(value), True
         return value, _plain_float(value)
-    if kind is dict:
-        return value, _canonicalize_dict(value)
-    if kind is list:
-        return value, _canonicalize_list(value)
     if isinstance(value, (str, int, float, dict, list)):
         # Subclasses (an IntEnum, an OrderedDict): store the plain JSON value.
         base = next(t for t in (bool, str, int, float, dict, list) if isinstance(value, t))

@@ -184,8 +184,9 @@ def new_plugin_manager(*, load_entrypoints: bool = True, disabled: Iterable[str]
     pm.register_plugin(core_plugin, CORE_PLUGIN_NAME, distribution=CORE_DISTRIBUTION, builtin=True)
     if load_entrypoints:
         pm.load_entrypoints(disabled_from_env() if disabled is None else disabled)
-    if pm.infos[CORE_PLUGIN_NAME].version is None:
-        pm.infos[CORE_PLUGIN_NAME].version = _core_version()
+    core = pm.infos.get(CORE_PLUGIN_NAME)  # absent if it failed to register
+    if core is not None and core.version is None:
+        core.version = _core_version()
     return pm
 
 

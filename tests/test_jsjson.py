@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+from typing import Any
 
 import orjson
 import pytest
@@ -105,3 +107,21 @@ def test_lone_surrogates_and_odd_values_anywhere_take_the_exact_path():
         jsjson.canonicalize({"a": [{1: "x"}]})
     with pytest.raises(jsjson.JSONError, match="set is not a JSON value"):
         jsjson.canonicalize({"a": [{"b": {1, 2}}]})
+
+
+def test_the_deepest_allowed_value_encodes_from_deep_in_the_stack():
+    # One frame per nesting level: a caller 600 frames deep (a Gateway handler,
+    # a plugin's hook) still gets the whole MAX_DEPTH before the recursion limit.
+    def deep(levels: int) -> Any:
+        value: Any = {"leaf": 1.0}
+        for i in range(levels - 1):
+            value = {"k": value} if i % 2 else [value]
+        return value
+
+    def from_depth(frames: int) -> bytes:
+        return from_depth(frames - 1) if frames else jsjson.dumps_pretty(deep(jsjson.MAX_DEPTH))
+
+    assert sys.getrecursionlimit() == 1000
+    assert from_depth(600).count(b"\n") >= 2 * jsjson.MAX_DEPTH
+    with pytest.raises(jsjson.JSONError, match="nested too deeply"):
+        jsjson.dumps_pretty(deep(jsjson.MAX_DEPTH + 1))
