@@ -323,3 +323,13 @@ def test_no_progress_when_stderr_is_not_a_terminal(run_openclaw, state_dir):
     path = simple_store(state_dir)
     result = run_openclaw("sessions", "cleanup", "--store", path, "--dry-run")
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_the_flags_cell_prints_values_as_a_js_template_literal_does():
+    from openclaw_core.cli.cleanup import flags_cell
+
+    row = {"thinkingLevel": float("inf"), "verboseLevel": 2.0, "traceLevel": ["a", None, 1.5],
+           "reasoningLevel": {"x": 1}, "elevatedLevel": float("nan"), "responseUsage": 0,
+           "systemSent": "", "abortedLastRun": [], "sessionId": 12}
+    assert flags_cell(row) == ("think:Infinity verbose:2 trace:a,,1.5 reasoning:[object Object] "
+                               "aborted id:12")

@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from openclaw_core.cli.sessions import inherited, target_options
+from openclaw_core.jsvalues import to_string, truthy
 
 ACTION_PAD = 12
 KEY_PAD = 26
@@ -197,9 +198,9 @@ def _print_applied(summaries: list[Any]) -> None:
         if i > 0:
             click.echo("")
         if len(summaries) > 1:
-            click.echo(f"Agent: {_text(summary.get('agentId'))}")
-        click.echo(f"Session store: {_text(summary.get('storePath'))}")
-        click.echo(f"Applied maintenance. Current entries: {_text(summary.get('appliedCount') or 0)}")
+            click.echo(f"Agent: {to_string(summary.get('agentId'))}")
+        click.echo(f"Session store: {to_string(summary.get('storePath'))}")
+        click.echo(f"Applied maintenance. Current entries: {to_string(summary.get('appliedCount') or 0)}")
 
 
 def _print_plans(config: Any, result: Any) -> None:
@@ -266,7 +267,7 @@ def format_time_ago(duration_ms: float | None) -> str:
 def age_cell(updated_at: Any, now_ms: int) -> str:
     from openclaw_core.maintenance import js_to_number
 
-    if not _truthy(updated_at):
+    if not truthy(updated_at):
         return "unknown"
     return format_time_ago(now_ms - js_to_number(updated_at))
 
@@ -294,14 +295,14 @@ def flags_cell(row: Mapping[str, Any]) -> str:
     for field_name, label in (("thinkingLevel", "think"), ("verboseLevel", "verbose"), ("traceLevel", "trace"),
                               ("reasoningLevel", "reasoning"), ("elevatedLevel", "elev"),
                               ("responseUsage", "usage"), ("groupActivation", "activation")):
-        if _truthy(row.get(field_name)):
-            parts.append(f"{label}:{_text(row[field_name])}")
-    if _truthy(row.get("systemSent")):
+        if truthy(row.get(field_name)):
+            parts.append(f"{label}:{to_string(row[field_name])}")
+    if truthy(row.get("systemSent")):
         parts.append("system")
-    if _truthy(row.get("abortedLastRun")):
+    if truthy(row.get("abortedLastRun")):
         parts.append("aborted")
-    if _truthy(row.get("sessionId")):
-        parts.append(f"id:{_text(row['sessionId'])}")
+    if truthy(row.get("sessionId")):
+        parts.append(f"id:{to_string(row['sessionId'])}")
     return " ".join(parts)
 
 
@@ -350,31 +351,6 @@ def display_model(config: Any, row: Mapping[str, Any]) -> str:
 
 def _stripped(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) else None
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return value is not None and value is not False and value != 0 and value != ""
-
-
-def _text(value: Any) -> str:
-    """How a JS template literal prints a JSON value."""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        from openclaw_core.jsjson import js_number
-
-        return js_number(value)
-    if isinstance(value, list):
-        return ",".join("" if v is None else _text(v) for v in value)
-    return "[object Object]"
 
 
 # --- progress on a terminal ----------------------------------------------------------------------
