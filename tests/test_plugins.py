@@ -139,17 +139,20 @@ def test_help_does_not_import_what_it_does_not_need(tmp_path):
         assert heavy not in loaded, heavy
 
 
+class CountCommand:
+    """Adds ``openclaw sessions count`` (prints 42) to the core's group."""
+
+    @hookspecs.hookimpl
+    def openclaw_register_commands(self, cli):
+        import click
+
+        @cli.commands["sessions"].command("count")
+        def count():
+            click.echo("42")
+
+
 def test_hook_register_commands_can_extend_a_core_group(cli, register_openclaw_plugin, state_dir):
-    import click
-
-    class Extension:
-        @hookspecs.hookimpl
-        def openclaw_register_commands(self, cli):
-            @cli.commands["sessions"].command("count")
-            def count():
-                click.echo("42")
-
-    register_openclaw_plugin(Extension(), "extension")
+    register_openclaw_plugin(CountCommand(), "extension")
     result = cli("sessions", "count")
     assert (result.exit_code, result.stdout.strip()) == (0, "42")
 
@@ -159,14 +162,7 @@ def test_plugin_commands_do_not_leak_into_the_next_cli(register_openclaw_plugin,
 
     from openclaw_core.cli import build_cli
 
-    class Extension:
-        @hookspecs.hookimpl
-        def openclaw_register_commands(self, cli):
-            @cli.commands["sessions"].command("count")
-            def count():
-                click.echo("42")
-
-    extension = register_openclaw_plugin(Extension(), "leaky-extension")
+    extension = register_openclaw_plugin(CountCommand(), "leaky-extension")
     first = build_cli()
     ctx = click.Context(first)
     first.list_commands(ctx)  # loads the plugins' commands, as --help does
