@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import re
 import stat
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -62,6 +65,72 @@ def _write_parts(fd: int, parts: list[bytes]) -> None:
 
 
 _IOV_MAX = 1024 if not hasattr(os, "sysconf") else max(16, min(1024, os.sysconf("SC_IOV_MAX")))
+
+# renameat2(2) (Linux >= 3.15, glibc >= 2.28): RENAME_EXCHANGE swaps two names
+# atomically, so a commit gets back exactly the file it displaced and can see an
+# outside writer's replace that landed after its last version check.
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP)
+
+
+def _load_renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None  # a libc without the wrapper: the portable check + rename
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_renameat2 = _load_renameat2()
+#: False forces the portable check + rename (tests measure what it leaves open)
+exchange_enabled = _renameat2 is not None
+
+
+def _rename2(src: str, dst: str, flags: int) -> bool:
+    """``renameat2(src, dst, flags)``; False when this kernel or filesystem cannot."""
+    if not exchange_enabled or _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _UNSUPPORTED:
+        return False
+    raise OSError(err, os.strerror(err), src, None, dst)
+
+
+def _replace(temp: str, path: str) -> None:
+    """The portable fallback's rename (its own name so a test can reach the moment before it)."""
+    os.replace(temp, path)
+
+
+def _put_back(temp: str, path: str, ours: int) -> None:
+    """Undo an exchange that displaced an outside version (now at ``temp``).
+
+    Swap back; what comes back must be the file we had put at ``path``. If it is
+    not, a newer outside file replaced ours meanwhile: it is the one to keep, so
+    swap again, until the file we get back is the one we placed (then ``temp``
+    holds an outdated copy; the caller removes it)."""
+    placed = ours
+    for _ in range(64):
+        try:
+            moving = os.stat(temp).st_ino
+            if not _rename2(temp, path, _RENAME_EXCHANGE):
+                raise OSError(errno.ENOSYS, "renameat2 stopped working")
+        except FileNotFoundError:
+            # The store was removed meanwhile: give the outside version its name back.
+            with contextlib.suppress(OSError):
+                _rename2(temp, path, _RENAME_NOREPLACE)
+            return
+        came_back = os.stat(temp).st_ino
+        if came_back == placed:
+            return
+        placed = moving
 
 
 class FileStoreBackend(StoreBackend):
@@ -182,18 +251,41 @@ class FileStoreBackend(StoreBackend):
                 version = _identity(os.fstat(fd))  # rename keeps inode, size and mtime
             finally:
                 os.close(fd)
-            # Last look before the rename: an editor that wrote since the check
-            # above must not be overwritten. (An in-place write landing in the
-            # microseconds between here and the rename is the one window left.)
-            if self.version() != expected_version:
-                raise StoreConflict(f"{self.path} changed while it was being updated")
-            os.replace(temp, self.path)
+            self._swap_in(temp, expected_version, version[0])
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         _fsync_dir(directory)
         self._dir_seen = self._dir_stamp()  # our own temp and rename are no reason to rescan
         return version
+
+    def _swap_in(self, temp: str, expected_version: FileVersion | None, ours: int) -> None:
+        """Put the written ``temp`` at the store's name unless an outside writer
+        changed the store since ``expected_version``; raise StoreConflict then
+        (the writer re-runs the group on the outside version). ``temp`` ends up
+        holding whatever is no longer wanted (the caller removes it)."""
+        if expected_version is None:
+            try:
+                if _rename2(temp, self.path, _RENAME_NOREPLACE):
+                    return
+            except FileExistsError:
+                raise StoreConflict(f"{self.path} was created while it was being updated") from None
+        else:
+            try:
+                swapped = _rename2(temp, self.path, _RENAME_EXCHANGE)
+            except FileNotFoundError:
+                raise StoreConflict(f"{self.path} was removed while it was being updated") from None
+            if swapped:
+                # ``temp`` now holds exactly the file our commit replaced.
+                if _identity(os.stat(temp)) == expected_version:
+                    return
+                _put_back(temp, self.path, ours)
+                raise StoreConflict(f"{self.path} changed while it was being updated")
+        # Portable fallback: a last look, then the rename. An outside replace that
+        # lands between the two is overwritten (docs/architecture.md measures the window).
+        if self.version() != expected_version:
+            raise StoreConflict(f"{self.path} changed while it was being updated")
+        _replace(temp, self.path)
 
     def retire(self) -> str | None:
         """Rename ``sessions.json`` out of the way (kept as a backup); the caller holds the lock."""

@@ -1,0 +1,116 @@
+"""Hostile input for the stores (issue 18): an outside writer that never takes
+the lock, special files in place of ``sessions.json``, thread limits, and a
+shared sessions dir whose disk budget must not delete another store's files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import now_ms, write_store
+
+import openclaw_store_file.backend as file_backend
+from openclaw_core.store.writer import get_writer
+
+
+def outside_replace(store: Path, key: str) -> None:
+    """What OpenClaw's runtime does: read, add, write a temp file, rename it over
+    the store, without the store's lock."""
+    data = json.loads(store.read_bytes())
+    data[key] = {"sessionId": key.rsplit(":", 1)[-1], "updatedAt": now_ms()}
+    temp = store.with_name(store.name + ".outside.tmp")
+    temp.write_text(json.dumps(data, indent=2))
+    os.replace(temp, store)
+
+
+def exchange_works(directory: Path) -> bool:
+    a, b = directory / ".probe-a", directory / ".probe-b"
+    a.write_text("a")
+    b.write_text("b")
+    try:
+        fn = file_backend._renameat2
+        return fn is not None and fn(-100, bytes(a), -100, bytes(b), file_backend._RENAME_EXCHANGE) == 0
+    finally:
+        a.unlink()
+        b.unlink()
+
+
+def _inject_at_swap(monkeypatch, store: Path) -> list[str]:
+    """Land one outside replace at the last moment before the commit's swap (the
+    exchange, or the fallback's rename after its last version check)."""
+    done: list[str] = []
+    real_rename2, real_replace = file_backend._rename2, file_backend._replace
+
+    def once() -> None:
+        if not done:
+            done.append("agent:main:outside:1")
+            outside_replace(store, done[0])
+
+    def rename2(src, dst, flags):
+        if flags == file_backend._RENAME_EXCHANGE and file_backend.exchange_enabled:
+            once()
+        return real_rename2(src, dst, flags)
+
+    def replace(src, dst):
+        once()
+        real_replace(src, dst)
+
+    monkeypatch.setattr(file_backend, "_rename2", rename2)
+    monkeypatch.setattr(file_backend, "_replace", replace)
+    return done
+
+
+def _patch_once(store: Path) -> None:
+    get_writer(store).run(lambda s: s.__setitem__("agent:main:ours", {"sessionId": "ours", "updatedAt": now_ms()}),
+                          maintenance=None)
+
+
+def test_an_outside_replace_at_the_swap_survives_and_the_commit_reruns_on_it(store_path, monkeypatch):
+    if not exchange_works(store_path.parent):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not supported here")
+    write_store(store_path, {"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
+    injected = _inject_at_swap(monkeypatch, store_path)
+    _patch_once(store_path)
+    assert injected == ["agent:main:outside:1"]
+    entries = json.loads(store_path.read_bytes())
+    assert {"agent:main:a", "agent:main:outside:1", "agent:main:ours"} <= set(entries)
+    assert get_writer(store_path).commits == 1  # the conflict re-ran the group once, then wrote
+    assert [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_the_portable_fallback_still_has_the_window(store_path, monkeypatch):
+    """The same injection with renameat2 off: the fallback overwrites the edit.
+    (This is the window docs/architecture.md measures; it also shows the test
+    above really lands its edit inside the window.)"""
+    monkeypatch.setattr(file_backend, "exchange_enabled", False)
+    write_store(store_path, {"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
+    injected = _inject_at_swap(monkeypatch, store_path)
+    _patch_once(store_path)
+    assert injected == ["agent:main:outside:1"]
+    entries = json.loads(store_path.read_bytes())
+    assert "agent:main:ours" in entries and "agent:main:outside:1" not in entries
+
+
+def test_a_newer_outside_replace_during_the_put_back_is_the_one_kept(store_path, monkeypatch):
+    """Two outside replaces: one right before the exchange, a newer one right
+    before the swap that puts the first back. The newer one must end up at the
+    store's name (its writer meant to replace the store), and our commit re-runs on it."""
+    if not exchange_works(store_path.parent):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not supported here")
+    write_store(store_path, {"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
+    real_rename2 = file_backend._rename2
+    exchanges: list[int] = []
+
+    def rename2(src, dst, flags):
+        if flags == file_backend._RENAME_EXCHANGE and len(exchanges) < 2:
+            exchanges.append(1)
+            outside_replace(store_path, f"agent:main:outside:{len(exchanges)}")
+        return real_rename2(src, dst, flags)
+
+    monkeypatch.setattr(file_backend, "_rename2", rename2)
+    _patch_once(store_path)
+    entries = json.loads(store_path.read_bytes())
+    assert {"agent:main:a", "agent:main:outside:2", "agent:main:ours"} <= set(entries)
+    assert [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp")] == []
