@@ -114,3 +114,60 @@ def test_a_newer_outside_replace_during_the_put_back_is_the_one_kept(store_path,
     entries = json.loads(store_path.read_bytes())
     assert {"agent:main:a", "agent:main:outside:2", "agent:main:ours"} <= set(entries)
     assert [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+LOCKLESS_EDITS = 400
+
+
+@pytest.mark.slow
+def test_a_lockless_outside_writer_racing_gateway_patches_loses_nothing(tmp_path):
+    """A real Gateway taking patches from 6 clients while a program that never
+    takes the lock replaces sessions.json in a loop.
+
+    The invariant: an outside edit is lost if a later store no longer contains
+    it although nothing of ours deleted it (nothing here deletes: maintenance
+    keeps everything); an acknowledged patch is lost if the final store holds an
+    older value of its field. The editor adds keys and each edit reads the one
+    before, so every edit it completed must be in the final store."""
+    import subprocess
+    import sys
+    import threading
+
+    from fault_support import free_port, make_state
+    from gateway_support import start_gateway
+    from test_races import Patcher
+
+    store = make_state(tmp_path, entries=64)
+    gateway = start_gateway(store.parents[3], free_port())
+    stop = threading.Event()
+    patchers = [Patcher(gateway.port, c, stop) for c in range(6)]
+    try:
+        for thread in patchers:
+            thread.start()
+        editor = subprocess.run([sys.executable, str(Path(__file__).with_name("lockless_editor.py")), str(store),
+                                 str(LOCKLESS_EDITS)], capture_output=True, text=True, timeout=300)
+        stop.set()
+        for thread in patchers:
+            thread.join(90)
+    finally:
+        stop.set()
+        gateway.stop()
+    assert editor.returncode == 0, editor.stderr
+    lines = editor.stdout.splitlines()
+    edits = [int(line.split()[1]) for line in lines if line.startswith("edit ")]
+    assert edits == list(range(1, LOCKLESS_EDITS + 1))
+    retries = int(lines[-1].split()[1])
+    for patcher in patchers:
+        assert patcher.failure is None, patcher.failure
+        assert all(e.get("code") and e.get("message") for e in patcher.errors), patcher.errors
+    entries = json.loads(store.read_bytes())
+    lost = [n for n in edits if f"agent:main:outside:{n}" not in entries]
+    assert lost == [], f"outside edits lost: {lost}"
+    for patcher in patchers:
+        for key, seq in patcher.acked.items():
+            value = entries[key].get("execNode", "0:0")
+            assert int(value.split(":")[1]) >= seq, f"{key}: acknowledged patch {seq} lost (store: {value})"
+    patches = sum(p.count for p in patchers)
+    refused = sum(len(p.errors) for p in patchers)
+    print(f"\nlockless race: {LOCKLESS_EDITS} outside edits ({retries} redone), {patches} patches, {refused} refused: {patchers[0].errors[:1]}")
+    assert patches >= 200 and retries >= 1  # the two really overlapped
