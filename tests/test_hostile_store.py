@@ -171,3 +171,107 @@ def test_a_lockless_outside_writer_racing_gateway_patches_loses_nothing(tmp_path
     refused = sum(len(p.errors) for p in patchers)
     print(f"\nlockless race: {LOCKLESS_EDITS} outside edits ({retries} redone), {patches} patches, {refused} refused: {patchers[0].errors[:1]}")
     assert patches >= 200 and retries >= 1  # the two really overlapped
+
+
+# --- threads: one watcher per process, released with the last writer ---------------------
+
+def _os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def _settle(expected: int, count, seconds: float = 10.0) -> int:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while count() > expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count()
+
+
+@pytest.fixture
+def watching():
+    from openclaw_core.store.writer import configure_writers
+
+    previous = configure_writers(watch=True)
+    yield
+    configure_writers(**previous)
+
+
+def test_writers_of_200_agent_dirs_share_one_watcher_thread_and_leave_none_behind(state_dir, watching):
+    import threading
+
+    from openclaw_core.store.writer import close_writers
+    from openclaw_store_file.watch import watcher_threads
+
+    stores = []
+    for i in range(200):
+        store = state_dir / "agents" / f"a{i:03d}" / "sessions" / "sessions.json"
+        write_store(store, {f"agent:a{i:03d}:main": {"sessionId": f"s{i}", "updatedAt": now_ms()}})
+        stores.append(store)
+    baseline, os_baseline = threading.active_count(), _os_threads()
+    for round_ in range(2):  # and again: a released watcher starts afresh
+        for store in stores:
+            get_writer(store).run(lambda s: s.__setitem__("agent:x:main", {"sessionId": "x"}), maintenance=None)
+        names = [t.name for t in threading.enumerate()]
+        assert names.count("openclaw-store-watch") == 1, round_
+        assert watcher_threads() == 1
+        # one writer thread per store while it is busy (each ends after IDLE_SECONDS idle), one watcher
+        assert threading.active_count() <= baseline + len(stores) + 1
+        close_writers()
+        assert _settle(baseline, threading.active_count) == baseline
+        assert _settle(os_baseline, _os_threads) == os_baseline
+        assert watcher_threads() == 0
+
+
+def _fail_thread_start_once(monkeypatch, prefix: str) -> list[str]:
+    """Thread.start raising as CPython does at the process's thread limit, once,
+    for the thread whose name starts with ``prefix`` (a real limit cannot be
+    reached here: the tests run as root, where RLIMIT_NPROC does not apply)."""
+    import threading
+
+    failed: list[str] = []
+    real_start = threading.Thread.start
+
+    def start(self):
+        if not failed and self.name.startswith(prefix):
+            failed.append(self.name)
+            raise RuntimeError("can't start new thread")
+        return real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    return failed
+
+
+def test_a_writer_that_cannot_start_its_thread_fails_that_commit_and_the_next_one_succeeds(store_path, monkeypatch):
+    write_store(store_path, {"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
+    failed = _fail_thread_start_once(monkeypatch, "openclaw-writer:")
+    writer = get_writer(store_path)
+    first = writer.submit(lambda s: s.__setitem__("agent:main:first", {"sessionId": "first"}), maintenance=None)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        first.result(timeout=10)  # answered, not left waiting for a thread that never ran
+    assert failed and writer.pending() == 0
+    writer.run(lambda s: s.__setitem__("agent:main:second", {"sessionId": "second"}), maintenance=None)
+    entries = json.loads(store_path.read_bytes())
+    assert "agent:main:second" in entries and "agent:main:first" not in entries
+    writer.close(timeout=10)  # and it closes (the Gateway's SIGTERM path) instead of hanging
+
+
+def test_a_watcher_thread_that_cannot_start_costs_no_commit(store_path, monkeypatch, watching):
+    from openclaw_store_file.watch import watcher_threads
+
+    write_store(store_path, {"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
+    failed = _fail_thread_start_once(monkeypatch, "openclaw-store-watch")
+    writer = get_writer(store_path)
+    writer.run(lambda s: s.__setitem__("agent:main:first", {"sessionId": "first"}), maintenance=None)
+    assert failed and watcher_threads() == 0
+    writer.close(timeout=10)
+    writer = get_writer(store_path)  # the next writer gets its watcher
+    writer.run(lambda s: s.__setitem__("agent:main:second", {"sessionId": "second"}), maintenance=None)
+    assert watcher_threads() == 1
+    outside_replace(store_path, "agent:main:outside")
+    import time
+
+    deadline = time.monotonic() + 5
+    while writer._state is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert writer._state is None  # the watcher saw the outside replace and dropped the cache

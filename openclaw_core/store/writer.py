@@ -134,9 +134,18 @@ class StoreWriter:
                 raise RuntimeError(f"the writer of {self.backend.path} is closed")
             self._queue.append(mutation)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"openclaw-writer:{self.backend.path}",
-                                                daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name=f"openclaw-writer:{self.backend.path}", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError as exc:
+                    # No thread to be had (the process is at its limit): this commit
+                    # fails now instead of waiting for a thread that never runs; the
+                    # queue was empty, so the next submit simply tries again.
+                    self._queue.remove(mutation)
+                    mutation.future.set_exception(
+                        RuntimeError(f"cannot start the writer of {self.backend.path}: {exc}"))
+                    return mutation.future
+                self._thread = thread
             else:
                 self._cv.notify()
         return mutation.future
