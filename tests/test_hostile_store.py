@@ -275,3 +275,80 @@ def test_a_watcher_thread_that_cannot_start_costs_no_commit(store_path, monkeypa
     while writer._state is not None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert writer._state is None  # the watcher saw the outside replace and dropped the cache
+
+
+# --- special files in place of sessions.json -----------------------------------------------
+
+def _make_special(store: Path, kind: str) -> object:
+    """Put a ``kind`` of non-regular file at ``store``; returns what must stay unchanged."""
+    import socket
+    import stat as stat_mod
+
+    if store.is_symlink() or store.exists():
+        store.unlink() if not store.is_dir() or store.is_symlink() else store.rmdir()
+    if kind == "fifo":
+        os.mkfifo(store)
+    elif kind == "directory":
+        store.mkdir()
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(store))
+        sock.close()
+    elif kind == "dev-zero":
+        store.symlink_to("/dev/zero")
+    elif kind == "symlink-loop":
+        store.symlink_to(store.name)
+    st = os.lstat(store)
+    return (stat_mod.S_IFMT(st.st_mode), st.st_ino, st.st_mtime_ns)
+
+
+def _untouched(store: Path, stamp: object) -> bool:
+    import stat as stat_mod
+
+    st = os.lstat(store)
+    return (stat_mod.S_IFMT(st.st_mode), st.st_ino, st.st_mtime_ns) == stamp
+
+
+SPECIAL = {"fifo": "it is not a regular file", "directory": "it is not a regular file", "socket": "it is not a regular file",
+           "dev-zero": "it is not a regular file", "symlink-loop": "Too many levels of symbolic links"}
+
+
+@pytest.mark.parametrize("kind", sorted(SPECIAL))
+def test_the_cli_refuses_a_special_file_in_the_stores_place_quickly(store_path, run_openclaw, kind):
+    stamp = _make_special(store_path, kind)
+    expected = f"session store {store_path} is unreadable: {SPECIAL[kind]}; refusing to touch it"
+    for args in (("sessions",), ("sessions", "--json"), ("sessions", "cleanup", "--enforce"),
+                 ("sessions", "cleanup", "--enforce", "--json")):
+        result = run_openclaw(*args, timeout=20)  # a FIFO used to block here forever
+        assert result.exit_code == 1, (args, result)
+        assert result.stderr.strip().splitlines() == [expected], (args, result)
+        assert _untouched(store_path, stamp), args
+
+
+def test_the_gateway_answers_for_a_special_file_in_the_stores_place(store_path):
+    """Started with a FIFO as the store, then each other kind swapped in: every
+    sessions.list and sessions.patch gets the unreadable error at once, health
+    answers, the file is left as it was, and SIGTERM ends the Gateway."""
+    from fault_support import free_port
+    from gateway_support import handshake, request, start_gateway
+
+    state_dir = store_path.parents[3]
+    stamp = _make_special(store_path, "fifo")
+    gateway = start_gateway(state_dir, free_port())
+    try:
+        ws, hello = handshake(gateway.port)
+        assert hello["ok"], hello
+        for kind in ["fifo", *sorted(set(SPECIAL) - {"fifo"})]:
+            if kind != "fifo":
+                stamp = _make_special(store_path, kind)
+            expected = f"session store {store_path} is unreadable: {SPECIAL[kind]}; refusing to touch it"
+            for method, params in (("sessions.list", {}), ("sessions.patch", {"key": "agent:main:x", "label": "x"})):
+                reply = request(ws, method, params, timeout=10)
+                assert not reply["ok"], (kind, method, reply)
+                assert reply["error"]["message"] == expected, (kind, method, reply)
+            health = request(ws, "health", timeout=10)  # answered; it reports the store as it does a corrupt one
+            assert health["ok"] or health["error"]["message"] == expected, (kind, health)
+            assert _untouched(store_path, stamp), (kind, stamp, os.lstat(store_path), gateway.log()[-3000:])
+        ws.close()
+    finally:
+        assert gateway.stop() == 0, gateway.log()

@@ -162,6 +162,8 @@ class FileStoreBackend(StoreBackend):
             return None
         except NotADirectoryError:
             return None
+        except OSError as exc:  # a symlink loop, no permission: the usual message, on every path
+            raise StoreCorruptError(self.path, exc.strerror or str(exc)) from None
 
     def load(self) -> StoreState:
         return self._load(lazy=False)
@@ -171,12 +173,16 @@ class FileStoreBackend(StoreBackend):
 
     def _load(self, *, lazy: bool) -> StoreState:
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            # O_NONBLOCK: a FIFO put in the store's place must not hang us until a
+            # writer opens it (the fstat below then refuses it, unread).
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except (FileNotFoundError, NotADirectoryError):
             return StoreState.missing()
         except IsADirectoryError:
             raise StoreCorruptError(self.path, "it is a directory") from None
         except OSError as exc:
+            if exc.errno == errno.ENXIO:  # a socket (or a FIFO on some systems)
+                raise StoreCorruptError(self.path, "it is not a regular file") from None
             raise StoreCorruptError(self.path, exc.strerror or str(exc)) from None
         try:
             st = os.fstat(fd)
