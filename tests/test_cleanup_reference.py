@@ -25,6 +25,11 @@ CASE_DIRS = [HERE / "reference_cases", HERE / "reference_cases_ext"]
 # (case, run) -> the test that covers our deliberate difference
 INTENTIONAL = {
     ("06-active-key", "dry-run-active"): "test_cleanup_cli.py::test_dry_run_with_active_key_previews_the_enforce_run",
+    # the reference's budget deletes the transcripts another store of the shared dir references
+    ("93-cleanup-budget-shared-store-dir", "agent-a-dry-run"):
+        "test_hostile_store.py::test_one_agents_disk_budget_keeps_the_transcripts_another_store_in_its_dir_references",
+    ("93-cleanup-budget-shared-store-dir", "agent-a-enforce"):
+        "test_hostile_store.py::test_one_agents_disk_budget_keeps_the_transcripts_another_store_in_its_dir_references",
 }
 
 

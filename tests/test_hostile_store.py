@@ -352,3 +352,99 @@ def test_the_gateway_answers_for_a_special_file_in_the_stores_place(store_path):
         ws.close()
     finally:
         assert gateway.stop() == 0, gateway.log()
+
+
+# --- a sessions dir shared by several stores: a budget removes only what no store references
+
+SHARED_CASE = Path(__file__).parent / "reference_cases" / "93-cleanup-budget-shared-store-dir"
+
+
+def _shared_dir_state(tmp_path: Path, monkeypatch) -> Path:
+    """Reference case 93: stores a and b in one dir, b referencing 10 transcripts,
+    over its maxDiskBytes. Returns that dir."""
+    import time
+
+    import refcases
+
+    case = json.loads((SHARED_CASE / "case.json").read_text())
+    state, home = tmp_path / "state", tmp_path / "home"
+    refcases.build(case, state, home, int(time.time() * 1000))
+    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(state))
+    monkeypatch.setenv("HOME", str(home))
+    return state / "stores"
+
+
+def _b_transcripts(stores: Path) -> list[str]:
+    return sorted(p.name for p in stores.glob("000000b*.jsonl"))
+
+
+B_TRANSCRIPTS = [f"000000b{i}-0000-4000-8000-0000000000b{i}.jsonl" for i in range(10)]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_one_agents_disk_budget_keeps_the_transcripts_another_store_in_its_dir_references(
+        tmp_path, monkeypatch, run_openclaw, dry_run):
+    stores = _shared_dir_state(tmp_path, monkeypatch)
+    b_before = (stores / "b.json").read_bytes()
+    result = run_openclaw("sessions", "cleanup", "--agent", "a", "--dry-run" if dry_run else "--enforce", "--json")
+    assert result.exit_code == 0, result
+    budget = result.json()["diskBudget"]
+    assert _b_transcripts(stores) == B_TRANSCRIPTS  # the reference deletes all ten (case 93)
+    assert (stores / "b.json").read_bytes() == b_before
+    # What no store references still goes: the orphan transcript and the archive (then a's own entries).
+    assert budget["removedFiles"] == 4 and budget["removedEntries"] == 2, budget
+    if not dry_run:
+        assert not (stores / "000000f1-0000-4000-8000-0000000000f1.jsonl").exists()
+        assert not list(stores.glob("*.deleted.*"))
+
+
+def test_an_unparseable_json_in_the_dir_keeps_every_transcript(tmp_path, monkeypatch, run_openclaw):
+    """A store being rewritten by an outside writer, or damaged: what it
+    references cannot be known, so no transcript of the dir is provably free."""
+    stores = _shared_dir_state(tmp_path, monkeypatch)
+    (stores / "c.json").write_text('{"agent:c:main": {"sessionId": "000000f1-0000-4000-8000-0000000000f1"')
+    transcripts = sorted(p.name for p in stores.glob("*.jsonl"))
+    result = run_openclaw("sessions", "cleanup", "--agent", "a", "--enforce", "--json")
+    assert result.exit_code == 0, result
+    assert sorted(p.name for p in stores.glob("*.jsonl")) == transcripts  # a's own too: c may name them
+    assert not list(stores.glob("*.deleted.*"))  # an archive is no store's file unless one names it
+
+
+def test_another_store_whose_lock_is_busy_keeps_every_transcript(tmp_path, monkeypatch, run_openclaw):
+    import filelock
+
+    stores = _shared_dir_state(tmp_path, monkeypatch)
+    lock = filelock.FileLock(str(stores / "b.json.lock"))
+    with lock:  # b's writer is mid-commit (held here for the whole run)
+        result = run_openclaw("sessions", "cleanup", "--agent", "a", "--enforce", "--json")
+    assert result.exit_code == 0, result
+    assert _b_transcripts(stores) == B_TRANSCRIPTS
+    assert (stores / "000000f1-0000-4000-8000-0000000000f1.jsonl").exists()
+
+
+def test_a_json_that_is_no_store_changes_nothing(tmp_path, monkeypatch, run_openclaw):
+    stores = _shared_dir_state(tmp_path, monkeypatch)
+    (stores / "notes.json").write_text('["not", "a", "store"]')
+    result = run_openclaw("sessions", "cleanup", "--agent", "a", "--enforce", "--json")
+    assert result.exit_code == 0, result
+    assert _b_transcripts(stores) == B_TRANSCRIPTS
+    assert not (stores / "000000f1-0000-4000-8000-0000000000f1.jsonl").exists()
+
+
+def test_the_archive_purge_keeps_an_archive_another_store_still_names(state_dir, run_openclaw):
+    import refcases
+
+    stores = state_dir / "stores"
+    stores.mkdir()
+    (state_dir / "openclaw.json").write_text(json.dumps({
+        "session": {"store": "${OPENCLAW_STATE_DIR}/stores/{agentId}.json", "maintenance": {"pruneAfter": "30d"}},
+        "agents": {"list": [{"id": "a", "default": True}, {"id": "b"}]}}))
+    stamp = refcases.archive_stamp(now_ms() - 40 * 86_400_000)
+    named, unnamed = f"b1.jsonl.reset.{stamp}", f"f1.jsonl.reset.{stamp}"
+    for name in (named, unnamed):
+        (stores / name).write_text('{"type":"session"}\n')
+    write_store(stores / "a.json", {"agent:a:main": {"sessionId": "a1", "updatedAt": now_ms()}})
+    write_store(stores / "b.json", {"agent:b:main": {"sessionId": "b1", "sessionFile": named, "updatedAt": now_ms()}})
+    result = run_openclaw("sessions", "cleanup", "--agent", "a", "--enforce", "--json")
+    assert result.exit_code == 0, result
+    assert (stores / named).exists() and not (stores / unnamed).exists()

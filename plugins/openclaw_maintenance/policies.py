@@ -20,7 +20,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ from openclaw_core.maintenance import (
     updated_at_or,
 )
 
-from openclaw_maintenance import artifacts
+from openclaw_maintenance import artifacts, shared_dir
 from openclaw_maintenance.transcripts import SessionFiles, is_inside, session_file_of
 
 
@@ -269,10 +269,12 @@ class RemoveTrajectorySidecars(Policy):
 # --- 600 purge-archives -------------------------------------------------------------------------
 
 def purge_archives(directories: list[str], older_than_ms: int | None, reason: str,
-                   now_ms: int | None = None, files: SessionFiles | None = None) -> list[str]:
+                   now_ms: int | None = None, files: SessionFiles | None = None,
+                   others: shared_dir.OtherStores | None = None) -> list[str]:
     """Delete regular files ``*.<reason>.<TS>`` whose name's time is at least
     ``older_than_ms`` ago. The mtime is never consulted; a symlink is unlinked,
-    never what it points to."""
+    never what it points to. In the dir of ``files``, ``others`` (the other
+    stores sharing it) keeps what one of them references."""
     if older_than_ms is None or not math.isfinite(older_than_ms) or older_than_ms < 0:
         return []
     now = int(time.time() * 1000) if now_ms is None else now_ms
@@ -291,6 +293,8 @@ def purge_archives(directories: list[str], older_than_ms: int | None, reason: st
             if stamp is None or now - stamp < older_than_ms:
                 continue
             path = os.path.join(directory, name)
+            if others is not None and here is files and not others.may_remove(here.canonical(path)):
+                continue
             if here.is_file(path) and here.unlink(path):
                 removed.append(path)
     return removed
@@ -310,9 +314,11 @@ class PurgeArchives(Policy):
             return
         dirs = sorted(ctx.archived_dirs) or [os.path.dirname(os.path.abspath(ctx.store_path))]
         files = session_files(ctx)
-        ctx.report.removed_files.extend(purge_archives(dirs, ctx.settings.prune_after_ms, "deleted", files=files))
-        if retention is not None:
-            ctx.report.removed_files.extend(purge_archives(dirs, retention, "reset", files=files))
+        with shared_dir.other_stores(ctx, files, referenced_paths) as others:
+            ctx.report.removed_files.extend(purge_archives(dirs, ctx.settings.prune_after_ms, "deleted", files=files,
+                                                           others=others))
+            if retention is not None:
+                ctx.report.removed_files.extend(purge_archives(dirs, retention, "reset", files=files, others=others))
 
 
 # --- 700 disk-budget -----------------------------------------------------------------------------
@@ -334,7 +340,8 @@ class DiskBudget(Policy):
     mode only reports. The backend's own files (the lock file) never count."""
 
     def apply(self, ctx: MaintenanceContext) -> None:
-        ctx.report.disk_budget = enforce_disk_budget(ctx, warn_only=not ctx.enforce)
+        with shared_dir.other_stores(ctx, session_files(ctx), referenced_paths) as others:
+            ctx.report.disk_budget = enforce_disk_budget(ctx, warn_only=not ctx.enforce, others=others)
 
 
 def _list_files(directory: str, real_dir: str, excluded: frozenset[str]) -> list[_File]:
@@ -367,7 +374,8 @@ def projected_store_bytes(ctx: MaintenanceContext) -> int:
     return 4 + sum(store.chunk_size(k) for k in store) + 2 * (count - 1)
 
 
-def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool) -> dict[str, Any] | None:
+def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool,
+                        others: shared_dir.OtherStores | None = None) -> dict[str, Any] | None:
     settings = ctx.settings
     max_bytes, high_water = settings.max_disk_bytes, settings.high_water_bytes
     if max_bytes is None or high_water is None:
@@ -400,6 +408,8 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool) -> dict[str
         """Remove (or, in a dry run, pretend to) one file and count what it frees."""
         nonlocal total, freed, removed_files
         canonical_path = canonical_path or here.canonical(path)
+        if others is not None and not others.may_remove(canonical_path):
+            return  # another store of this dir references it (or may)
         if dry:
             size = sizes.get(canonical_path, 0) if canonical_path not in simulated else 0
             if size <= 0:
@@ -420,7 +430,7 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool) -> dict[str
         freed += size
         removed_files += 1
 
-    referenced = _referenced_paths(ctx, here)
+    referenced = referenced_paths((entry for _, entry in ctx.items()), here)
     queue = [f for f in files
              if artifacts.is_archive_artifact(f.name)
              or (f.canonical not in referenced and (artifacts.is_checkpoint_transcript(f.name)
@@ -476,9 +486,10 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool) -> dict[str
     return result(removed_files, removed_entries, freed, True)
 
 
-def _referenced_paths(ctx: MaintenanceContext, here: SessionFiles) -> set[str]:
+def referenced_paths(entries: Iterable[Any], here: SessionFiles) -> set[str]:
+    """Canonical paths of the files in ``here`` that ``entries`` reference."""
     referenced: set[str] = set()
-    for _, entry in ctx.items():
+    for entry in entries:
         if not isinstance(entry, Mapping):
             continue
         for path in here.artifact_paths(entry):
