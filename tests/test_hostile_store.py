@@ -448,3 +448,34 @@ def test_the_archive_purge_keeps_an_archive_another_store_still_names(state_dir,
     result = run_openclaw("sessions", "cleanup", "--agent", "a", "--enforce", "--json")
     assert result.exit_code == 0, result
     assert (stores / named).exists() and not (stores / unnamed).exists()
+
+
+def test_the_watchdog_fallback_also_gives_its_threads_back_with_the_last_writer(state_dir, watching, monkeypatch):
+    """Where there is no inotify of our own, watchdog's observer watches (one emitter
+    per directory): reference-counted too, and gone once the writers close."""
+    import threading
+    import time
+
+    from openclaw_core.store.writer import close_writers
+    from openclaw_store_file import watch
+
+    monkeypatch.setattr(watch, "_current", watch._Watchdog())
+    stores = []
+    for i in range(20):
+        store = state_dir / "agents" / f"a{i:02d}" / "sessions" / "sessions.json"
+        write_store(store, {f"agent:a{i:02d}:main": {"sessionId": f"s{i}", "updatedAt": now_ms()}})
+        stores.append(store)
+    baseline, os_baseline = threading.active_count(), _os_threads()
+    writers = [get_writer(store) for store in stores]
+    for writer in writers:
+        writer.run(lambda s: s.__setitem__("agent:x:main", {"sessionId": "x"}), maintenance=None)
+    outside_replace(stores[0], "agent:a00:outside")
+    deadline = time.monotonic() + 5
+    while writers[0]._state is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert writers[0]._state is None  # seen through watchdog
+    assert watch.watcher_threads() >= 1
+    close_writers()
+    assert _settle(baseline, threading.active_count) == baseline
+    assert _settle(os_baseline, _os_threads) == os_baseline
+    assert watch.watcher_threads() == 0
