@@ -53,7 +53,7 @@ def watcher_threads() -> int:
 
 _IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 _IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
-_IN_DELETE_SELF, _IN_MOVE_SELF, _IN_IGNORED = 0x400, 0x800, 0x8000
+_IN_DELETE_SELF, _IN_MOVE_SELF, _IN_Q_OVERFLOW, _IN_IGNORED = 0x400, 0x800, 0x4000, 0x8000
 _IN_ONLYDIR = 0x01000000
 _MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
          | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR)
@@ -165,7 +165,7 @@ class _Inotify:
             os.close(wake)
 
     def _callbacks(self, data: bytes) -> list[Callable[[], None]]:
-        due: list[Callable[[], None]] = []
+        due: dict[Callable[[], None], None] = {}  # each store's callback once per batch
         offset = 0
         with _lock:
             while offset + _EVENT.size <= len(data):
@@ -177,12 +177,14 @@ class _Inotify:
                     for directory, known in list(self._dirs.items()):
                         if known == wd:
                             del self._dirs[directory]  # a store made there again gets a fresh watch
-                if mask & _SELF:
+                if mask & _IN_Q_OVERFLOW:  # events were lost: any store may have changed
+                    picked = [cb for each in self._handlers.values() for cbs in each.values() for cb in cbs]
+                elif mask & _SELF:
                     picked = [cb for cbs in names.values() for cb in cbs]
                 else:
                     picked = list(names.get(name, ()))
-                due.extend(cb for cb in picked if cb not in due)
-        return due
+                due.update(dict.fromkeys(picked))
+        return list(due)
 
 
 # --- elsewhere: watchdog, one emitter per directory, reference-counted --------------------
