@@ -479,3 +479,42 @@ def test_the_watchdog_fallback_also_gives_its_threads_back_with_the_last_writer(
     assert _settle(baseline, threading.active_count) == baseline
     assert _settle(os_baseline, _os_threads) == os_baseline
     assert watch.watcher_threads() == 0
+
+
+@pytest.mark.slow
+def test_a_gateway_serving_200_agents_keeps_one_watcher_thread(tmp_path):
+    """The issue's count (1,000 agents -> 1,003 threads) on a real Gateway: after
+    patching 200 agents' stores and their writers going idle, the process has
+    the threads it started with plus the one watcher."""
+    import time
+
+    from fault_support import free_port
+    from gateway_support import handshake, request, start_gateway
+    from openclaw_core.store.writer import IDLE_SECONDS
+
+    state = tmp_path / "state"
+    for i in range(200):
+        write_store(state / "agents" / f"a{i:03d}" / "sessions" / "sessions.json",
+                    {f"agent:a{i:03d}:main": {"sessionId": f"s{i}", "updatedAt": now_ms()}})
+    gateway = start_gateway(state, free_port())
+    tasks = Path(f"/proc/{gateway.proc.pid}/task")
+    try:
+        ws, hello = handshake(gateway.port)
+        assert hello["ok"], hello
+        assert request(ws, "health", timeout=10)["ok"]
+        time.sleep(1)
+        baseline = len(list(tasks.iterdir()))
+        for i in range(200):
+            reply = request(ws, "sessions.patch", {"key": f"agent:a{i:03d}:main", "label": f"l{i}"}, timeout=30)
+            assert reply["ok"], reply
+        busy = len(list(tasks.iterdir()))
+        deadline = time.monotonic() + IDLE_SECONDS + 15
+        while len(list(tasks.iterdir())) > baseline + 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        idle = len(list(tasks.iterdir()))
+        ws.close()
+    finally:
+        assert gateway.stop() == 0, gateway.log()
+    print(f"\nGateway threads: {baseline} at start, {busy} while 200 writers were busy, {idle} once idle")
+    assert idle <= baseline + 1  # one watcher for all 200 store dirs
+    assert busy <= baseline + 200 + 1  # a writer thread per busy store, no thread per watched dir
