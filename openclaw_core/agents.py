@@ -104,7 +104,7 @@ def _string(value: Any) -> str | None:
 
 
 def _user_path(value: str, config: Config) -> Path:
-    return paths.expand_user_path(value, config.env)
+    return paths.expand_user_path(paths.refuse_lone_surrogate(value, "workspace/agentDir"), config.env)
 
 
 def _entry(config: Config, agent_id: str) -> Mapping[str, Any] | None:

@@ -109,7 +109,10 @@ class Config:
         return normalize_main_key(self.get("session.mainKey"))
 
     def store_path(self, agent_id: str | None = None) -> Path:
-        return paths.resolve_store_path(self.session_store, agent_id or self.default_agent_id(),
+        store = self.session_store
+        if store is not None:
+            paths.refuse_lone_surrogate(store, "session.store")
+        return paths.resolve_store_path(store, agent_id or self.default_agent_id(),
                                         self.state_dir, self.env)
 
     def main_session_key(self) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
-from openclaw_core.jsvalues import js_trim
+from openclaw_core.errors import ConfigError, UsageError
+from openclaw_core.jsvalues import has_lone_surrogate, js_trim
 from openclaw_core.keys import DEFAULT_AGENT_ID, normalize_agent_id
 
 STATE_DIRNAME = ".openclaw"
@@ -64,9 +65,29 @@ def expand_user_path(value: str, env: Mapping[str, str] | None = None) -> Path:
 
 
 def _expand_home(text: str, env: Mapping[str, str]) -> Path:
+    if has_lone_surrogate(text):
+        try:  # from argv or the environment: undecodable bytes, which name their file again
+            os.fsencode(text)
+        except UnicodeEncodeError:
+            raise UsageError(f"{_quoted(text)} holds a lone UTF-16 surrogate and cannot name a file") from None
     if text == "~" or text.startswith(("~/", "~\\")):
         text = str(resolve_home(env)) + text[1:]
     return Path(os.path.abspath(text))
+
+
+def refuse_lone_surrogate(text: str, what: str) -> str:
+    """A path from the config. A JS string may hold a lone surrogate (``"\\ud83d"``);
+    no file name encodes it (Node would write U+FFFD, naming another file, and
+    Python's surrogateescape would turn ``"\\udc80"`` into a raw byte), so refuse."""
+    if has_lone_surrogate(text):
+        raise ConfigError(f"{what} {_quoted(text)} holds a lone UTF-16 surrogate and cannot name a file")
+    return text
+
+
+def _quoted(text: str) -> str:
+    from openclaw_core.jsjson import stringify
+
+    return stringify(text)
 
 
 def resolve_state_dir(env: Mapping[str, str] | None = None) -> Path:
