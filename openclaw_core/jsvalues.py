@@ -15,7 +15,6 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from openclaw_core.jsjson import js_number
 
 NAN = float("nan")
 
@@ -101,6 +100,10 @@ def number_to_string(value: float | int) -> str:
     """``String(n)``: like JSON for finite numbers, plus NaN and the infinities."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    # Imported here: keys (and so every command's startup) takes js_trim from this
+    # module, and jsjson loads orjson, which `openclaw --help` must not pay for.
+    from openclaw_core.jsjson import js_number
+
     return js_number(value)
 
 
