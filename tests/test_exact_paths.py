@@ -222,3 +222,18 @@ def test_a_lone_surrogate_in_a_name_prints_as_node_does(run_openclaw, state_dir)
     assert "- work (W \ufffd x)" in listed.stdout and "Traceback" not in listed.stderr
     assert as_json.exit_code == 0, as_json
     assert '"name": "W \\ud83d x"' in as_json.stdout  # escaped as JSON.stringify escapes it
+
+
+def test_xdg_data_home_is_used_as_written(cli, state_dir, tmp_path, monkeypatch):
+    # Our trash (the reference shells out to `trash`): the basedir spec does not trim either.
+    data_home = tmp_path / "xdg\x1f"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    (home() / "ws-work").mkdir()
+    write_config(state_dir, {"agents": {"list": [{"id": "main", "default": True},
+                                                 {"id": "work", "workspace": "~/ws-work"}]}})
+
+    result = cli("agents", "delete", "work", "--force", "--json")
+
+    assert result.exit_code == 0, result
+    assert (data_home / "Trash" / "files" / "ws-work").is_dir()
+    assert not (tmp_path / "xdg").exists()
