@@ -56,7 +56,8 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw_core import keys, paths
 from openclaw_core.errors import OpenClawError, UsageError
-from openclaw_core.keys import DEFAULT_AGENT_ID, js_trim, normalize_agent_id
+from openclaw_core.jsvalues import JS_SPACE_CLASS, js_trim
+from openclaw_core.keys import DEFAULT_AGENT_ID, normalize_agent_id
 from openclaw_core.trash import TrashContext, TrashResult, is_within, trash_path
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def _string(value: Any) -> str | None:
 
 
 def _user_path(value: str, config: Config) -> Path:
-    return paths.expand_user_path(value, config.env)
+    return paths.expand_user_path(paths.refuse_lone_surrogate(value, "workspace/agentDir"), config.env)
 
 
 def _entry(config: Config, agent_id: str) -> Mapping[str, Any] | None:
@@ -482,15 +483,15 @@ def read_identity_file(workspace: Path) -> dict[str, str] | None:
         return None
     found: dict[str, str] = {}
     for line in re.split(r"\r?\n", text):
-        cleaned = re.sub(r"^\s*-\s*", "", line.strip())
+        cleaned = re.sub(rf"^{JS_SPACE_CLASS}*-{JS_SPACE_CLASS}*", "", js_trim(line))
         label, colon, rest = cleaned.partition(":")
         if not colon:
             continue
-        label = re.sub(r"[*_]", "", label).strip().lower()
-        value = re.sub(r"^[*_]+|[*_]+$", "", rest).strip()
+        label = js_trim(re.sub(r"[*_]", "", label)).lower()
+        value = js_trim(re.sub(r"^[*_]+|[*_]+$", "", rest))
         if not value or label not in _IDENTITY_FIELDS:
             continue
-        hint = re.sub(r"^[*_]+|[*_]+$", "", value).strip()
+        hint = js_trim(re.sub(r"^[*_]+|[*_]+$", "", value))
         if hint.startswith("(") and hint.endswith(")"):
             continue
         found[label] = value

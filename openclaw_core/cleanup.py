@@ -35,7 +35,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openclaw_core.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings, js_to_number
+from openclaw_core import jsvalues as js
+from openclaw_core.jssort import v8_sort
+from openclaw_core.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings
 from openclaw_core.targets import StoreTarget, resolve_targets
 
 if TYPE_CHECKING:
@@ -102,7 +104,7 @@ def cleanup_stores(config: Config, *, store: str | None = None, agent: str | Non
 
         pm = get_plugin_manager()
     # Like the reference: an empty --store, and an empty or blank --agent, count as not given.
-    agent = agent if isinstance(agent, str) and agent.strip() else None
+    agent = agent if isinstance(agent, str) and js.js_trim(agent) else None
     targets = resolve_targets(config, store=store or None, agent=agent, all_agents=bool(all_agents))
     settings = MaintenanceSettings.resolve(config.get("session.maintenance"))
     mode = "enforce" if enforce else settings.mode
@@ -201,10 +203,12 @@ def display_rows(items: Any) -> list[dict[str, Any]]:
             row[name] = entry.get(name)
         rows.append(row)
 
-    def newest_first(row: dict[str, Any]) -> float:
-        value = row["updatedAt"]
-        number = 0.0 if value is None else js_to_number(value)
-        return -number if not math.isnan(number) else 0.0
-
-    rows.sort(key=newest_first)
-    return rows
+    # The reference sorts with ``(b.updatedAt ?? 0) - (a.updatedAt ?? 0)``: a stable
+    # descending sort while every value is a number, else (a NaN difference counts
+    # as "equal") whatever V8's TimSort makes of it, as the listing does.
+    numbers = [js.to_number(row["updatedAt"]) for row in rows]
+    if not any(math.isnan(n) for n in numbers):
+        order = sorted(range(len(rows)), key=lambda i: -numbers[i])
+    else:
+        order = v8_sort(list(range(len(rows))), lambda a, b: numbers[b] - numbers[a])
+    return [rows[i] for i in order]

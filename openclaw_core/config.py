@@ -20,6 +20,7 @@ from typing import Any
 from openclaw_core import paths
 from openclaw_core.errors import ConfigError
 from openclaw_core.jsjson import json_type
+from openclaw_core.jsvalues import js_trim
 from openclaw_core.keys import DEFAULT_AGENT_ID, DEFAULT_MAIN_KEY, normalize_agent_id, normalize_main_key
 from openclaw_core.units import UnitError, parse_bytes, parse_duration_ms
 
@@ -96,7 +97,7 @@ class Config:
     @property
     def session_store(self) -> str | None:
         store = self.get("session.store")
-        return store if isinstance(store, str) and store.strip() else None
+        return store if isinstance(store, str) and store else None  # as written: never trimmed
 
     @property
     def session_backend(self) -> str:
@@ -108,7 +109,10 @@ class Config:
         return normalize_main_key(self.get("session.mainKey"))
 
     def store_path(self, agent_id: str | None = None) -> Path:
-        return paths.resolve_store_path(self.session_store, agent_id or self.default_agent_id(),
+        store = self.session_store
+        if store is not None:
+            paths.refuse_lone_surrogate(store, "session.store")
+        return paths.resolve_store_path(store, agent_id or self.default_agent_id(),
                                         self.state_dir, self.env)
 
     def main_session_key(self) -> str:
@@ -158,11 +162,11 @@ class Config:
         return port if isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 else DEFAULT_GATEWAY_PORT
 
     def gateway_token(self) -> str | None:
-        env_token = (self.env.get("OPENCLAW_GATEWAY_TOKEN") or "").strip()
+        env_token = js_trim(self.env.get("OPENCLAW_GATEWAY_TOKEN") or "")
         if env_token:
             return env_token
         token = self.get("gateway.auth.token")
-        return token.strip() if isinstance(token, str) and token.strip() else None
+        return js_trim(token) or None if isinstance(token, str) else None
 
 
 # --- loading ------------------------------------------------------------------------
@@ -199,8 +203,11 @@ def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | 
     else:
         import json5  # only OpenClaw JSON configs pay for it
 
+        from openclaw_core.jsvalues import join_surrogate_pairs
+
         try:
-            data = json5.loads(text.removeprefix("\ufeff"))
+            # json5 leaves "\ud83d\ude00" as two lone surrogates; JS reads one character.
+            data = join_surrogate_pairs(json5.loads(text.removeprefix("\ufeff")))
         except ValueError as exc:
             raise invalid_config(path, [f"<root>: JSON5 parse failed: {exc}"], env) from None
         except RecursionError:

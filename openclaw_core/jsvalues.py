@@ -15,8 +15,6 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from openclaw_core.jsjson import js_number
-from openclaw_core.keys import JS_WHITESPACE, js_trim
 
 NAN = float("nan")
 
@@ -24,6 +22,26 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RADIX = {"0x": (16, re.compile(r"[0-9a-fA-F]+")), "0o": (8, re.compile(r"[0-7]+")), "0b": (2, re.compile(r"[01]+"))}
 _PARSE_INT = re.compile(r"([+-]?)([0-9]+)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+# What String.prototype.trim() strips: ECMAScript WhiteSpace (TAB VT FF SP NBSP
+# ZWNBSP and the Zs category) plus LineTerminator (LF CR LS PS). Python's
+# str.strip() differs both ways: it also strips U+001C-U+001F and U+0085 (so a
+# path ending in U+001F would name another file) and misses U+FEFF.
+JS_WHITESPACE = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_JS_WHITESPACE_SET = frozenset(JS_WHITESPACE)
+# JS's ``\s`` matches the same set; Python's ``\s`` is str.isspace (no U+FEFF, with U+001C-U+001F).
+JS_SPACE_CLASS = "[" + re.escape(JS_WHITESPACE) + "]"
+
+
+def js_trim(value: str) -> str:
+    """``value.trim()``: the one trim for text the reference trims."""
+    # Most values need no trimming; str.strip with this long set is the slow case.
+    if value and value[0] not in _JS_WHITESPACE_SET and value[-1] not in _JS_WHITESPACE_SET:
+        return value
+    return value.strip(JS_WHITESPACE)
 
 
 def is_number(value: Any) -> bool:
@@ -82,6 +100,10 @@ def number_to_string(value: float | int) -> str:
     """``String(n)``: like JSON for finite numbers, plus NaN and the infinities."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    # Imported here: keys (and so every command's startup) takes js_trim from this
+    # module, and jsjson loads orjson, which `openclaw --help` must not pay for.
+    from openclaw_core.jsjson import js_number
+
     return js_number(value)
 
 
@@ -171,6 +193,25 @@ def pad_end(text: str, width: int) -> str:
 
 def js_trim_end(text: str) -> str:
     return text.rstrip(JS_WHITESPACE)
+
+
+def join_surrogate_pairs(value: Any) -> Any:
+    """A decoded JSON value with each escaped high+low surrogate pair made the one
+    code point it is in a JS string (keys too, recursively); lone surrogates stay."""
+    if isinstance(value, str):
+        if value.isascii() or not _SURROGATE.search(value):
+            return value
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    if isinstance(value, dict):
+        return {join_surrogate_pairs(k): join_surrogate_pairs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [join_surrogate_pairs(item) for item in value]
+    return value
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` (already pair-joined) holds a surrogate: no file can be named by it."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def replace_lone_surrogates(text: str) -> str:

@@ -10,30 +10,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from openclaw_core.jsvalues import js_trim
+
 DEFAULT_AGENT_ID = "main"
 DEFAULT_MAIN_KEY = "main"
 
 _VALID_AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
 _INVALID_AGENT_CHARS = re.compile(r"[^a-z0-9_-]+")
-
-# String.prototype.trim() strips these (ECMAScript WhiteSpace + LineTerminator);
-# Python's str.strip() misses U+FEFF, so spell the set out.
-_JS_WHITESPACE = (
-    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
-    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
-JS_WHITESPACE = _JS_WHITESPACE  # public: jsvalues trims the same way
-
-
-_JS_WHITESPACE_SET = frozenset(_JS_WHITESPACE)
-
-
-def js_trim(value: str) -> str:
-    # Most values need no trimming; str.strip with this long set is the slow case.
-    if value and value[0] not in _JS_WHITESPACE_SET and value[-1] not in _JS_WHITESPACE_SET:
-        return value
-    return value.strip(_JS_WHITESPACE)
-
 
 def normalize_agent_id(value: str | None) -> str:
     """The reference's ``normalizeAgentId``: a safe, lower-case path segment.

@@ -23,7 +23,8 @@ from typing import Any
 
 from openclaw_core import jsvalues as js
 from openclaw_core.config import Config
-from openclaw_core.keys import js_trim, normalize_agent_id, parse_agent_session_key, session_kind
+from openclaw_core.jsvalues import js_trim
+from openclaw_core.keys import normalize_agent_id, parse_agent_session_key, session_kind
 
 DEFAULT_PROVIDER = "openai"
 DEFAULT_MODEL = "gpt-5.5"

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from openclaw_core import keys
+from openclaw_core.jsvalues import js_trim
 from openclaw_core.units import UnitError, parse_bytes, parse_duration_ms
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _stringified(value: Any) -> str | None:
         text = str(value)
     else:
         return None
-    return keys.js_trim(text) or None
+    return js_trim(text) or None
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def js_to_number(value: Any) -> float:
         return math.nan
     if not isinstance(value, str):
         return math.nan
-    text = keys.js_trim(value)
+    text = js_trim(value)
     if not text:
         return 0.0
     radix = _JS_RADIX.get(text[:2].lower())

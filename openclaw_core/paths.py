@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+from openclaw_core.errors import ConfigError, UsageError
+from openclaw_core.jsvalues import has_lone_surrogate, js_trim
 from openclaw_core.keys import DEFAULT_AGENT_ID, normalize_agent_id
 
 STATE_DIRNAME = ".openclaw"
@@ -26,7 +28,7 @@ _CHECKPOINT_NAME = re.compile(r".+\.checkpoint\.[0-9a-f-]{36}\.jsonl", re.IGNORE
 
 
 def _env_value(env: Mapping[str, str], name: str) -> str | None:
-    value = (env.get(name) or "").strip()
+    value = js_trim(env.get(name) or "")
     if not value or value in ("undefined", "null"):
         return None
     return value
@@ -58,17 +60,39 @@ def resolve_home(env: Mapping[str, str] | None = None) -> Path:
 
 
 def expand_user_path(value: str, env: Mapping[str, str] | None = None) -> Path:
-    """``~`` expansion against the resolved home, then made absolute (relative to cwd)."""
-    env = os.environ if env is None else env
-    text = value.strip()
+    """JS-trimmed, ``~`` expanded against the resolved home, then made absolute (relative to cwd)."""
+    return _expand_home(js_trim(value), os.environ if env is None else env)
+
+
+def _expand_home(text: str, env: Mapping[str, str]) -> Path:
+    if has_lone_surrogate(text):
+        try:  # from argv or the environment: undecodable bytes, which name their file again
+            os.fsencode(text)
+        except UnicodeEncodeError:
+            raise UsageError(f"{_quoted(text)} holds a lone UTF-16 surrogate and cannot name a file") from None
     if text == "~" or text.startswith(("~/", "~\\")):
         text = str(resolve_home(env)) + text[1:]
     return Path(os.path.abspath(text))
 
 
+def refuse_lone_surrogate(text: str, what: str) -> str:
+    """A path from the config. A JS string may hold a lone surrogate (``"\\ud83d"``);
+    no file name encodes it (Node would write U+FFFD, naming another file, and
+    Python's surrogateescape would turn ``"\\udc80"`` into a raw byte), so refuse."""
+    if has_lone_surrogate(text):
+        raise ConfigError(f"{what} {_quoted(text)} holds a lone UTF-16 surrogate and cannot name a file")
+    return text
+
+
+def _quoted(text: str) -> str:
+    from openclaw_core.jsjson import stringify
+
+    return stringify(text)
+
+
 def resolve_state_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
-    override = (env.get("OPENCLAW_STATE_DIR") or "").strip()
+    override = js_trim(env.get("OPENCLAW_STATE_DIR") or "")
     if override:
         return expand_user_path(override, env)
     home = resolve_home(env)
@@ -86,7 +110,7 @@ def resolve_config_path(env: Mapping[str, str] | None = None, state_dir: Path | 
     existing OpenClaw ``openclaw.json`` (or legacy ``clawdbot.json``), else
     ``openclaw.toml`` (the file a first write creates)."""
     env = os.environ if env is None else env
-    override = (env.get("OPENCLAW_CONFIG_PATH") or "").strip()
+    override = js_trim(env.get("OPENCLAW_CONFIG_PATH") or "")
     if override:
         return expand_user_path(override, env)
     state_dir = resolve_state_dir(env) if state_dir is None else state_dir
@@ -107,11 +131,12 @@ def agent_sessions_dir(state_dir: Path, agent_id: str | None) -> Path:
 
 def resolve_store_path(store: str | None, agent_id: str | None, state_dir: Path,
                        env: Mapping[str, str] | None = None) -> Path:
-    """``session.store`` for one agent: ``{agentId}`` replaced, ``~`` expanded, absolute."""
+    """``session.store`` / ``--store`` for one agent: ``{agentId}`` replaced, ``~`` expanded,
+    absolute. Not trimmed: as in the reference, ``"sessions.json  "`` is another file."""
     agent = normalize_agent_id(agent_id or DEFAULT_AGENT_ID)
     if not store:
         return agent_sessions_dir(state_dir, agent) / STORE_FILENAME
-    return expand_user_path(store.replace(AGENT_ID_PLACEHOLDER, agent), env)
+    return _expand_home(store.replace(AGENT_ID_PLACEHOLDER, agent), os.environ if env is None else env)
 
 
 def is_templated_store(store: str | None) -> bool:
@@ -119,7 +144,7 @@ def is_templated_store(store: str | None) -> bool:
 
 
 def is_valid_session_id(session_id: str) -> bool:
-    trimmed = session_id.strip()
+    trimmed = js_trim(session_id)
     return bool(_SAFE_SESSION_ID.fullmatch(trimmed)) and not _CHECKPOINT_NAME.fullmatch(trimmed + ".jsonl")
 
 
@@ -143,7 +168,7 @@ def resolve_within_sessions_dir(sessions_dir: Path, candidate: str, agent_id: st
     An absolute path under a sibling ``agents/<id>/sessions`` dir of the same
     root is accepted too, as the reference does.
     """
-    trimmed = candidate.strip()
+    trimmed = js_trim(candidate)
     if not trimmed:
         return None
     base = os.path.abspath(sessions_dir)
@@ -190,7 +215,7 @@ def transcript_path(session_id: str, sessions_dir: Path, topic_id: str | int | N
     """``<sessionsDir>/<sessionId>.jsonl`` (or the topic variant); None for an unsafe id."""
     if not is_valid_session_id(session_id):
         return None
-    name = session_id.strip()
+    name = js_trim(session_id)
     if topic_id is not None:
         topic = quote(topic_id, safe="-_.!~*'()") if isinstance(topic_id, str) else str(topic_id)
         name = f"{name}-topic-{topic}"
@@ -201,7 +226,7 @@ def entry_transcript_path(entry: Mapping[str, object], sessions_dir: Path, agent
     """The transcript of an entry: its ``sessionFile`` when it resolves inside the
     sessions dir, else ``<sessionId>.jsonl``; None when neither is usable."""
     session_file = entry.get("sessionFile")
-    if isinstance(session_file, str) and session_file.strip():
+    if isinstance(session_file, str) and js_trim(session_file):
         inside = resolve_within_sessions_dir(sessions_dir, session_file, agent_id)
         if inside is not None:
             return inside

@@ -9,7 +9,8 @@ from pathlib import Path
 from openclaw_core import paths
 from openclaw_core.config import Config
 from openclaw_core.errors import UsageError
-from openclaw_core.keys import js_trim, normalize_agent_id
+from openclaw_core.jsvalues import js_trim
+from openclaw_core.keys import normalize_agent_id
 
 
 @dataclass(frozen=True)

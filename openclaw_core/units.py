@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import re
 
+from openclaw_core.jsvalues import js_trim
+
 DURATION_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 SIZE_UNITS = {
     "b": 1,
@@ -55,7 +57,7 @@ def _round_half_up(x: float) -> int:
 def parse_duration_ms(value: object, default_unit: str = "ms") -> int:
     """Parse a duration into whole milliseconds or raise UnitError."""
     try:
-        text = _as_text(value).strip().lower()
+        text = js_trim(_as_text(value)).lower()
     except UnitError:
         raise UnitError(DURATION_ERROR) from None
     if not text:
@@ -79,7 +81,7 @@ def parse_duration_ms(value: object, default_unit: str = "ms") -> int:
 def parse_bytes(value: object, default_unit: str = "b") -> int:
     """Parse a byte size (1024-based units) into whole bytes or raise UnitError."""
     try:
-        text = _as_text(value).strip().lower()
+        text = js_trim(_as_text(value)).lower()
     except UnitError:
         raise UnitError(SIZE_ERROR) from None
     match = _SIZE.fullmatch(text)

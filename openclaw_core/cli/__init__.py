@@ -9,6 +9,7 @@ first time a command outside the core is looked up or listed. So
 
 from __future__ import annotations
 
+import codecs
 import copy
 import importlib
 import sys
@@ -109,8 +110,29 @@ def build_cli() -> click.Group:
     return cli
 
 
+def _lone_surrogates_as_node_writes(exc: UnicodeError) -> tuple[bytes, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    out = bytearray()
+    for ch in exc.object[exc.start:exc.end]:
+        code = ord(ch)
+        # U+DC80-U+DCFF: bytes of argv/the environment that were not UTF-8 (surrogateescape).
+        out += bytes([code - 0xDC00]) if 0xDC80 <= code <= 0xDCFF else "\ufffd".encode()
+    return bytes(out), exc.end
+
+
+def _print_lone_surrogates_as_node() -> None:
+    # A JS string from the config may hold a lone surrogate; Node prints it as U+FFFD
+    # where Python's UTF-8 stdout would die with a traceback.
+    codecs.register_error("openclaw-node-utf8", _lone_surrogates_as_node_writes)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "encoding", "").lower().replace("-", "") == "utf8":
+            stream.reconfigure(errors="openclaw-node-utf8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: one line on stderr and an exit code for every error."""
+    _print_lone_surrogates_as_node()
     cli = build_cli()
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="openclaw", standalone_mode=False)
@@ -136,6 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 141
+    except UnicodeEncodeError as exc:
+        # A name no file system path can hold (a lone surrogate that reached a file call).
+        click.echo(f"Error: cannot encode {ascii(exc.object[exc.start:exc.end])} in {ascii(exc.object[:200])}: "
+                   f"{exc.reason}", err=True)
+        return 1
     except OSError as exc:
         # A file the command needed could not be made, opened or written
         # (permissions, a name too long, a full disk): which one, in one line.

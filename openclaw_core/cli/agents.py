@@ -23,11 +23,12 @@ def _short(path: Any) -> str:
     """The reference's display form of a path: the home as ``~`` (or ``$OPENCLAW_HOME``)."""
     import os
 
+    from openclaw_core.jsvalues import js_trim
     from openclaw_core.paths import resolve_home
 
     text = str(path)
     home = str(resolve_home())
-    prefix = "$OPENCLAW_HOME" if (os.environ.get("OPENCLAW_HOME") or "").strip() else "~"
+    prefix = "$OPENCLAW_HOME" if js_trim(os.environ.get("OPENCLAW_HOME") or "") else "~"
     if text == home:
         return prefix
     if text.startswith(home + os.sep):
@@ -36,7 +37,7 @@ def _short(path: Any) -> str:
 
 
 def _notice_normalized(raw: str, agent_id: str) -> None:
-    from openclaw_core.keys import js_trim
+    from openclaw_core.jsvalues import js_trim
 
     if agent_id != js_trim(raw):
         click.echo(f'Normalized agent id to "{agent_id}".', err=True)
@@ -88,7 +89,8 @@ def add_command(agent_id: str, workspace: str | None, make_default: bool, as_jso
     """Add an agent to the config and create its workspace and sessions dir."""
     from openclaw_core.agents import add_agent
     from openclaw_core.config import load_config
-    from openclaw_core.keys import js_trim, normalize_agent_id
+    from openclaw_core.jsvalues import js_trim
+    from openclaw_core.keys import normalize_agent_id
 
     config = load_config()
     if js_trim(agent_id) and normalize_agent_id(agent_id) != "main":

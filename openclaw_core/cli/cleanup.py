@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from openclaw_core.cli.sessions import inherited, target_options
-from openclaw_core.jsvalues import to_string, truthy
+from openclaw_core.jsvalues import js_trim, js_trim_end, to_string, truthy
 
 ACTION_PAD = 12
 KEY_PAD = 26
@@ -239,7 +239,7 @@ def _print_plans(config: Any, result: Any) -> None:
                 pad_end(display_model(config, row), MODEL_PAD),
                 flags_cell(row),
             ])
-            click.echo(line.rstrip())
+            click.echo(js_trim_end(line))
 
 
 # --- the reference's table cells ------------------------------------------------------------
@@ -307,19 +307,19 @@ def flags_cell(row: Mapping[str, Any]) -> str:
 
 
 def _parse_model_ref(raw: str, default_provider: str) -> tuple[str, str]:
-    trimmed = raw.strip()
+    trimmed = js_trim(raw)
     if not trimmed:
         return default_provider, DEFAULT_MODEL
     slash = trimmed.find("/")
     if slash <= 0 or slash == len(trimmed) - 1:
         return default_provider, trimmed
-    return (trimmed[:slash].strip() or default_provider), (trimmed[slash + 1:].strip() or DEFAULT_MODEL)
+    return (js_trim(trimmed[:slash]) or default_provider), (js_trim(trimmed[slash + 1:]) or DEFAULT_MODEL)
 
 
 def _primary_model(value: Any) -> str | None:
     if isinstance(value, Mapping):
         value = value.get("primary")
-    return value.strip() or None if isinstance(value, str) else None
+    return js_trim(value) or None if isinstance(value, str) else None
 
 
 def display_model(config: Any, row: Mapping[str, Any]) -> str:
@@ -339,7 +339,7 @@ def display_model(config: Any, row: Mapping[str, Any]) -> str:
     if provider_override and model_override:
         prefix = provider_override.lower() + "/"
         if model_override.lower().startswith(prefix):
-            model_override = model_override[len(provider_override) + 1:].strip() or model_override
+            model_override = js_trim(model_override[len(provider_override) + 1:]) or model_override
     if model_override:
         return _parse_model_ref(model_override, provider_override or default_provider)[1]
     model = row.get("model")
@@ -350,7 +350,7 @@ def display_model(config: Any, row: Mapping[str, Any]) -> str:
 
 
 def _stripped(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) else None
+    return js_trim(value) if isinstance(value, str) else None
 
 
 # --- progress on a terminal ----------------------------------------------------------------------

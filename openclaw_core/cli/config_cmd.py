@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from openclaw_core.errors import ConfigError
+from openclaw_core.jsvalues import js_trim
 
 
 @click.group()
@@ -36,7 +37,7 @@ def migrate(force: bool) -> None:
         if not current.exists:
             raise ConfigError(f"nothing to migrate: no openclaw.json in {current.state_dir}")
         raise ConfigError(f"{current.path} is already TOML")
-    overridden = bool((current.env.get("OPENCLAW_CONFIG_PATH") or "").strip())
+    overridden = bool(js_trim(current.env.get("OPENCLAW_CONFIG_PATH") or ""))
     target = current.path.with_suffix(".toml") if overridden else current.state_dir / TOML_CONFIG_NAME
     if target.exists() and not force:
         raise ConfigError(f"{target} exists; pass --force to overwrite it")

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from openclaw_core.errors import GatewayError, UsageError
+from openclaw_core.jsvalues import js_trim
 
 
 @click.group()
@@ -74,7 +75,7 @@ def _handshake_timeout(config: Any) -> float:
     """``OPENCLAW_HANDSHAKE_TIMEOUT_MS`` > ``gateway.handshakeTimeoutMs`` > 15 s (OpenClaw's knobs)."""
     from openclaw_core.gateway.protocol import PREAUTH_TIMEOUT_S
 
-    raw: Any = (config.env.get("OPENCLAW_HANDSHAKE_TIMEOUT_MS") or "").strip() or config.get("gateway.handshakeTimeoutMs")
+    raw: Any = js_trim(config.env.get("OPENCLAW_HANDSHAKE_TIMEOUT_MS") or "") or config.get("gateway.handshakeTimeoutMs")
     if raw is None or raw == "":
         return PREAUTH_TIMEOUT_S
     try:

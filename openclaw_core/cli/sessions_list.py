@@ -31,7 +31,7 @@ def parse_active(value: str | None) -> int | float | None:
 
 def parse_limit(value: str | None) -> int | None:
     """``--limit``: digits only (``007`` is 7) and > 0, or ``all`` (None); default 100."""
-    from openclaw_core.keys import js_trim
+    from openclaw_core.jsvalues import js_trim
     from openclaw_core.listing import DEFAULT_LIMIT
 
     if value is None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from openclaw_core.gateway import identity
 from openclaw_core.gateway.protocol import CLOSE_POLICY, ErrorCodes, error_shape
+from openclaw_core.jsvalues import js_trim
 
 DEVICE_SIGNATURE_SKEW_MS = 120_000
 ROLES = ("operator", "node")
@@ -102,7 +103,7 @@ def _verify_device(device: dict[str, Any], params: dict[str, Any], role: str, sc
     signed_at = device.get("signedAt")
     if not isinstance(signed_at, int) or abs(now_ms - signed_at) > DEVICE_SIGNATURE_SKEW_MS:
         return _device_invalid("device-signature-stale", "device signature expired")
-    provided_nonce = str(device.get("nonce") or "").strip()
+    provided_nonce = js_trim(str(device.get("nonce") or ""))
     if not provided_nonce:
         return _device_invalid("device-nonce-missing", "device nonce required")
     if provided_nonce != nonce:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw_core import keys
+from openclaw_core.jsvalues import js_trim
 from openclaw_core.gateway import sessions_rpc as srpc
 from openclaw_core.gateway.methods import GatewayMethod, MethodCall, MethodError
 from openclaw_core.gateway.protocol import (
@@ -79,7 +80,7 @@ HEALTH = obj({"probe": BOOL}, additional=True)
 
 
 def _require_key(params: Mapping[str, Any]) -> str:
-    key = keys.js_trim(params["key"]) if isinstance(params.get("key"), str) else ""
+    key = js_trim(params["key"]) if isinstance(params.get("key"), str) else ""
     if not key:
         raise MethodError("key required")
     return key
@@ -345,8 +346,8 @@ def agents_list(call: MethodCall) -> dict[str, Any]:
         summary: dict[str, Any] = {"id": agent_id}
         agent = configured.get(agent_id, {})
         name = agent.get("name")
-        if isinstance(name, str) and name.strip():
-            summary["name"] = name.strip()
+        if isinstance(name, str) and js_trim(name):
+            summary["name"] = js_trim(name)
         identity = agent.get("identity")
         if isinstance(identity, dict):
             cleaned = {k: v for k, v in identity.items()
@@ -354,13 +355,13 @@ def agents_list(call: MethodCall) -> dict[str, Any]:
             if cleaned:
                 summary["identity"] = cleaned
         workspace = agent.get("workspace")
-        if isinstance(workspace, str) and workspace.strip():
+        if isinstance(workspace, str) and js_trim(workspace):
             from openclaw_core.paths import expand_user_path
 
             summary["workspace"] = str(expand_user_path(workspace, config.env))
         model = agent.get("model")
-        if isinstance(model, str) and model.strip():
-            summary["model"] = {"primary": model.strip()}
+        if isinstance(model, str) and js_trim(model):
+            summary["model"] = {"primary": js_trim(model)}
         elif isinstance(model, dict) and isinstance(model.get("primary"), str):
             summary["model"] = {"primary": model["primary"]}
         summary["agentRuntime"] = {"id": "pi", "source": "implicit"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from openclaw_core.errors import ConfigError, UsageError
+from openclaw_core.jsvalues import js_trim
 
 if TYPE_CHECKING:
     from openclaw_core.config import Config
@@ -37,7 +38,7 @@ def is_loopback_host(host: str) -> bool:
 
 def _parse_port(value: str, source: str) -> int:
     try:
-        port = int(value.strip())
+        port = int(js_trim(value))
     except ValueError:
         raise ConfigError(f"{source}: not a port number: {value!r}") from None
     if not 0 <= port < 65536:
@@ -50,7 +51,7 @@ def resolve_port(config: Config, cli_port: int | None = None) -> int:
         if not 0 <= cli_port < 65536:
             raise UsageError(f"--port: out of range: {cli_port}")
         return cli_port
-    env_port = (config.env.get("OPENCLAW_GATEWAY_PORT") or "").strip()
+    env_port = js_trim(config.env.get("OPENCLAW_GATEWAY_PORT") or "")
     if env_port:
         return _parse_port(env_port, "OPENCLAW_GATEWAY_PORT")
     return config.gateway_port()
@@ -63,12 +64,12 @@ def resolve_bind(config: Config, cli_bind: str | None = None) -> str:
         return "loopback"
     if not isinstance(bind, str):
         raise ConfigError("gateway.bind: expected a string")
-    bind = bind.strip()
+    bind = js_trim(bind)
     if bind == "custom":
         host = config.get("gateway.customBindHost")
-        if not isinstance(host, str) or not host.strip():
+        if not isinstance(host, str) or not js_trim(host):
             raise ConfigError('gateway.bind is "custom" but gateway.customBindHost is not set')
-        return host.strip()
+        return js_trim(host)
     if bind in ("loopback", "lan"):
         return bind
     import ipaddress
@@ -82,23 +83,23 @@ def resolve_bind(config: Config, cli_bind: str | None = None) -> str:
 
 def resolve_token(config: Config) -> str | None:
     """The shared token a client sends (remote mode: gateway.remote.token)."""
-    env_token = (config.env.get("OPENCLAW_GATEWAY_TOKEN") or "").strip()
+    env_token = js_trim(config.env.get("OPENCLAW_GATEWAY_TOKEN") or "")
     if env_token:
         return env_token
     if config.get("gateway.mode") == "remote":
         token = config.get("gateway.remote.token")
-        if isinstance(token, str) and token.strip():
-            return token.strip()
+        if isinstance(token, str) and js_trim(token):
+            return js_trim(token)
     return config.gateway_token()
 
 
 def resolve_url(config: Config) -> str:
-    override = (config.env.get("OPENCLAW_GATEWAY_URL") or "").strip()
+    override = js_trim(config.env.get("OPENCLAW_GATEWAY_URL") or "")
     if override:
         return override
     if config.get("gateway.mode") == "remote":
         url = config.get("gateway.remote.url")
-        if isinstance(url, str) and url.strip():
-            return url.strip()
+        if isinstance(url, str) and js_trim(url):
+            return js_trim(url)
         raise ConfigError(f"gateway remote mode misconfigured: gateway.remote.url missing (config: {config.path})")
     return f"ws://127.0.0.1:{resolve_port(config)}"

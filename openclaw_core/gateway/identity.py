@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openclaw_core.jsvalues import js_trim
+
 IDENTITY_DIR = "identity"
 IDENTITY_FILE = "device.json"
 
@@ -38,7 +40,7 @@ def fingerprint(raw_public_key: bytes) -> str:
 
 def _metadata_for_auth(value: str | None) -> str:
     # Trimmed and lower-cased (ASCII only), "" when absent.
-    trimmed = (value or "").strip()
+    trimmed = js_trim(value or "")
     return "".join(ch.lower() if "A" <= ch <= "Z" else ch for ch in trimmed)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw_core import keys, paths
+from openclaw_core.jsvalues import js_trim
 
 if TYPE_CHECKING:
     from openclaw_core.config import Config
@@ -45,7 +46,7 @@ class SessionTarget:
 
 
 def canonical_session_key(config: Config, key: str) -> str:
-    raw = keys.js_trim(key)
+    raw = js_trim(key)
     lowered = raw.lower()
     if not lowered:
         return ""
@@ -66,7 +67,7 @@ def session_target(config: Config, key: str) -> SessionTarget:
     canonical = canonical_session_key(config, key)
     parsed = keys.parse_agent_session_key(canonical)
     agent_id = keys.normalize_agent_id(parsed.agent_id) if parsed else config.default_agent_id()
-    return SessionTarget(agent_id, str(config.store_path(agent_id)), canonical, keys.js_trim(key))
+    return SessionTarget(agent_id, str(config.store_path(agent_id)), canonical, js_trim(key))
 
 
 def promote_canonical(store: MutationView, target: SessionTarget) -> str:
@@ -114,12 +115,12 @@ def agent_ids_for_listing(config: Config) -> list[str]:
 def _split_model_ref(ref: Any) -> tuple[str, str] | None:
     if isinstance(ref, Mapping):
         ref = ref.get("primary")
-    if not isinstance(ref, str) or not ref.strip():
+    if not isinstance(ref, str) or not js_trim(ref):
         return None
-    text = ref.strip()
+    text = js_trim(ref)
     if "/" in text:
         provider, model = text.split("/", 1)
-        return provider.strip() or DEFAULT_PROVIDER, model.strip()
+        return js_trim(provider) or DEFAULT_PROVIDER, js_trim(model)
     return DEFAULT_PROVIDER, text
 
 
@@ -136,15 +137,15 @@ def default_model(config: Config, agent_id: str | None = None) -> tuple[str, str
 def session_model(config: Config, entry: Mapping[str, Any], agent_id: str) -> tuple[str, str]:
     provider, model = default_model(config, agent_id)
     runtime = entry.get("model")
-    if isinstance(runtime, str) and runtime.strip():
+    if isinstance(runtime, str) and js_trim(runtime):
         runtime_provider = entry.get("modelProvider")
-        return (runtime_provider.strip() if isinstance(runtime_provider, str) and runtime_provider.strip()
-                else provider), runtime.strip()
+        return (js_trim(runtime_provider) if isinstance(runtime_provider, str) and js_trim(runtime_provider)
+                else provider), js_trim(runtime)
     override = entry.get("modelOverride")
-    if isinstance(override, str) and override.strip():
+    if isinstance(override, str) and js_trim(override):
         override_provider = entry.get("providerOverride")
-        return (override_provider.strip() if isinstance(override_provider, str) and override_provider.strip()
-                else provider), override.strip()
+        return (js_trim(override_provider) if isinstance(override_provider, str) and js_trim(override_provider)
+                else provider), js_trim(override)
     return provider, model
 
 
@@ -231,7 +232,7 @@ def select_rows(entries: Iterable[tuple[str, Mapping[str, Any]]], params: Mappin
     include_global = params.get("includeGlobal") is True
     include_unknown = params.get("includeUnknown") is True
     agent = keys.normalize_agent_id(params["agentId"]) if isinstance(params.get("agentId"), str) else ""
-    label = keys.js_trim(params["label"]) if isinstance(params.get("label"), str) else ""
+    label = js_trim(params["label"]) if isinstance(params.get("label"), str) else ""
     spawned_by = params.get("spawnedBy") if isinstance(params.get("spawnedBy"), str) else ""
     search = params["search"].lower() if isinstance(params.get("search"), str) else ""
     active = params.get("activeMinutes")
@@ -265,7 +266,7 @@ def select_rows(entries: Iterable[tuple[str, Mapping[str, Any]]], params: Mappin
 # --- sessions.patch -----------------------------------------------------------------------------
 
 def _trimmed(value: Any) -> str:
-    return keys.js_trim(value) if isinstance(value, str) else ""
+    return js_trim(value) if isinstance(value, str) else ""
 
 
 _THINK_ALIASES = {"on": "low", "enable": "low", "enabled": "low", "min": "minimal", "think": "minimal",

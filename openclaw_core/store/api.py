@@ -13,7 +13,8 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from openclaw_core.keys import js_trim, store_key
+from openclaw_core.jsvalues import js_trim
+from openclaw_core.keys import store_key
 from openclaw_core.maintenance import MaintenanceRequest
 from openclaw_core.store.normalize import normalize_model_fields
 from openclaw_core.store.state import MutationView

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any
 
-from openclaw_core.keys import js_trim
+from openclaw_core.jsvalues import js_trim
 
 # Channel aliases of the bundled channel catalog of OpenClaw 2026.5.4.
 CHANNEL_ALIASES = {

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openclaw_core.keys import js_trim
+from openclaw_core.jsvalues import js_trim
 from openclaw_core.maintenance import (
     ACTION_BUDGET,
     ACTION_CAP,
@@ -500,10 +500,10 @@ def referenced_paths(entries: Iterable[Any], here: SessionFiles) -> set[str]:
         for checkpoint in checkpoints:
             pre = checkpoint.get("preCompaction") if isinstance(checkpoint, Mapping) else None
             raw = pre.get("sessionFile") if isinstance(pre, Mapping) else None
-            if not isinstance(raw, str) or not raw.strip():
+            if not isinstance(raw, str) or not js_trim(raw):
                 continue
             # Resolved against the working directory when relative, as the reference does.
-            real = os.path.realpath(raw.strip())
+            real = os.path.realpath(js_trim(raw))
             if is_inside(here.real, real):
                 referenced.add(real)
     return referenced

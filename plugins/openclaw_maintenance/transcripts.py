@@ -16,13 +16,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 from collections.abc import Mapping
 from typing import Any
 
 from openclaw_core import paths
 from openclaw_core.errors import OpenClawError
-from openclaw_core.keys import js_trim, normalize_agent_id
+from openclaw_core.jsvalues import js_trim
+from openclaw_core.keys import normalize_agent_id
 
 from openclaw_maintenance import artifacts
 
@@ -38,7 +40,7 @@ class InvalidSessionId(OpenClawError):
 
 def session_file_of(entry: Mapping[str, Any] | None) -> str | None:
     value = entry.get("sessionFile") if isinstance(entry, Mapping) else None
-    return value if isinstance(value, str) and value.strip() else None
+    return value if isinstance(value, str) and js_trim(value) else None
 
 
 def _real(path: str) -> str | None:
@@ -198,7 +200,7 @@ class SessionFiles:
         of this dir, or None. As lenient as the reference (``sub/../../x`` and absolute
         ``.../agents/<id>/sessions/<file>`` paths are accepted), so that results agree;
         every file operation re-checks that the real path is inside the dir."""
-        trimmed = candidate.strip()
+        trimmed = js_trim(candidate)
         if not trimmed:
             return None
         if not os.path.isabs(trimmed):
@@ -245,7 +247,7 @@ class SessionFiles:
                 return inside
         if not isinstance(session_id, str) or not paths.is_valid_session_id(session_id):
             raise InvalidSessionId(session_id)
-        inside = self.within(session_id.strip() + ".jsonl")
+        inside = self.within(js_trim(session_id) + ".jsonl")
         if inside is None:
             raise InvalidSessionId(session_id)
         return inside
@@ -257,7 +259,7 @@ class SessionFiles:
             with contextlib.suppress(InvalidSessionId):
                 found.append(self.resolve(session_id, session_file))
         if isinstance(session_id, str) and paths.is_valid_session_id(session_id):
-            inside = self.within(session_id.strip() + ".jsonl")
+            inside = self.within(js_trim(session_id) + ".jsonl")
             if inside is not None:
                 found.append(inside)
         return list(dict.fromkeys(found))
@@ -327,7 +329,7 @@ class SessionFiles:
                 or data.get("schemaVersion") != 1 or data.get("sessionId") != session_id:
             return None
         runtime = data.get("runtimeFile")
-        if not isinstance(runtime, str) or not runtime.strip():
+        if not isinstance(runtime, str) or not js_trim(runtime):
             return None
         return os.path.abspath(runtime)
 
@@ -355,8 +357,8 @@ def _starts_with_session_event(path: str, session_id: Any) -> bool:
             head = handle.read(64 * 1024).decode("utf-8", "replace")
     except OSError:
         return False
-    for line in head.splitlines():
-        line = line.strip()
+    for line in re.split(r"\r?\n", head):  # as the reference splits (not str.splitlines)
+        line = js_trim(line)
         if not line:
             continue
         try:

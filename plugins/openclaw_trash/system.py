@@ -41,7 +41,7 @@ def move_to_system_trash(path: str, context: TrashContext) -> TrashResult:
 
 
 def _data_home(context: TrashContext) -> bytes:
-    configured = (context.env.get("XDG_DATA_HOME") or "").strip()
+    configured = context.env.get("XDG_DATA_HOME") or ""  # a path: as written
     if configured and os.path.isabs(configured):  # the basedir spec ignores relative values
         return os.fsencode(configured)
     return os.fsencode(os.path.join(user_home(context), ".local", "share"))
