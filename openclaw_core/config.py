@@ -60,6 +60,12 @@ def substitute_env(value: Any, env: Mapping[str, str]) -> Any:
     return value
 
 
+def unresolved_env_refs(value: str, env: Mapping[str, str]) -> list[str]:
+    """The ``${VAR}`` references in ``value`` that :func:`substitute_env` leaves
+    as written (unset or empty variable); ``$${VAR}`` is a literal, not one."""
+    return [m.group(2) for m in _ENV_TOKEN.finditer(value) if not m.group(1) and not env.get(m.group(2))]
+
+
 @dataclass
 class Config:
     """A loaded, validated config and where it lives."""
@@ -161,6 +167,12 @@ class Config:
         env_token = (self.env.get("OPENCLAW_GATEWAY_TOKEN") or "").strip()
         if env_token:
             return env_token
+        raw = self.raw_get("gateway.auth.token")
+        if isinstance(raw, str) and unresolved_env_refs(raw, self.env):
+            # An unset variable is no token: its literal text must never become one.
+            from openclaw_core.errors import GatewaySecretRefUnavailableError
+
+            raise GatewaySecretRefUnavailableError("gateway.auth.token")
         token = self.get("gateway.auth.token")
         return token.strip() if isinstance(token, str) and token.strip() else None
 

@@ -49,3 +49,12 @@ class GatewayError(OpenClawError):
 
 class PluginError(OpenClawError):
     """A plugin returned something the core cannot use."""
+
+
+class GatewaySecretRefUnavailableError(ConfigError):
+    """A Gateway credential is a ``${VAR}`` reference whose variable is unset: no value, never its text."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"GatewaySecretRefUnavailableError: {key} is configured as a secret reference but is "
+                         "unavailable in this command path.")
+        self.key = key
