@@ -13,7 +13,9 @@ import subprocess
 from conftest import DAY_MS, OPENCLAW, now_ms, write_store
 
 REFERENCE_LINE = ("GatewaySecretRefUnavailableError: gateway.auth.token is configured as a secret reference but is "
-                  "unavailable in this command path.")
+                  "unavailable in this command path.\n"
+                  "Fix: set OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD, pass explicit --token/--password,\n"
+                  "or run a gateway command path that resolves secret references before credential selection.")
 
 
 def _seed(state, token="${OPENCLAW_GATEWAY_TOKEN}", **gateway):
