@@ -242,7 +242,9 @@ def _identity_for(state_dir: Any, url: str) -> DeviceIdentity:
     try:
         return load_or_create_identity(state_dir)
     except OSError as exc:
-        raise GatewayError(f"cannot write device identity {identity_path(state_dir)}: {exc.strerror or exc}; "
+        parent = identity_path(state_dir).parent
+        reason = f"{parent} is not a directory" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        raise GatewayError(f"cannot write device identity {identity_path(state_dir)}: {reason}; "
                            f"the Gateway at {url} needs it, so nothing was sent (and nothing run offline beside "
                            "a running Gateway)") from None
 
