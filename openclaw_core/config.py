@@ -227,6 +227,8 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
     env = dict(os.environ) if env is None else dict(env)
     state_dir = paths.resolve_state_dir(env)
     path = paths.resolve_config_path(env, state_dir)
+    if not (env.get("OPENCLAW_CONFIG_PATH") or "").strip():
+        _notice_shadowed(path, state_dir)
     fmt = config_format(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -241,6 +243,25 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
         if problems:
             raise invalid_config(path, problems, env)
     return config
+
+
+_noticed: set[str] = set()
+
+
+def _notice_shadowed(path: Path, state_dir: Path) -> None:
+    """Both openclaw.toml and an OpenClaw JSON config in the state dir: the TOML
+    one wins; say so once per process (per file) instead of ignoring the other silently."""
+    if path.name != TOML_CONFIG_NAME or str(path) in _noticed:
+        return
+    for name in (paths.JSON_CONFIG, *paths.LEGACY_JSON_CONFIGS):
+        other = state_dir / name
+        if other.exists() and path.exists():
+            _noticed.add(str(path))
+            import sys
+
+            print(f"openclaw: note: both {path} and {other} exist; using {path.name} ({name} is ignored)",
+                  file=sys.stderr, flush=True)
+            return
 
 
 _current: tuple[Any, Config] | None = None
