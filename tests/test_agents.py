@@ -582,8 +582,11 @@ def test_a_purge_racing_gateway_patches_loses_neither(gateway, run_openclaw, via
     patcher = threading.Thread(target=gateway_bumps, args=(gw, stop, sent, errors, started))
     patcher.start()
     started.wait(20)
-    # "offline": the CLI finds no Gateway on its port and purges the store itself, next to the Gateway.
+    # "offline": the CLI finds no Gateway (another port, and the Gateway's endpoint record
+    # taken away) and purges the store itself, next to the Gateway.
     env = cli_env(gw) if via == "gateway" else cli_env(gw, port=_free_port())
+    if via == "offline":
+        (gw.state_dir / "gateway" / "endpoint.json").unlink()
     result = run_openclaw("agents", "delete", "solo", "--force", "--json", env=env)
     overlapped = patcher.is_alive()
     stop.set()
