@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m openclaw_core.demo", description="Build a demo state dir.")
     parser.add_argument("dir", type=Path)
     parser.add_argument("--sessions", type=int, default=300)
-    parser.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    parser.add_argument("--force", action="store_true", help="replace DIR if the demo made it (never any other dir)")
     args = parser.parse_args(argv)
     if args.dir.exists() or args.dir.is_symlink():
         if not args.force:
