@@ -95,7 +95,9 @@ def test_make_demo_never_contacts_the_users_gateway(tmp_path):
         env = {**os.environ, "OPENCLAW_GATEWAY_PORT": str(user_gateway.port), "OPENCLAW_GATEWAY_TOKEN": "users-token",
                "HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
         env.pop("MAKEFLAGS", None)
-        result = subprocess.run(["make", "-s", "demo", f"DEMO={tmp_path / 'demo-state'}"], cwd=REPO, env=env,
+        # -o: never re-run `make setup` from a test, whatever the timestamps say.
+        result = subprocess.run(["make", "-s", "-o", ".venv/.installed", "demo", f"DEMO={tmp_path / 'demo-state'}"],
+                                cwd=REPO, env=env,
                                 capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         assert '"applied": true' in result.stdout
