@@ -86,15 +86,19 @@ def test_without_a_record_a_loopback_config_also_dials_ipv6(tmp_path, free_port,
     if not _can_bind("::1"):
         pytest.skip("no IPv6 loopback here")
     state = tmp_path / "state"
-    _seed(state, {"gateway": {"port": free_port}})
-    gw = start_gateway(state, free_port, args=("--bind", "::1", "--verbose"))
+    _seed(state, {"gateway": {"port": free_port},
+                  "agents": {"list": [{"id": "main", "default": True}, {"id": "work"}]}})
+    gw = start_gateway(state, free_port, args=("--bind", "::1", "--verbose"),
+                       extra_env={"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg")})
     try:
         (state / "gateway" / "endpoint.json").unlink()
-        result = run_openclaw("agents", "delete", "main", "--force",
+        result = run_openclaw("agents", "delete", "work", "--force", "--json",
                               env={"OPENCLAW_STATE_DIR": str(state), "OPENCLAW_GATEWAY_TOKEN": TOKEN,
-                                   "OPENCLAW_GATEWAY_PORT": ""})
-        # Refused by the Gateway (the reference's message), not run offline beside it.
-        assert result.exit_code == 1 and "main" in result.stderr, result
+                                   "OPENCLAW_GATEWAY_PORT": "", "HOME": str(tmp_path / "home"),
+                                   "XDG_DATA_HOME": str(tmp_path / "xdg")})
+        # The Gateway on ::1 did it, not an offline run beside it.
+        assert result.exit_code == 0 and json.loads(result.stdout)["transport"] == "gateway", result
+        assert "res agents.delete ok" in gw.log()
         cleanup = run_openclaw("sessions", "cleanup", "--enforce",
                                env={"OPENCLAW_STATE_DIR": str(state), "OPENCLAW_GATEWAY_TOKEN": TOKEN,
                                     "OPENCLAW_GATEWAY_PORT": ""})
