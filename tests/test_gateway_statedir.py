@@ -134,3 +134,16 @@ def test_read_only_calls_are_not_checked(two_state_dirs, run_openclaw):
     _a, b, gw, env = two_state_dirs
     result = run_openclaw("gateway", "status", env={**env, "OPENCLAW_STATE_DIR": str(b)})
     assert result.exit_code == 0 and f"reachable at ws://127.0.0.1:{gw.port}" in result.stdout, result
+
+
+def test_gateway_call_of_a_mutation_is_not_sent_to_another_state_dirs_gateway(two_state_dirs, run_openclaw):
+    a, b, gw, env = two_state_dirs
+    result = run_openclaw("gateway", "call", "sessions.patch", "--params", '{"key": "main", "label": "x"}',
+                          env={**env, "OPENCLAW_STATE_DIR": str(b)})
+    assert result.exit_code == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"openclaw: not using the Gateway at ws://127.0.0.1:{gw.port}")
+    assert lines[1].startswith(f"no Gateway of state dir {b} is reachable (tried ws://127.0.0.1:{gw.port}")
+    assert lines[1].endswith("sessions.patch was not sent")
+    assert "res sessions.patch" not in gw.log()
+    assert "label" not in json.loads((a / "agents" / "main" / "sessions" / "sessions.json").read_text())["agent:main:main"]

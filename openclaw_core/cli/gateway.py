@@ -107,6 +107,9 @@ def _dispatch(method: str, params: Any, timeout: float) -> Any:
     request = TransportRequest(method, params, config, scopes=endpoint.scopes_for(method), timeout=timeout)
     response = dispatch(request)
     if response is None:
+        if request.mutating and not endpoint.is_explicit_target(config):
+            raise GatewayError(f"no Gateway of state dir {config.state_dir} is reachable "
+                               f"(tried {', '.join(endpoint.candidate_urls(config))}); {method} was not sent")
         raise GatewayError(f"no Gateway is reachable at {endpoint.resolve_url(config)}")
     return response
 
