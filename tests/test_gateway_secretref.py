@@ -10,6 +10,8 @@ import os
 import socket
 import subprocess
 
+import pytest
+
 from conftest import DAY_MS, OPENCLAW, now_ms, write_store
 
 REFERENCE_LINE = ("GatewaySecretRefUnavailableError: gateway.auth.token is configured as a secret reference but is "
@@ -98,3 +100,16 @@ def test_the_marker_tells_an_unset_reference_from_a_literal(tmp_path):
         assert exc.message == REFERENCE_LINE and exc.exit_code == 1
     else:
         raise AssertionError("an unset reference became a token")
+
+
+def test_an_unset_remote_token_reference_is_no_token(tmp_path):
+    from openclaw_core.config import load_config
+    from openclaw_core.errors import GatewaySecretRefUnavailableError
+    from openclaw_core.gateway.endpoint import resolve_token
+
+    (tmp_path / "openclaw.json").write_text(json.dumps({"gateway": {
+        "mode": "remote", "remote": {"url": "ws://127.0.0.1:1", "token": "${REMOTE_TOKEN}"}}}))
+    env = {"OPENCLAW_STATE_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    with pytest.raises(GatewaySecretRefUnavailableError, match="gateway.remote.token is configured as a secret"):
+        resolve_token(load_config(env))
+    assert resolve_token(load_config({**env, "REMOTE_TOKEN": "r"})) == "r"

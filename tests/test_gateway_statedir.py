@@ -147,3 +147,42 @@ def test_gateway_call_of_a_mutation_is_not_sent_to_another_state_dirs_gateway(tw
     assert lines[1].endswith("sessions.patch was not sent")
     assert "res sessions.patch" not in gw.log()
     assert "label" not in json.loads((a / "agents" / "main" / "sessions" / "sessions.json").read_text())["agent:main:main"]
+
+
+def test_with_two_gateways_each_state_dir_gets_its_own(two_state_dirs, run_openclaw):
+    from conftest import _free_port
+
+    a, b, gw_a, env = two_state_dirs
+    gw_b = start_gateway(b, _free_port(), args=("--verbose",), extra_env={"HOME": env["HOME"],
+                                                                          "XDG_DATA_HOME": env["XDG_DATA_HOME"]})
+    try:
+        before_a = _tree(a)
+        # The configured port is A's; B's endpoint record says where B's Gateway is.
+        result = run_openclaw("sessions", "cleanup", "--enforce", env={**env, "OPENCLAW_STATE_DIR": str(b)})
+        assert result.exit_code == 0, result
+        assert result.stdout.splitlines()[-1] == f"(via Gateway ws://127.0.0.1:{gw_b.port})"
+        assert _skip_lines(result.stderr) == []
+        deleted = run_openclaw("agents", "delete", "work", "--force", "--json",
+                               env={**env, "OPENCLAW_STATE_DIR": str(b)})
+        assert deleted.exit_code == 0 and json.loads(deleted.stdout)["transport"] == "gateway", deleted
+    finally:
+        gw_b.stop()
+    assert "res sessions.cleanup ok" in gw_b.log() and "res agents.delete ok" in gw_b.log()
+    assert "res sessions.cleanup" not in gw_a.log() and "res agents.delete" not in gw_a.log()
+    assert _tree(a) == before_a
+    assert list(json.loads((b / "agents" / "main" / "sessions" / "sessions.json").read_text())) == ["agent:main:main"]
+
+
+def test_a_gateway_that_names_no_state_dir_gets_nothing_and_nothing_runs_offline(tmp_path, free_port):
+    from test_gateway_transport import MisbehavingGateway, _request
+
+    from openclaw_core.errors import GatewayError
+    from openclaw_core.transport import dispatch
+
+    with MisbehavingGateway(free_port, "close") as fake:  # its hello-ok has no snapshot
+        with pytest.raises(GatewayError) as info:
+            dispatch(_request(tmp_path, OPENCLAW_GATEWAY_PORT=str(free_port), OPENCLAW_GATEWAY_TOKEN=TOKEN))
+    assert fake.requests == []
+    assert "does not say which state dir it serves" in info.value.message
+    assert "not running offline beside it" in info.value.message
+
