@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 DEMO = $(CURDIR)/demo-state
+# The demo's commands use the demo's config alone (its own Gateway port), never
+# a Gateway, config or token of the user's shell.
+DEMO_ENV = env -u OPENCLAW_GATEWAY_PORT -u OPENCLAW_GATEWAY_URL -u OPENCLAW_GATEWAY_TOKEN \
+	-u OPENCLAW_CONFIG_PATH -u OPENCLAW_HOME OPENCLAW_STATE_DIR=$(DEMO)
 
 .PHONY: setup demo test bench
 
@@ -20,10 +24,10 @@ $(VENV)/.installed: pyproject.toml examples/openclaw-retention-pins/pyproject.to
 
 demo: setup
 	$(BIN)/python -m openclaw_core.demo $(DEMO) --force
-	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw plugins list
-	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw sessions --all-agents --limit 8
-	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw sessions cleanup --all-agents --dry-run
-	OPENCLAW_STATE_DIR=$(DEMO) $(BIN)/openclaw sessions cleanup --all-agents --enforce --fix-missing --json
+	$(DEMO_ENV) $(BIN)/openclaw plugins list
+	$(DEMO_ENV) $(BIN)/openclaw sessions --all-agents --limit 8
+	$(DEMO_ENV) $(BIN)/openclaw sessions cleanup --all-agents --dry-run
+	$(DEMO_ENV) $(BIN)/openclaw sessions cleanup --all-agents --enforce --fix-missing --json
 
 test: setup
 	.ci/ensure-postgres.sh

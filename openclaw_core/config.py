@@ -61,6 +61,12 @@ def substitute_env(value: Any, env: Mapping[str, str]) -> Any:
     return value
 
 
+def unresolved_env_refs(value: str, env: Mapping[str, str]) -> list[str]:
+    """The ``${VAR}`` references in ``value`` that :func:`substitute_env` leaves
+    as written (unset or empty variable); ``$${VAR}`` is a literal, not one."""
+    return [m.group(2) for m in _ENV_TOKEN.finditer(value) if not m.group(1) and not env.get(m.group(2))]
+
+
 @dataclass
 class Config:
     """A loaded, validated config and where it lives."""
@@ -165,6 +171,12 @@ class Config:
         env_token = js_trim(self.env.get("OPENCLAW_GATEWAY_TOKEN") or "")
         if env_token:
             return env_token
+        raw = self.raw_get("gateway.auth.token")
+        if isinstance(raw, str) and unresolved_env_refs(raw, self.env):
+            # An unset variable is no token: its literal text must never become one.
+            from openclaw_core.errors import GatewaySecretRefUnavailableError
+
+            raise GatewaySecretRefUnavailableError("gateway.auth.token")
         token = self.get("gateway.auth.token")
         return js_trim(token) or None if isinstance(token, str) else None
 
@@ -222,6 +234,8 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
     env = dict(os.environ) if env is None else dict(env)
     state_dir = paths.resolve_state_dir(env)
     path = paths.resolve_config_path(env, state_dir)
+    if not (env.get("OPENCLAW_CONFIG_PATH") or "").strip():
+        _notice_shadowed(path, state_dir)
     fmt = config_format(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -236,6 +250,25 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
         if problems:
             raise invalid_config(path, problems, env)
     return config
+
+
+_noticed: set[str] = set()
+
+
+def _notice_shadowed(path: Path, state_dir: Path) -> None:
+    """Both openclaw.toml and an OpenClaw JSON config in the state dir: the TOML
+    one wins; say so once per process (per file) instead of ignoring the other silently."""
+    if path.name != TOML_CONFIG_NAME or str(path) in _noticed:
+        return
+    for name in (paths.JSON_CONFIG, *paths.LEGACY_JSON_CONFIGS):
+        other = state_dir / name
+        if other.exists() and path.exists():
+            _noticed.add(str(path))
+            import sys
+
+            print(f"openclaw: note: both {path} and {other} exist; using {path.name} ({name} is ignored)",
+                  file=sys.stderr, flush=True)
+            return
 
 
 _current: tuple[Any, Config] | None = None

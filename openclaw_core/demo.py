@@ -3,6 +3,11 @@ transcripts, old archives and a config, so the commands have something real
 to work on.
 
     python -m openclaw_core.demo DIR [--sessions 300] [--force]
+
+The dir gets a marker file (``.openclaw-demo``): ``--force`` replaces only a
+dir that carries it, never anything else (a real ``~/.openclaw`` included).
+Its config names a Gateway port of its own (free when built), so the demo's
+commands never reach a Gateway of the user's.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 DAY_MS = 86_400_000
+MARKER = ".openclaw-demo"
+MARKER_TEXT = "made by python -m openclaw_core.demo; --force may replace this dir\n"
 
 CONFIG = """\
 # openclaw-core demo config (same keys as OpenClaw's openclaw.json)
@@ -32,6 +39,9 @@ mode = "warn"          # `sessions cleanup --enforce` applies; plain runs only r
 pruneAfter = "30d"
 maxEntries = 250
 maxDiskBytes = "2mb"
+
+[gateway]
+port = {port}          # the demo's own port: its commands never reach another Gateway
 """
 
 
@@ -67,7 +77,8 @@ def build(root: Path, sessions: int = 300, seed: int = 2026) -> None:
     rng = random.Random(seed)
     now = int(time.time() * 1000)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "openclaw.toml").write_text(CONFIG, encoding="utf-8")
+    (root / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+    (root / "openclaw.toml").write_text(CONFIG.replace("{port}", str(_free_port())), encoding="utf-8")
     for agent, count in (("main", sessions * 2 // 3), ("work", sessions - sessions * 2 // 3)):
         sessions_dir = root / "agents" / agent / "sessions"
         sessions_dir.mkdir(parents=True, exist_ok=True)
@@ -90,15 +101,33 @@ def build(root: Path, sessions: int = 300, seed: int = 2026) -> None:
         (sessions_dir / "sessions.json").write_text(stringify(store), encoding="utf-8")
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def made_by_demo(path: Path) -> bool:
+    """A real dir (not a symlink) holding the demo's marker file."""
+    marker = path / MARKER
+    return path.is_dir() and not path.is_symlink() and marker.is_file() and not marker.is_symlink()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m openclaw_core.demo", description="Build a demo state dir.")
     parser.add_argument("dir", type=Path)
     parser.add_argument("--sessions", type=int, default=300)
-    parser.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    parser.add_argument("--force", action="store_true", help="replace DIR if the demo made it (never any other dir)")
     args = parser.parse_args(argv)
-    if args.dir.exists():
+    if args.dir.exists() or args.dir.is_symlink():
         if not args.force:
             print(f"{args.dir} exists (use --force to rebuild it)", file=sys.stderr)
+            return 1
+        if not made_by_demo(args.dir):
+            print(f"refusing to replace {args.dir}: the demo did not make it (no {MARKER} marker in it); "
+                  "remove it yourself or pick another dir", file=sys.stderr)
             return 1
         shutil.rmtree(args.dir)
     build(args.dir, args.sessions)

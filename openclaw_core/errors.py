@@ -49,3 +49,15 @@ class GatewayError(OpenClawError):
 
 class PluginError(OpenClawError):
     """A plugin returned something the core cannot use."""
+
+
+class GatewaySecretRefUnavailableError(ConfigError):
+    """A Gateway credential is a ``${VAR}`` reference whose variable is unset: no value, never its text."""
+
+    def __init__(self, key: str) -> None:
+        # The reference's three lines, word for word.
+        super().__init__(f"GatewaySecretRefUnavailableError: {key} is configured as a secret reference but is "
+                         "unavailable in this command path.\n"
+                         "Fix: set OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD, pass explicit --token/--password,\n"
+                         "or run a gateway command path that resolves secret references before credential selection.")
+        self.key = key

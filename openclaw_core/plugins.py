@@ -102,6 +102,12 @@ class OpenClawPluginManager(pluggy.PluginManager):
         # Built-ins first: pluggy calls the last registered first, so an
         # installed plugin overrides a built-in without tricks.
         eps.sort(key=lambda item: (item[0] != CORE_DISTRIBUTION, item[2].name))
+        known = {THIRD_PARTY_TOKEN} | {ep.name for _, _, ep in eps} | {dist for dist, _, _ in eps if dist}
+        unmatched = sorted(blocked - known)
+        if unmatched:
+            # A typo here would leave the plugin on while the user believes it off.
+            warn(f"{DISABLE_ENV}: no installed plugin or distribution is named "
+                 + ", ".join(f'"{name}"' for name in unmatched) + " (ignored)")
         for dist_name, version, ep in eps:
             builtin = dist_name == CORE_DISTRIBUTION
             if builtin and CORE_PLUGIN_NAME in self.infos and self.infos[CORE_PLUGIN_NAME].version is None:

@@ -22,6 +22,12 @@ class TransportRequest:
     scopes: list[str] = field(default_factory=lambda: ["operator.admin"])
     timeout: float = 10.0            # the reference's overall budget (connect + request)
 
+    @property
+    def mutating(self) -> bool:
+        """Beyond read scope it may change a store or the config: only the Gateway
+        of this command's state dir may carry it."""
+        return any(scope != "operator.read" for scope in self.scopes)
+
 
 @dataclass
 class TransportResponse:
@@ -30,12 +36,14 @@ class TransportResponse:
     payload: Any
     transport: str                   # "gateway" for the built-in RPC plugin
     hello: dict[str, Any] | None = None  # the Gateway's hello-ok (version, methods, uptime), when known
+    url: str | None = None           # where the Gateway that carried it listens, when known
 
 
 def dispatch(request: TransportRequest, pm: OpenClawPluginManager | None = None) -> TransportResponse | None:
     """Ask the transport plugins to carry ``request``.
 
-    None means no transport could connect: run the offline path. A transport
+    None means no transport could connect, or none reached a Gateway of this
+    command's state dir (mutations only): run the offline path. A transport
     that reached a Gateway but could not complete raises
     :class:`~openclaw_core.errors.GatewayError` (never fall back then).
     """

@@ -30,6 +30,24 @@ OPENCLAW = str(VENV_BIN / "openclaw")
 # distributions under examples/ that `make setup` installs; disabled in every test by default
 EXAMPLE_PLUGINS = ("openclaw-retention-pins",)
 
+THIRD_PARTY = "third-party"  # OPENCLAW_DISABLE_PLUGINS's word for every plugin not shipped with openclaw-core
+
+
+def enable_only(*names: str) -> str:
+    """An ``OPENCLAW_DISABLE_PLUGINS`` value that leaves on only the named third-party
+    plugins (entry-point or distribution names) and the built-ins: every other
+    third-party plugin installed here is named, so it stays off. A plugin a test
+    adds through ``PYTHONPATH`` is not installed here, so it is on."""
+    from importlib import metadata
+
+    off = []
+    for ep in metadata.entry_points(group="openclaw"):
+        dist = ep.dist.metadata["Name"] if ep.dist is not None else ""
+        if dist != "openclaw-core" and ep.name not in names and dist not in names:
+            off.append(ep.name)
+    return ",".join(dict.fromkeys(off))
+
+
 ISOLATED_ENV_KEYS = (
     "OPENCLAW_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_CONFIG_PATH", "OPENCLAW_GATEWAY_PORT",
     "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_URL", "OPENCLAW_DISABLE_PLUGINS", "XDG_DATA_HOME",
@@ -47,9 +65,10 @@ def _isolated(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     # Nothing listens here, so a Gateway-first command falls back at once.
     monkeypatch.setenv("OPENCLAW_GATEWAY_PORT", str(_free_port()))
-    # Example plugins installed into the test venv (make setup) would replace the default
-    # trash and add policies in every test; their own tests turn them back on.
-    monkeypatch.setenv("OPENCLAW_DISABLE_PLUGINS", ",".join(EXAMPLE_PLUGINS))
+    # Third-party plugins installed into the test venv (the example of make setup, or any
+    # other) would replace the default trash and add policies in every test: all are off,
+    # in this process and in every subprocess; a test turns one on with enable_only().
+    monkeypatch.setenv("OPENCLAW_DISABLE_PLUGINS", THIRD_PARTY)
     from openclaw_core import plugins
     from openclaw_core.store import writer
 

@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import OPENCLAW, now_ms, write_store
+from conftest import OPENCLAW, enable_only, now_ms, write_store
 
 from openclaw_core.store.writer import close_writers
 
@@ -582,8 +582,11 @@ def test_a_purge_racing_gateway_patches_loses_neither(gateway, run_openclaw, via
     patcher = threading.Thread(target=gateway_bumps, args=(gw, stop, sent, errors, started))
     patcher.start()
     started.wait(20)
-    # "offline": the CLI finds no Gateway on its port and purges the store itself, next to the Gateway.
+    # "offline": the CLI finds no Gateway (another port, and the Gateway's endpoint record
+    # taken away) and purges the store itself, next to the Gateway.
     env = cli_env(gw) if via == "gateway" else cli_env(gw, port=_free_port())
+    if via == "offline":
+        (gw.state_dir / "gateway" / "endpoint.json").unlink()
     result = run_openclaw("agents", "delete", "solo", "--force", "--json", env=env)
     overlapped = patcher.is_alive()
     stop.set()
@@ -624,7 +627,7 @@ def test_an_installed_trash_plugin_replaces_the_default(state_dir, team, tmp_pat
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-archiver\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[openclaw]\narchiver = oc_archiver\n")
-    env = {"PYTHONPATH": str(site)}
+    env = {"PYTHONPATH": str(site), "OPENCLAW_DISABLE_PLUGINS": enable_only("archiver")}
     listed = run_openclaw("plugins", "list", env=env)
     assert "archiver" in listed.stdout
     result = run_openclaw("agents", "delete", "solo", "--force", "--json", env=env)
@@ -635,7 +638,7 @@ def test_an_installed_trash_plugin_replaces_the_default(state_dir, team, tmp_pat
     assert not trash_files().exists()
     # Disabled, the built-in is back.
     result = run_openclaw("agents", "delete", "lab", "--force", "--json",
-                          env={**env, "OPENCLAW_DISABLE_PLUGINS": "archiver"})
+                          env={**env, "OPENCLAW_DISABLE_PLUGINS": ",".join(filter(None, [enable_only(), "archiver"]))})
     assert result.exit_code == 0 and (trash_files() / "agent").is_dir()
 
 

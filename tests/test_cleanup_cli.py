@@ -253,7 +253,8 @@ def test_gateway_result_in_text_mode(cli, state_dir, register_openclaw_plugin):
     register_openclaw_plugin(FakeTransport(many), "fake-gateway")
     assert cli("sessions", "cleanup").stdout == (
         "Agent: main\nSession store: /gw/sessions.json\nApplied maintenance. Current entries: 2\n\n"
-        "Agent: work\nSession store: /gw/w.json\nApplied maintenance. Current entries: 2\n")
+        "Agent: work\nSession store: /gw/w.json\nApplied maintenance. Current entries: 2\n"
+        "(via Gateway)\n")  # the text says a Gateway did the work (issue 13); the JSON stays the reference's
 
 
 @pytest.mark.parametrize("args", [["--dry-run"], ["--store", "STORE"]])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import docs_console
+from conftest import EXAMPLE_PLUGINS, enable_only
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = ["README.md", "docs/getting-started.md", "docs/plugin-guide.md"]
@@ -17,8 +18,9 @@ PAGES = ["README.md", "docs/getting-started.md", "docs/plugin-guide.md"]
 
 def page_env() -> dict[str, str]:
     env = dict(os.environ)
-    # A reader's venv has the example plugin installed and on (make setup); so does this run.
-    env.pop("OPENCLAW_DISABLE_PLUGINS", None)
+    # A reader's venv has the example plugin installed and on (make setup); so does this run,
+    # but no other third-party plugin that may be installed here.
+    env["OPENCLAW_DISABLE_PLUGINS"] = enable_only(*EXAMPLE_PLUGINS)
     return env
 
 

@@ -45,8 +45,10 @@ def test_hook_transport_returns_none_when_nothing_listens(tmp_path, free_port):
     started = time.monotonic()
     assert dispatch(_request(tmp_path, OPENCLAW_GATEWAY_PORT=str(free_port))) is None
     assert time.monotonic() - started < 2
-    # Like OpenClaw's CLI, the device identity exists from the first attempt on.
-    assert (tmp_path / "identity" / "device.json").exists()
+    # Unlike OpenClaw's CLI, the device identity is written only once a Gateway
+    # answers: an offline run creates no file (and a state dir where it cannot be
+    # written still runs offline).
+    assert not (tmp_path / "identity").exists()
 
 
 def test_hook_transport_carries_the_call_to_a_running_gateway(gw):
@@ -98,7 +100,7 @@ def test_method_error_is_reported_as_the_reference_does(gw, run_openclaw):
     assert result.exit_code == 0 and json.loads(result.stdout)["entry"]["label"] == "cli"
 
 
-def test_gateway_status(gw, run_openclaw):
+def test_gateway_status(gw, run_openclaw, tmp_path):
     from conftest import _free_port
 
     free_port = _free_port()
@@ -111,7 +113,9 @@ def test_gateway_status(gw, run_openclaw):
     assert "sessions.cleanup" in status["methods"] and status["uptimeMs"] >= 0
     result = run_openclaw("gateway", "status", env=env)
     assert result.stdout.startswith(f"Gateway: reachable at ws://127.0.0.1:{gw.port}\nVersion: 0.1.0 (protocol 3)")
-    result = run_openclaw("gateway", "status", env={**env, "OPENCLAW_GATEWAY_PORT": str(free_port)})
+    # Another state dir (no endpoint record of a running Gateway) on a port nothing listens on.
+    result = run_openclaw("gateway", "status", env={**env, "OPENCLAW_GATEWAY_PORT": str(free_port),
+                                                    "OPENCLAW_STATE_DIR": str(tmp_path / "other")})
     assert result.exit_code == 1
     assert result.stderr.strip() == f"no Gateway is reachable at ws://127.0.0.1:{free_port}"
 
@@ -121,8 +125,9 @@ def test_gateway_status(gw, run_openclaw):
 class MisbehavingGateway:
     """Completes the handshake, then on the request either closes or stays silent."""
 
-    def __init__(self, port: int, on_request: str) -> None:
+    def __init__(self, port: int, on_request: str, snapshot: dict | None = None) -> None:
         self.port = port
+        self.snapshot = snapshot or {}
         self.on_request = on_request
         self.requests: list[str] = []
         self.ready = threading.Event()
@@ -134,7 +139,8 @@ class MisbehavingGateway:
         await ws.send(json.dumps({"type": "event", "event": "connect.challenge", "payload": {"nonce": "n", "ts": 1}}))
         connect = json.loads(await ws.recv())
         await ws.send(json.dumps({"type": "res", "id": connect["id"], "ok": True, "payload": {
-            "type": "hello-ok", "protocol": 3, "features": {"methods": ["sessions.cleanup"], "events": []}}}))
+            "type": "hello-ok", "protocol": 3, "features": {"methods": ["sessions.cleanup"], "events": []},
+            "snapshot": self.snapshot}}))
         request = json.loads(await ws.recv())
         self.requests.append(request["method"])
         if self.on_request == "close":
@@ -166,7 +172,9 @@ def test_no_local_replay_after_the_request_was_sent(tmp_path, free_port, behavio
     from openclaw_core.errors import GatewayError
     from openclaw_core.transport import dispatch
 
-    with MisbehavingGateway(free_port, behaviour) as fake:
+    # It says it serves this state dir, so the mutation is sent to it.
+    snapshot = {"stateDir": str(tmp_path), "configPath": str(tmp_path / "openclaw.toml")}
+    with MisbehavingGateway(free_port, behaviour, snapshot) as fake:
         with pytest.raises(GatewayError) as info:
             dispatch(_request(tmp_path, timeout=1.5, OPENCLAW_GATEWAY_PORT=str(free_port),
                               OPENCLAW_GATEWAY_TOKEN=TOKEN))

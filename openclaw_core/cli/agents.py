@@ -137,8 +137,11 @@ def delete_command(agent_id: str, force: bool, as_json: bool) -> None:
             _echo_json(plan_json(plan, removed_bindings=payload.get("removedBindings"), extra=extra,
                                  transport=response.transport))
         else:
+            from openclaw_core.cli.cleanup import via_gateway_line
+
             _print_problems(extra)
             click.echo(f"Deleted agent: {agent}")
+            click.echo(via_gateway_line(response))
         if extra:
             raise click.exceptions.Exit(1)
         return

@@ -129,14 +129,16 @@ def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents
 
     config = load_config()
     if not dry_run and not store:
-        payload = _via_gateway(config, agent=agent, all_agents=all_agents, enforce=enforce,
-                               active_key=active_key, fix_missing=fix_missing)
-        if payload is not None:
+        response = _via_gateway(config, agent=agent, all_agents=all_agents, enforce=enforce,
+                                active_key=active_key, fix_missing=fix_missing)
+        if response is not None:
+            payload = response.payload
             if as_json:
                 _print_json(payload)
             else:
                 stores = payload.get("stores") if isinstance(payload, Mapping) and "stores" in payload else [payload]
                 _print_applied(stores if isinstance(stores, list) else [])
+                click.echo(via_gateway_line(response))
             return
 
     from openclaw_core.cleanup import cleanup_stores
@@ -167,7 +169,7 @@ def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents
 
 def _via_gateway(config: Any, *, agent: str | None, all_agents: bool, enforce: bool, active_key: str | None,
                  fix_missing: bool) -> Any:
-    """The Gateway's result, or None when no Gateway could be reached."""
+    """The Gateway's response, or None when no Gateway of this state dir could be reached."""
     from openclaw_core.transport import TransportRequest, dispatch
 
     # The reference's params: booleans always, strings only when given.
@@ -179,10 +181,12 @@ def _via_gateway(config: Any, *, agent: str | None, all_agents: bool, enforce: b
     if active_key is not None:
         params["activeKey"] = active_key
     params["fixMissing"] = fix_missing
-    response = dispatch(TransportRequest("sessions.cleanup", params, config))
-    if response is None:
-        return None
-    return response.payload
+    return dispatch(TransportRequest("sessions.cleanup", params, config))
+
+
+def via_gateway_line(response: Any) -> str:
+    """The text output's note that a Gateway did the work (the JSON shapes stay the reference's)."""
+    return f"(via Gateway {response.url})" if response.url else "(via Gateway)"
 
 
 def _print_json(value: Any) -> None:

@@ -37,13 +37,25 @@ def run(port: int | None, bind: str | None, verbose: bool) -> None:
     listen_port = endpoint.resolve_port(config, port)
     bind_mode = endpoint.resolve_bind(config, bind)
     hosts = resolve_bind_hosts(bind_mode)
-    token = config.gateway_token()
+    token = _server_token(config)
     if not token and not all(is_loopback_host(h) for h in hosts):
         raise UsageError(f"refusing to bind the Gateway to {bind_mode} without a token: set gateway.auth.token "
                          "or OPENCLAW_GATEWAY_TOKEN, or bind to loopback")
     import asyncio
 
     asyncio.run(_serve(config, hosts, listen_port, token, verbose))
+
+
+def _server_token(config: Any) -> str | None:
+    from openclaw_core.config import unresolved_env_refs
+    from openclaw_core.errors import ConfigError, GatewaySecretRefUnavailableError
+
+    try:
+        return config.gateway_token()
+    except GatewaySecretRefUnavailableError:
+        names = ", ".join(f"${{{n}}}" for n in unresolved_env_refs(config.raw_get("gateway.auth.token"), config.env))
+        raise ConfigError(f"refusing to start the Gateway: gateway.auth.token refers to {names}, which is not set "
+                          "(an unresolved reference is no token); set it or OPENCLAW_GATEWAY_TOKEN") from None
 
 
 async def _serve(config: Any, hosts: list[str], port: int, token: str | None, verbose: bool = False) -> None:
@@ -96,6 +108,9 @@ def _dispatch(method: str, params: Any, timeout: float) -> Any:
     request = TransportRequest(method, params, config, scopes=endpoint.scopes_for(method), timeout=timeout)
     response = dispatch(request)
     if response is None:
+        if request.mutating and not endpoint.is_explicit_target(config):
+            raise GatewayError(f"no Gateway of state dir {config.state_dir} is reachable "
+                               f"(tried {', '.join(endpoint.candidate_urls(config))}); {method} was not sent")
         raise GatewayError(f"no Gateway is reachable at {endpoint.resolve_url(config)}")
     return response
 
@@ -115,6 +130,7 @@ def status(as_json: bool, timeout: float) -> None:
         if as_json:
             click.echo(json.dumps({"reachable": False, "url": url, "error": exc.message}, indent=2))
         raise
+    url = response.url or url
     hello = response.hello or {}
     server = hello.get("server") or {}
     methods = (hello.get("features") or {}).get("methods") or []

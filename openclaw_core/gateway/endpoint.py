@@ -5,7 +5,8 @@ OpenClaw does (``--port`` > ``OPENCLAW_GATEWAY_PORT`` > ``gateway.port`` >
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from openclaw_core.errors import ConfigError, UsageError
 from openclaw_core.jsvalues import js_trim
@@ -87,6 +88,13 @@ def resolve_token(config: Config) -> str | None:
     if env_token:
         return env_token
     if config.get("gateway.mode") == "remote":
+        raw = config.raw_get("gateway.remote.token")
+        if isinstance(raw, str):
+            from openclaw_core.config import unresolved_env_refs
+            from openclaw_core.errors import GatewaySecretRefUnavailableError
+
+            if unresolved_env_refs(raw, config.env):
+                raise GatewaySecretRefUnavailableError("gateway.remote.token")
         token = config.get("gateway.remote.token")
         if isinstance(token, str) and js_trim(token):
             return js_trim(token)
@@ -103,3 +111,129 @@ def resolve_url(config: Config) -> str:
             return js_trim(url)
         raise ConfigError(f"gateway remote mode misconfigured: gateway.remote.url missing (config: {config.path})")
     return f"ws://127.0.0.1:{resolve_port(config)}"
+
+
+def is_explicit_target(config: Config) -> bool:
+    """``OPENCLAW_GATEWAY_URL`` or ``gateway.mode = "remote"``: the user named the Gateway, use it as given."""
+    return bool((config.env.get("OPENCLAW_GATEWAY_URL") or "").strip()) or config.get("gateway.mode") == "remote"
+
+
+def _dial_host(host: str) -> str:
+    """Where a client reaches a Gateway listening on ``host`` from this machine."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+def ws_url(host: str, port: int) -> str:
+    host = _dial_host(host)
+    return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
+
+
+def candidate_urls(config: Config) -> list[str]:
+    """The URLs a client tries, in order: the explicit target alone; else the
+    running Gateway's endpoint record for this state dir, then every address
+    ``gateway.bind`` resolves to on the configured port (both loopback families)."""
+    if is_explicit_target(config):
+        return [resolve_url(config)]
+    urls: list[str] = []
+    record = read_record(config.state_dir)
+    if record is not None:
+        urls.extend(ws_url(host, port) for host, port in record["listen"])
+    port = resolve_port(config)
+    try:
+        bind = resolve_bind(config)
+    except (ConfigError, UsageError):
+        bind = "loopback"  # `gateway run` refuses such a bind; the client still looks on loopback
+    hosts = ["127.0.0.1", "::1"] if bind in ("loopback", "lan") else [bind, "127.0.0.1", "::1"]
+    urls.extend(ws_url(host, port) for host in hosts)
+    return list(dict.fromkeys(urls))
+
+
+# --- the endpoint record: where this state dir's running Gateway listens ------------------
+# Written atomically by `gateway run` once it listens, removed when it stops; a
+# record whose pid is gone (kill -9) is ignored. Clients still check the
+# Gateway's hello-ok (stateDir/configPath) before sending a mutation.
+
+RECORD_DIR = "gateway"
+RECORD_FILE = "endpoint.json"
+
+
+def record_path(state_dir: Path) -> Path:
+    return state_dir / RECORD_DIR / RECORD_FILE
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    except OSError:
+        return False
+    return True
+
+
+def write_record(state_dir: Path, listen: list[tuple[str, int]], config_path: Path) -> Path:
+    import json
+    import os
+    import time
+
+    path = record_path(state_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"pid": os.getpid(), "listen": [[host, port] for host, port in listen],
+            "stateDir": str(state_dir), "configPath": str(config_path), "startedAtMs": int(time.time() * 1000)}
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data) + "\n")
+    os.replace(temp, path)
+    return path
+
+
+def remove_record(state_dir: Path) -> None:
+    """Remove the record if it is this process's (a newer Gateway's stays)."""
+    import contextlib
+    import os
+
+    path = record_path(state_dir)
+    record = _load_record(path)
+    if record is not None and record["pid"] != os.getpid():
+        return
+    with contextlib.suppress(OSError):
+        path.unlink()
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # only when empty
+
+
+def _load_record(path: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    pid, listen = data.get("pid"), data.get("listen")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or not isinstance(listen, list):
+        return None
+    pairs = []
+    for item in listen:
+        if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], int)
+                and not isinstance(item[1], bool) and 0 < item[1] < 65536):
+            pairs.append((item[0], item[1]))
+    return {**data, "listen": pairs}
+
+
+def read_record(state_dir: Path) -> dict[str, Any] | None:
+    """The live Gateway's record for ``state_dir``, or None (missing, unreadable, pid gone)."""
+    record = _load_record(record_path(state_dir))
+    if record is None or not record["listen"] or not _pid_alive(record["pid"]):
+        return None
+    return record

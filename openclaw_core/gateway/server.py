@@ -161,6 +161,14 @@ class GatewayServer:
                 ping_interval=None, server_header=f"openclaw-core/{__version__}"))
         self.bound = [(s.getsockname()[0], s.getsockname()[1]) for s in sockets]
         self.port = self.bound[0][1]
+        # Where this state dir's Gateway listens, for clients (any bind, any port).
+        from openclaw_core.gateway.endpoint import write_record
+
+        try:
+            write_record(self._config.state_dir, self.bound, self._config.path)
+        except OSError as exc:
+            self.log(f"[gateway] cannot write the endpoint record: {exc.strerror or exc} "
+                     "(clients find this Gateway only on the configured port)")
         self.started_at = time.monotonic()
         self._tick_task = asyncio.create_task(self._tick_loop())
 
@@ -192,6 +200,9 @@ class GatewayServer:
 
         await loop.run_in_executor(self._executor, close_writers)
         self._executor.shutdown(wait=True)
+        from openclaw_core.gateway.endpoint import remove_record
+
+        remove_record(self._config.state_dir)
 
     # -- store access for handlers -------------------------------------------------------------------
 

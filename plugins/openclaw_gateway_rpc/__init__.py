@@ -1,9 +1,13 @@
 """Built-in transport: carry a command to a running Gateway over its WebSocket RPC.
 
-Implements ``openclaw_transport``: connect to the configured Gateway, sign in
-with the shared token and this state dir's device identity (the same
-``identity/device.json`` OpenClaw's CLI uses, so OpenClaw's Gateway accepts
-it), call one method, within the reference's 10 s budget.
+Implements ``openclaw_transport``: find the Gateway (the explicit target, else
+this state dir's endpoint record, then every address ``gateway.bind`` resolves
+to), sign in with the shared token and this state dir's device identity (the
+same ``identity/device.json`` OpenClaw's CLI uses, so OpenClaw's Gateway accepts
+it; created only once something answered), call one method, within the
+reference's 10 s budget. A mutation is sent only to a Gateway whose hello-ok
+names this command's state dir and config; one of another state dir is skipped
+with a stderr line (the offline path then runs for the state dir the user named).
 
 When it falls back and when it refuses (see ``client.call``):
 

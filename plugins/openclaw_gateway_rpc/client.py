@@ -9,24 +9,27 @@ offline path may run: :class:`Unreachable` before a TCP connection existed,
 from __future__ import annotations
 
 import errno
+import functools
 import json
+import os
 import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from openclaw_core import __version__
 from openclaw_core.errors import GatewayError
 from openclaw_core.gateway import endpoint
-from openclaw_core.gateway.identity import DeviceIdentity, auth_payload_v3, load_or_create_identity
+from openclaw_core.gateway.identity import DeviceIdentity, auth_payload_v3, identity_path, load_or_create_identity
 
 PROTOCOL = 3
 DEFAULT_TIMEOUT = 10.0
 AUTH_DETAIL_PREFIXES = ("AUTH_", "DEVICE_", "PAIRING_")
 UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL,
-                      errno.ENETDOWN, errno.EHOSTDOWN, errno.ENOENT}
+                      errno.ENETDOWN, errno.EHOSTDOWN, errno.ENOENT, errno.EAFNOSUPPORT}
 
 
 class Unreachable(Exception):
@@ -54,14 +57,18 @@ def _open_socket(url: str, deadline: float) -> socket.socket:
 class Session:
     """One connection, authenticated; :meth:`request` may be called repeatedly."""
 
-    def __init__(self, url: str, *, token: str | None, identity: DeviceIdentity | None, scopes: list[str],
-                 timeout: float = DEFAULT_TIMEOUT, client_id: str = "cli", client_mode: str = "cli") -> None:
+    def __init__(self, url: str, *, token: str | None,
+                 identity: DeviceIdentity | Callable[[], DeviceIdentity] | None, scopes: list[str],
+                 timeout: float = DEFAULT_TIMEOUT, client_id: str = "cli", client_mode: str = "cli",
+                 deadline: float | None = None) -> None:
         self.url = url
         self.token = token
+        # A callable is called once something answered: no identity is written
+        # while no Gateway is there (the offline path then runs without one).
         self.identity = identity
         self.scopes = scopes
         self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
+        self.deadline = time.monotonic() + timeout if deadline is None else deadline
         self.client_id = client_id
         self.client_mode = client_mode
         self.ws: Any = None
@@ -85,6 +92,8 @@ class Session:
                                f"({type(exc).__name__}: {exc}); not running offline while it may be a Gateway. "
                                "Stop it, or pass --store to repair a store offline.") from None
         nonce = self._await_challenge()
+        if callable(self.identity):
+            self.identity = self.identity()
         params: dict[str, Any] = {
             "minProtocol": PROTOCOL, "maxProtocol": PROTOCOL,
             "client": {"id": self.client_id, "version": __version__, "platform": sys.platform,
@@ -194,27 +203,72 @@ def call_for_transport(request: Any) -> Any:
     from openclaw_core.transport import TransportResponse
 
     config = request.config
-    url = endpoint.resolve_url(config)
-    token = endpoint.resolve_token(config)
+    token = endpoint.resolve_token(config)  # an unset ${VAR} token fails here, before anything is touched
     scopes = list(request.scopes)
-    # Like OpenClaw's CLI, the identity exists from the first Gateway attempt on.
-    identity = load_or_create_identity(config.state_dir)
-    client_id = client_mode = "cli"
-    if token and set(scopes) <= {"operator.read"} and _is_loopback_url(url):
-        # Read-only calls go device-less as a local backend client (OpenClaw's own
-        # rule): pairing our shared identity with read scopes only would make its
-        # next admin call a scope upgrade that needs manual approval.
-        identity, client_id, client_mode = None, "gateway-client", "backend"
-    session = Session(url, token=token, identity=identity, scopes=scopes, timeout=request.timeout,
-                      client_id=client_id, client_mode=client_mode)
+    # A mutation goes only to the Gateway of the state dir this command resolved;
+    # an explicit target (OPENCLAW_GATEWAY_URL, gateway.remote) is the user's word.
+    check_state_dir = request.mutating and not endpoint.is_explicit_target(config)
+    deadline = time.monotonic() + request.timeout
+    skipped: set[str] = set()
+    for url in endpoint.candidate_urls(config):
+        identity: Any = functools.partial(_identity_for, config.state_dir, url)
+        client_id = client_mode = "cli"
+        if token and set(scopes) <= {"operator.read"} and _is_loopback_url(url):
+            # Read-only calls go device-less as a local backend client (OpenClaw's own
+            # rule): pairing our shared identity with read scopes only would make its
+            # next admin call a scope upgrade that needs manual approval.
+            identity, client_id, client_mode = None, "gateway-client", "backend"
+        session = Session(url, token=token, identity=identity, scopes=scopes, timeout=request.timeout,
+                          client_id=client_id, client_mode=client_mode, deadline=deadline)
+        try:
+            hello = session.open()
+            if check_state_dir:
+                other = _serves_other_state(hello, config, url)
+                if other is not None:
+                    if other not in skipped:  # one line per Gateway, not per address it listens on
+                        skipped.add(other)
+                        print(f"openclaw: not using the Gateway at {url}: {other}", file=sys.stderr, flush=True)
+                    continue
+            payload = session.request(request.method, request.params)
+        except Unreachable:
+            continue
+        finally:
+            session.close()
+        return TransportResponse(payload, "gateway", hello=hello, url=url)
+    return None
+
+
+def _identity_for(state_dir: Any, url: str) -> DeviceIdentity:
     try:
-        hello = session.open()
-        payload = session.request(request.method, request.params)
-    except Unreachable:
-        return None
-    finally:
-        session.close()
-    return TransportResponse(payload, "gateway", hello=hello)
+        return load_or_create_identity(state_dir)
+    except OSError as exc:
+        parent = identity_path(state_dir).parent
+        reason = f"{parent} is not a directory" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        raise GatewayError(f"cannot write device identity {identity_path(state_dir)}: {reason}; "
+                           f"the Gateway at {url} needs it, so nothing was sent (and nothing run offline beside "
+                           "a running Gateway)") from None
+
+
+def _real(path: Any) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def _serves_other_state(hello: dict[str, Any], config: Any, url: str) -> str | None:
+    """Why the Gateway that sent ``hello`` is not this command's (None: it is).
+    Both OpenClaw's Gateway and ours put stateDir and configPath in an admin hello-ok."""
+    snapshot = hello.get("snapshot") if isinstance(hello.get("snapshot"), dict) else {}
+    state_dir, config_path = snapshot.get("stateDir"), snapshot.get("configPath")
+    if not isinstance(state_dir, str) or not isinstance(config_path, str):
+        # Unknown is not "other": it may be this state dir's, so no offline run beside it either.
+        raise GatewayError(f"the Gateway at {url} does not say which state "
+                           "dir it serves (no snapshot.stateDir/configPath in its hello-ok): not sending it a "
+                           "mutation, and not running offline beside it. Stop it, or pass --store to maintain a "
+                           "store offline.")
+    if _real(state_dir) != _real(config.state_dir):
+        return f"it serves state dir {state_dir}, this command's is {config.state_dir}"
+    if _real(config_path) != _real(config.path):
+        return f"it uses config {config_path}, this command's is {config.path}"
+    return None
 
 
 def _is_loopback_url(url: str) -> bool:
