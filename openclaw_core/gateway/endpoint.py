@@ -115,7 +115,7 @@ def resolve_url(config: Config) -> str:
 
 def is_explicit_target(config: Config) -> bool:
     """``OPENCLAW_GATEWAY_URL`` or ``gateway.mode = "remote"``: the user named the Gateway, use it as given."""
-    return bool((config.env.get("OPENCLAW_GATEWAY_URL") or "").strip()) or config.get("gateway.mode") == "remote"
+    return bool(js_trim(config.env.get("OPENCLAW_GATEWAY_URL") or "")) or config.get("gateway.mode") == "remote"
 
 
 def _dial_host(host: str) -> str:
