@@ -268,7 +268,10 @@ def current_config() -> Config:
         identity: Any = (st.st_ino, st.st_size, st.st_mtime_ns)
     except OSError:
         identity = None
-    key = (tuple(sorted(env.items())), str(path), identity)
+    from openclaw_core.config_schema import plugin_state
+
+    # Which plugins are loaded decides which sections are known, so it is part of the key.
+    key = (tuple(sorted(env.items())), str(path), identity, plugin_state())
     cached = _current
     if cached is not None and cached[0] == key:
         return cached[1]

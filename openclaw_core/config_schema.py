@@ -100,6 +100,14 @@ def disabled_plugins() -> list[str]:
     return [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin is None]
 
 
+def plugin_state() -> Any:
+    """What the known sections depend on: the process's plugin manager and its plugins."""
+    from openclaw_core.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()  # loading the config loads it anyway
+    return id(pm), tuple(name for name, _ in pm.list_name_plugin())
+
+
 def declared_sections() -> dict[str, ConfigSection]:
     """Every section the loaded plugins declare (the first declaration of a path wins)."""
     from openclaw_core.plugins import get_plugin_manager, warn
@@ -119,6 +127,18 @@ def declared_sections() -> dict[str, ConfigSection]:
             if isinstance(path, str) and path and path not in sections:
                 sections[path] = ConfigSection(section.keys, section.validate, plugin)
     return sections
+
+
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    # A command may load the config more than once (and the Gateway re-reads it).
+    from openclaw_core.plugins import warn
+
+    if message not in _warned:
+        _warned.add(message)
+        warn(message)
 
 
 # --- the check ---------------------------------------------------------------------------------
@@ -168,10 +188,8 @@ class Checker:
         if unknown and path == "plugins" and self.disabled:
             # The kill switch must not make the config unloadable: a disabled plugin's
             # table is not read by anyone now, so it is let through unchecked (and said so).
-            from openclaw_core.plugins import warn
-
-            warn(f"{', '.join(f'plugins.{k}' for k in unknown)} not checked: no enabled plugin declares it "
-                 f"(disabled: {', '.join(self.disabled)})")
+            warn_once(f"{', '.join(f'plugins.{k}' for k in unknown)} not checked: no enabled plugin declares it "
+                      f"(disabled: {', '.join(self.disabled)})")
             return
         if not unknown:
             return
