@@ -113,3 +113,18 @@ def test_openclaw_json_keeps_the_reference_rewrite(state_dir, cli):
     assert text.startswith('{\n  "agents"') and data["meta"]["lastTouchedVersion"] == "2026.5.4"
     assert oct(os.stat(config).st_mode & 0o777) == "0o600"
     assert (state_dir / "openclaw.json.bak").read_text().startswith("// mine")
+
+
+def test_the_in_place_edit_reads_back_as_the_new_config():
+    from openclaw_core.toml_edit import edit
+
+    text = ('a = 1  # one\n[t]\nx = { k = 1 }  # inline\nflag = true\n\n'
+            '[[l]]\nid = "p"  # p\n\n[[l]]\nid = "q"\nv = 1\n')
+    new = {"a": 1, "t": {"x": {"k": 2}, "flag": 1, "n": None},
+           "l": [{"id": "q", "v": 2}, {"id": "p"}, {"id": "r", "z": None}]}
+    out, dropped = edit(text, new)
+    assert tomllib.loads(out) == {"a": 1, "t": {"x": {"k": 2}, "flag": 1},
+                                  "l": [{"id": "q", "v": 2}, {"id": "p"}, {"id": "r"}]}
+    assert dropped == ["t.n", "l.2.z"]
+    assert type(tomllib.loads(out)["t"]["flag"]) is int  # true -> 1 is a change, not "equal"
+    assert "a = 1  # one" in out and 'id = "p"  # p' in out and "x = { k = 2 }" in out
