@@ -1,10 +1,11 @@
 """The config file: ``openclaw.toml`` in the state dir, or an existing OpenClaw
 ``openclaw.json`` (JSON5 tolerated) read and written back in its own format.
 
-Key names are OpenClaw's. Only the sections this tool acts on are validated;
-every other key is kept verbatim, so the file stays usable by OpenClaw.
-An invalid value is a :class:`ConfigError` naming the key, raised before
-anything is touched.
+Key names are OpenClaw's, and as strict: a key neither OpenClaw nor a plugin
+knows is refused (:mod:`openclaw_core.config_schema`); the values of the keys
+this tool reads are checked, every other value is kept verbatim, so the file
+stays usable by OpenClaw. An invalid config is a :class:`ConfigError` naming
+the key, raised before anything is touched.
 """
 
 from __future__ import annotations
