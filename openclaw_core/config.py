@@ -1,16 +1,18 @@
 """The config file: ``openclaw.toml`` in the state dir, or an existing OpenClaw
 ``openclaw.json`` (JSON5 tolerated) read and written back in its own format.
 
-Key names are OpenClaw's. Only the sections this tool acts on are validated;
-every other key is kept verbatim, so the file stays usable by OpenClaw.
-An invalid value is a :class:`ConfigError` naming the key, raised before
-anything is touched.
+Key names are OpenClaw's, and as strict: a key neither OpenClaw nor a plugin
+knows is refused (:mod:`openclaw_core.config_schema`); the values of the keys
+this tool reads are checked, every other value is kept verbatim, so the file
+stays usable by OpenClaw. An invalid config is a :class:`ConfigError` naming
+the key, raised before anything is touched.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,8 +34,6 @@ MAINTENANCE_KEYS = (
     "resetArchiveRetention", "maxDiskBytes", "highWaterBytes",
 )
 BACKENDS_KEY = "backend"
-POSTGRES_KEYS = ("dsn", "schema")
-_SQL_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 
 
 _MISSING = object()
@@ -196,9 +196,12 @@ def display_path(path: Path, env: Mapping[str, str] | None = None) -> str:
     return text
 
 
-def invalid_config(path: Path, problems: list[str], env: Mapping[str, str] | None = None) -> ConfigError:
-    """The reference's block: ``Config invalid`` / ``File:`` / ``Problem:`` / one line per problem."""
-    lines = ["Config invalid", f"File: {display_path(path, env)}", "Problem:", *(f"  - {p}" for p in problems)]
+def invalid_config(path: Path, problems: list[str], env: Mapping[str, str] | None = None,
+                   hints: list[str] | None = None) -> ConfigError:
+    """The reference's block: ``Config invalid`` / ``File:`` / ``Problem:`` / one line per problem,
+    then our ``Hint: ...`` lines (the reference has none)."""
+    lines = ["Config invalid", f"File: {display_path(path, env)}", "Problem:", *(f"  - {p}" for p in problems),
+             *(hints or [])]
     error = ConfigError("\n".join(lines))
     error.problems = problems  # type: ignore[attr-defined]
     return error
@@ -246,9 +249,12 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
     data = parse_config_text(text, fmt, path, env)
     config = Config(data, path, fmt, state_dir, env)
     if validate:
-        problems = list(validate_config(data))
+        from openclaw_core.config_schema import check_config
+
+        problems, hints = check_config(data)
         if problems:
-            raise invalid_config(path, problems, env)
+            raise invalid_config(path, problems, env, hints)
+        warn_ignored_main_key(data)
     return config
 
 
@@ -264,11 +270,26 @@ def _notice_shadowed(path: Path, state_dir: Path) -> None:
         other = state_dir / name
         if other.exists() and path.exists():
             _noticed.add(str(path))
-            import sys
 
             print(f"openclaw: note: both {path} and {other} exist; using {path.name} ({name} is ignored)",
                   file=sys.stderr, flush=True)
             return
+
+
+_main_key_warned = False
+
+
+def warn_ignored_main_key(data: Mapping[str, Any]) -> None:
+    """The reference's notice (stderr, once per process) for a ``session.mainKey`` other than "main"."""
+    global _main_key_warned
+    session = data.get("session")
+    main_key = session.get("mainKey") if isinstance(session, Mapping) else None
+    if _main_key_warned or not isinstance(main_key, str):
+        return
+    trimmed = js_trim(main_key)
+    if trimmed and trimmed != DEFAULT_MAIN_KEY:
+        _main_key_warned = True
+        print(f'session.mainKey is ignored; main session is always "{DEFAULT_MAIN_KEY}".', file=sys.stderr)
 
 
 _current: tuple[Any, Config] | None = None
@@ -287,7 +308,10 @@ def current_config() -> Config:
         identity: Any = (st.st_ino, st.st_size, st.st_mtime_ns)
     except OSError:
         identity = None
-    key = (tuple(sorted(env.items())), str(path), identity)
+    from openclaw_core.config_schema import plugin_state
+
+    # Which plugins are loaded decides which sections are known, so it is part of the key.
+    key = (tuple(sorted(env.items())), str(path), identity, plugin_state())
     cached = _current
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -373,73 +397,18 @@ def validate_maintenance(maintenance: Any, prefix: str = "session.maintenance") 
             yield from _check_size(f"{prefix}.{key}", maintenance[key])
 
 
-def validate_postgres(section: Any, prefix: str = "session.postgres") -> Iterator[str]:
-    """The PostgreSQL store's settings (``dsn`` may also come from OPENCLAW_POSTGRES_DSN)."""
-    if section is None:
-        return
-    if not isinstance(section, Mapping):
-        yield f"{prefix}: expected an object"
-        return
-    for key in section:
-        if key not in POSTGRES_KEYS:
-            yield f'{prefix}: Unrecognized key: "{key}"'
-    dsn = section.get("dsn")
-    if dsn is not None and (not isinstance(dsn, str) or not dsn.strip()):
-        yield f"{prefix}.dsn: expected a connection string such as \"postgresql://host/db\""
-    schema = section.get("schema")
-    if schema is not None and (not isinstance(schema, str) or not _SQL_NAME.fullmatch(schema)):
-        yield f"{prefix}.schema: expected a lower-case SQL name (letters, digits, _; at most 40)"
-
-
 def _check_string(key: str, value: Any) -> Iterator[str]:
     if not isinstance(value, str):
         yield f"{key}: Invalid input: expected string, received {json_type(value)}"
 
 
 def validate_config(data: Mapping[str, Any]) -> Iterator[str]:
-    """Problems with the keys this tool acts on, each ``path: message`` (the
-    reference's wording). Sections this tool does not act on are kept
-    verbatim and not checked."""
-    agents = data.get("agents")
-    if agents is not None:
-        if not isinstance(agents, Mapping):
-            yield f"agents: Invalid input: expected object, received {json_type(agents)}"
-        elif agents.get("list") is not None:
-            agent_list = agents["list"]
-            if not isinstance(agent_list, list):
-                yield f"agents.list: Invalid input: expected array, received {json_type(agent_list)}"
-            else:
-                for i, agent in enumerate(agent_list):
-                    if not isinstance(agent, Mapping):
-                        yield f"agents.list.{i}: Invalid input: expected object, received {json_type(agent)}"
-                        continue
-                    if not isinstance(agent.get("id"), str):
-                        received = "undefined" if "id" not in agent else json_type(agent["id"])
-                        yield f"agents.list.{i}.id: Invalid input: expected string, received {received}"
-                    for key in ("workspace", "agentDir"):
-                        if agent.get(key) is not None:
-                            yield from _check_string(f"agents.list.{i}.{key}", agent[key])
-    gateway = data.get("gateway")
-    if isinstance(gateway, Mapping):
-        port = gateway.get("port")
-        if port is not None and not (_is_int(port) and 0 < port < 65536):
-            yield "gateway.port: expected an integer between 1 and 65535"
-        auth = gateway.get("auth")
-        if isinstance(auth, Mapping) and auth.get("token") is not None:
-            yield from _check_string("gateway.auth.token", auth["token"])
-    session = data.get("session")
-    if session is None:
-        return
-    if not isinstance(session, Mapping):
-        yield f"session: Invalid input: expected object, received {json_type(session)}"
-        return
-    if session.get("store") is not None:
-        yield from _check_string("session.store", session["store"])
-    backend = session.get(BACKENDS_KEY)
-    if backend is not None and (not isinstance(backend, str) or not backend.strip()):
-        yield 'session.backend: expected a backend name such as "file"'
-    yield from validate_postgres(session.get("postgres"))
-    yield from validate_maintenance(session.get("maintenance"))
+    """Problems with the config, each ``path: message`` (the reference's
+    wording and order): the objects this tool reads field by field, unknown
+    keys refused everywhere it looks (see :mod:`openclaw_core.config_schema`)."""
+    from openclaw_core.config_schema import check_config
+
+    yield from check_config(data)[0]
 
 
 def _is_int(value: Any) -> bool:

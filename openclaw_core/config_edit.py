@@ -7,7 +7,9 @@ so every edit takes ``<config>.lock``, re-reads the file, changes that, and
 writes it back before letting go. An OpenClaw ``openclaw.json`` is written
 as OpenClaw writes it: ``JSON.stringify(config, null, 2)`` plus a newline,
 mode 0600, a ``meta`` block stamped with the time, and the previous file
-kept in a ring of backups (``.bak``, ``.bak.1`` ... ``.bak.4``).
+kept in a ring of backups (``.bak``, ``.bak.1`` ... ``.bak.4``). A user's
+``openclaw.toml`` is edited in place instead (:mod:`openclaw_core.toml_edit`):
+its comments, order, table style and file mode are kept (backups as for JSON).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from openclaw_core.config import Config, parse_config_text, save_config, validate_config
+from openclaw_core.config import Config, parse_config_text, render_config, save_config, validate_config
 from openclaw_core.errors import ConfigError
 
 #: The OpenClaw release whose config format we write (``meta.lastTouchedVersion``).
@@ -109,5 +111,37 @@ def write(config: Config, data: Mapping[str, Any]) -> list[str]:
     if config.format == "json":
         data = stamp_meta(data)
     if config.path.exists():
+        if config.format == "toml":
+            return _edit_toml(config, data)
         rotate_backups(config.path)
     return save_config(config, data)
+
+
+def _edit_toml(config: Config, data: Mapping[str, Any]) -> list[str]:
+    """Apply ``data`` to the TOML file as written; same atomic replace, the file's own mode."""
+    from openclaw_core.toml_edit import edit, same
+
+    path = config.path
+    original = path.read_bytes()
+    mode = os.stat(path).st_mode & 0o7777
+    text, dropped = edit(original.decode("utf-8"), data)
+    expected, _ = render_config(data, "toml")
+    if not same(parse_config_text(text, "toml", path), parse_config_text(expected, "toml", path)):
+        # Never trade correctness for layout: the in-place edit must read back as the new config.
+        rotate_backups(path)
+        return save_config(config, data)
+    rotate_backups(path)
+    backup = path.with_name(path.name + ".bak")
+    backup.write_bytes(original)
+    os.chmod(backup, 0o600)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+    config.data = parse_config_text(text, "toml", path)
+    return dropped

@@ -19,7 +19,7 @@ Result styles:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # keep `openclaw --help` from importing the world
     import click
 
     from openclaw_core.config import Config
+    from openclaw_core.config_schema import ConfigSection
     from openclaw_core.gateway.methods import GatewayMethod
     from openclaw_core.maintenance import MaintenancePolicy
     from openclaw_core.store.backend import StoreBackend
@@ -50,6 +51,21 @@ def openclaw_register_commands(cli: click.Group) -> None:
     Called once when the CLI is built. Add with ``cli.add_command(...)``; to
     extend an existing group, look it up with ``cli.commands["sessions"]``.
     Keep imports of heavy libraries inside the command functions.
+    """
+
+
+# --- config -------------------------------------------------------------------
+
+@hookspec
+def openclaw_config_sections() -> Mapping[str, ConfigSection | Sequence[str]]:
+    """Declare the config tables this plugin reads: dotted path -> its keys.
+
+    The config is strict: a key no one declared is refused when the config is
+    loaded (``plugins: Unrecognized key: "x"``, exit 1, nothing touched). Put
+    a plugin's own table at ``plugins.<name>``. A value is the table's key
+    names, or a :class:`openclaw_core.config_schema.ConfigSection` with the
+    keys and a validator ``(table, path) -> problems`` (``path: message``
+    lines). Keep it cheap and import nothing heavy: it runs on every load.
     """
 
 

@@ -84,3 +84,14 @@ def test_time_and_archive_normalisation():
     assert refcases.archive_name(f"x.jsonl.reset.{refcases.archive_stamp(now + 5)}", now) == "x.jsonl.reset.<RUN-TS>"
     assert refcases.normalise_value({"updatedAt": now - 3_600_000, "n": {"sessionStartedAt": now}}, now, "/s") == \
         {"updatedAt": "now-1h", "n": {"sessionStartedAt": "now-0ms"}}
+
+
+def test_the_invalid_config_block_is_compared_but_for_its_two_documented_lines():
+    reference = 'Config invalid\nFile: $STATE/openclaw.json\nProblem:\n  - <root>: Unrecognized key: "sesion"\n\n' \
+                "Run: openclaw doctor --fix\n"
+    ours = 'Config invalid\nFile: $STATE/openclaw.json\nProblem:\n  - <root>: Unrecognized key: "sesion"\n' \
+           'Hint: sesion: did you mean "session"?\n'
+    assert refcases.comparable_stderr(reference) == refcases.comparable_stderr(ours)
+    assert refcases.comparable_stderr(reference) != refcases.comparable_stderr(ours.replace('"sesion"\n', '"x"\n', 1))
+    # Outside that block nothing is dropped.
+    assert refcases.comparable_stderr("Error: x\nHint: y\n") == "Error: x\nHint: y"

@@ -205,10 +205,10 @@ def test_config_file_path_under_home_prints_with_a_tilde(tmp_path, monkeypatch):
 def test_env_substitution_in_config_strings(state_dir, monkeypatch):
     monkeypatch.setenv("STORES", "/srv/stores")
     (state_dir / "openclaw.json").write_text(json.dumps({"session": {"store": "${STORES}/{agentId}.json"},
-                                                          "x": ["$${STORES}", "${NOT_SET_VAR}/y", "${lower}"]}))
+                                                          "channels": {"x": ["$${STORES}", "${NOT_SET_VAR}/y", "${lower}"]}}))
     cfg = load_config()
     assert cfg.session_store == "/srv/stores/{agentId}.json"
-    assert cfg.get("x") == ["${STORES}", "${NOT_SET_VAR}/y", "${lower}"]
+    assert cfg.get("channels.x") == ["${STORES}", "${NOT_SET_VAR}/y", "${lower}"]
     assert cfg.data["session"]["store"] == "${STORES}/{agentId}.json"  # the file's text is kept
 
 

@@ -283,3 +283,19 @@ def test_hook_gateway_methods_docs_example(cli, state_dir, main_store, register_
         result = cli("gateway", "call", "sessions.count")
     assert result.exit_code == 0, result
     assert result.json() == {"count": 2}
+
+
+# --- config ------------------------------------------------------------------------------------------------------
+
+def test_hook_config_sections_docs_example(cli, state_dir, main_store, monkeypatch, register_openclaw_plugin):
+    write_store(main_store, {})
+    register_openclaw_plugin(example("openclaw_config_sections"), "docs-quota")
+    config = state_dir / "openclaw.toml"
+    config.write_text("[plugins.quota]\nmaxPerAgent = 2\nnotify = true\n[plugins.quotaAudit]\nlogFile = 'q.log'\n")
+    assert cli("sessions", "--json").exit_code == 0
+    config.write_text("[plugins.quota]\nmaxPerAgent = 0\nnotfy = true\n")
+    result = cli("sessions", "--json")
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith("  - ")] == [
+        "  - plugins.quota.maxPerAgent: expected a positive integer",
+        '  - plugins.quota: Unrecognized key: "notfy"']

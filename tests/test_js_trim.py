@@ -54,13 +54,13 @@ def test_there_is_one_trim_and_it_lives_in_jsvalues():
 # trims (those use js_trim) nor on a path (never trimmed). A new one needs a decision.
 OWN_TEXT_STRIPS = {
     "openclaw_core/clidoc.py": 1,                      # headings of our generated docs
-    "openclaw_core/config.py": 2,                      # our own keys: session.postgres.dsn, session.backend
+    "openclaw_core/config_schema.py": 1,               # our own key: session.backend
     "openclaw_core/gateway/identity.py": 1,            # base64 of a key; anything else fails to decode anyway
     "openclaw_core/plugins.py": 3,                     # OPENCLAW_DISABLE_PLUGINS (ours): plugin names
     "openclaw_core/store/state.py": 1,                 # "empty file" vs "not JSON": both refuse the store
     "plugins/openclaw_gateway_rpc/client.py": 1,       # a close reason for our own error text
     "plugins/openclaw_store_postgres/backend.py": 1,   # an exception's text
-    "plugins/openclaw_store_postgres/settings.py": 3,  # the PostgreSQL DSN (ours)
+    "plugins/openclaw_store_postgres/settings.py": 4,  # the PostgreSQL DSN (ours): session.postgres.dsn
 }
 
 

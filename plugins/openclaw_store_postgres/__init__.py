@@ -15,6 +15,14 @@ from openclaw_core import hookimpl
 BACKEND_NAME = "postgres"
 
 
+@hookimpl
+def openclaw_config_sections():
+    from openclaw_core.config_schema import ConfigSection
+    from openclaw_store_postgres.settings import KEYS, validate_section
+
+    return {"session.postgres": ConfigSection(KEYS, validate_section)}
+
+
 @hookimpl(trylast=True)
 def openclaw_store_backend(name, store_path, config):
     if name != BACKEND_NAME:

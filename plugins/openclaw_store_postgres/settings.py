@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from openclaw_core.errors import ConfigError
 
@@ -39,6 +40,19 @@ class PostgresSettings:
     def channel(self) -> str:
         """The LISTEN/NOTIFY channel of this schema's commits."""
         return f"{self.schema}_store_changes"
+
+
+KEYS = ("dsn", "schema")
+
+
+def validate_section(section: Mapping[str, Any], prefix: str) -> Iterator[str]:
+    """Problems of ``session.postgres`` at load time (``dsn`` may also come from the environment)."""
+    dsn = section.get("dsn")
+    if dsn is not None and (not isinstance(dsn, str) or not dsn.strip()):
+        yield f"{prefix}.dsn: expected a connection string such as \"postgresql://host/db\""
+    schema = section.get("schema")
+    if schema is not None and (not isinstance(schema, str) or not SCHEMA_NAME.fullmatch(schema)):
+        yield f"{prefix}.schema: expected a lower-case SQL name (letters, digits, _; at most 40)"
 
 
 def resolve_settings(config: Config) -> PostgresSettings:

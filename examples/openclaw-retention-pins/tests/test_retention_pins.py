@@ -127,7 +127,6 @@ def test_the_dry_run_table_names_the_policy(openclaw_state_dir, pins, capsys):
     ("cronRunMaxAge = 0", "plugins.retentionPins.cronRunMaxAge: 0 must be longer than 0"),
     ('archiveDir = "../outside"', "plugins.retentionPins.archiveDir: '../outside' must be a folder inside"),
     ('archiveDir = "/srv/archive"', "plugins.retentionPins.archiveDir: '/srv/archive' must be a folder inside"),
-    ("cronRunMaxAges = 7", "plugins.retentionPins: unknown key 'cronRunMaxAges'"),
 ])
 def test_a_bad_setting_is_one_clear_line_and_nothing_is_written(openclaw_state_dir, pins, capsys, table, message):
     write_config(openclaw_state_dir, f"[plugins.retentionPins]\n{table}\n")
@@ -138,6 +137,18 @@ def test_a_bad_setting_is_one_clear_line_and_nothing_is_written(openclaw_state_d
     assert "Entries:" not in out and "applied" not in out  # no summary: nothing was done
     assert err.startswith(message) and err.count("\n") == 1, err
     assert str(openclaw_state_dir / "openclaw.toml") in err
+    assert path.read_bytes() == before
+
+
+def test_an_unknown_key_in_its_table_is_refused_by_the_core(openclaw_state_dir, pins, capsys):
+    """The plugin declares its table's keys (openclaw_config_sections): a typo is refused at load."""
+    write_config(openclaw_state_dir, "[plugins.retentionPins]\ncronRunMaxAges = 7\n")
+    path = write_store(openclaw_state_dir, STORE)
+    before = path.read_bytes()
+    code, out, err = run(capsys, "sessions", "cleanup", "--store", str(path), "--enforce")
+    assert (code, out) == (1, "")
+    assert '  - plugins.retentionPins: Unrecognized key: "cronRunMaxAges"' in err.splitlines()
+    assert 'Hint: plugins.retentionPins.cronRunMaxAges: did you mean "cronRunMaxAge"?' in err.splitlines()
     assert path.read_bytes() == before
 
 

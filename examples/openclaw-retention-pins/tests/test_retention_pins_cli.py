@@ -43,7 +43,7 @@ def test_plugins_list_shows_the_plugin_and_its_policy(openclaw_state_dir):
     plugin = next(p for p in data["plugins"] if p["name"] == "retention_pins")
     assert plugin["distribution"] == "openclaw-retention-pins" and plugin["version"] == "0.1.0"
     assert plugin["builtin"] is False
-    assert plugin["hooks"] == ["openclaw_entry_protected", "openclaw_maintenance_policies", "openclaw_trash"]
+    assert plugin["hooks"] == ["openclaw_config_sections", "openclaw_entry_protected", "openclaw_maintenance_policies", "openclaw_trash"]
     order = [(p["order"], p["name"]) for p in data["maintenancePolicies"]]
     assert order.index((200, "stale-prune")) + 1 == order.index((250, "prune-cron-runs")) \
         == order.index((300, "entry-cap")) - 1

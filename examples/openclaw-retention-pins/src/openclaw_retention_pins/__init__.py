@@ -24,6 +24,14 @@ from typing import Any
 from openclaw_core import hookimpl
 
 PIN_PREFIX = "pin:"
+SETTINGS_TABLE = "plugins.retentionPins"
+SETTINGS_KEYS = ("cronRunMaxAge", "archiveDir")
+
+
+@hookimpl
+def openclaw_config_sections() -> dict[str, tuple[str, ...]]:
+    # The config is strict: without this, [plugins.retentionPins] is refused as unknown.
+    return {SETTINGS_TABLE: SETTINGS_KEYS}
 
 
 @hookimpl

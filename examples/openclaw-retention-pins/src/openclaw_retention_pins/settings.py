@@ -22,9 +22,9 @@ from typing import Any
 from openclaw_core.config import Config
 from openclaw_core.errors import ConfigError
 from openclaw_core.units import UnitError, parse_duration_ms
+from openclaw_retention_pins import SETTINGS_KEYS as KEYS
+from openclaw_retention_pins import SETTINGS_TABLE as TABLE
 
-TABLE = "plugins.retentionPins"
-KEYS = ("cronRunMaxAge", "archiveDir")
 DEFAULT_CRON_RUN_MAX_AGE = "7d"
 DEFAULT_ARCHIVE_DIR = "archive"
 
