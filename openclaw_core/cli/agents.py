@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
+
 
 def _echo_json(value: Any) -> None:
     from openclaw_core.jsjson import stringify
@@ -42,15 +44,19 @@ def _notice_normalized(raw: str, agent_id: str) -> None:
         click.echo(f'Normalized agent id to "{agent_id}".', err=True)
 
 
-@click.group()
-def agents() -> None:
+@click.group(cls=OpenClawGroup, invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (bare `agents` is `agents list`).")
+@click.pass_context
+def agents(ctx: click.Context, as_json: bool) -> None:
     """Agents: their workspaces, agent dirs and session stores."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_command, as_json=as_json)
 
 
 @agents.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(as_json: bool) -> None:
-    """List the configured agents."""
+    """List the configured agents (the same as bare `openclaw agents`)."""
     from openclaw_core.agents import list_agents
     from openclaw_core.config import load_config
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
+
 from openclaw_core.errors import ConfigError
 
 
-@click.group()
+@click.group(cls=OpenClawGroup)
 def config() -> None:
     """The config file (openclaw.toml, or an existing OpenClaw openclaw.json)."""
 

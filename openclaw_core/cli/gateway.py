@@ -12,10 +12,12 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
+
 from openclaw_core.errors import GatewayError, UsageError
 
 
-@click.group()
+@click.group(cls=OpenClawGroup)
 def gateway() -> None:
     """Run the Gateway (the single writer of every store) or talk to a running one."""
 

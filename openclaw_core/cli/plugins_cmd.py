@@ -6,8 +6,10 @@ import json
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
 
-@click.group()
+
+@click.group(cls=OpenClawGroup)
 def plugins() -> None:
     """Inspect plugins (set OPENCLAW_DISABLE_PLUGINS=name,... or =third-party to turn them off)."""
 

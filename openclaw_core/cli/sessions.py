@@ -30,7 +30,7 @@ def target_options(func: Any) -> Any:
 
 def list_options(func: Any) -> Any:
     func = click.option("--verbose", is_flag=True, default=None, help="Accepted as in OpenClaw; changes nothing.")(func)
-    func = click.option("--limit", metavar="N|all", help="Rows to show (default 100).")(func)
+    func = click.option("--limit", metavar="COUNT", help="Rows to show (default 100; all: every row).")(func)
     func = click.option("--active", metavar="MINUTES", help="Only sessions updated in the last MINUTES.")(func)
     return func
 

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from openclaw_core.cli.sessions import inherited, list_options, target_options
+from openclaw_core.cli.usage import OpenClawCommand
 from openclaw_core.errors import UsageError
 
 
@@ -105,7 +106,7 @@ def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | floa
     return writer.read(lambda entries: lst.rows_of_store(entries.items(), agent_id, active_minutes, lst.now_ms()))
 
 
-@click.command("list")
+@click.command("list", cls=OpenClawCommand)
 @target_options
 @list_options
 @click.pass_context

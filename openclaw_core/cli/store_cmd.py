@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
+
 from openclaw_core.errors import OpenClawError, UsageError
 
 
@@ -58,7 +60,7 @@ def migrate_store(path: Any, source: Any, destination: Any, *, force: bool) -> d
             "bytes": len(data), "kept": kept}
 
 
-@click.group()
+@click.group(cls=OpenClawGroup)
 def store() -> None:
     """Where session stores live (session.backend): move them between backends."""
 
