@@ -131,3 +131,40 @@ def test_a_plugin_s_plain_click_command_gets_the_same_format(cli, state_dir, mon
     # (click gives no context with this one, so no metavar: still the same style and status)
     assert cli("plain", "--name").stderr == "error: option '--name' argument missing\n"
     assert cli("plain", "--name").exit_code == 1
+# --- examples in help ----------------------------------------------------------------------------
+
+def _commands():
+    from openclaw_core.clidoc import help_texts
+
+    return help_texts()
+
+
+def test_every_command_s_help_has_examples(state_dir):
+    missing = [path for path, text in _commands() if "\nExamples:\n  openclaw" not in text]
+    assert missing == []
+
+
+def test_examples_name_real_commands(state_dir):
+    """Each example line is a command line this CLI parses (with --help appended)."""
+    import shlex
+
+    for path, text in _commands():
+        section = text.split("\nExamples:\n", 1)[1]
+        for line in section.splitlines():
+            if line.startswith("  openclaw"):
+                assert _help_exit(shlex.split(line.strip())[1:]) == 0, (path, line)
+
+
+def _help_exit(words):
+    import click
+
+    from openclaw_core.cli import build_cli
+
+    # The command path is valid and every option exists: --help at the end parses cleanly.
+    try:
+        build_cli().main([*words, "--help"], prog_name="openclaw", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError:
+        return 1
+    return 0

@@ -41,10 +41,17 @@ def _notice_normalized(raw: str, agent_id: str) -> None:
     from openclaw_core.keys import js_trim
 
     if agent_id != js_trim(raw):
-        click.echo(f'Normalized agent id to "{agent_id}".', err=True)
+        from openclaw_core.cli.output import info
+
+        info(f'Normalized agent id to "{agent_id}".')
 
 
-@click.group(cls=OpenClawGroup, invoke_without_command=True)
+@click.group(cls=OpenClawGroup, invoke_without_command=True, examples=[
+    ("openclaw agents", "List the configured agents."),
+    ("openclaw agents --json", "The same, as JSON."),
+    ("openclaw agents add work", "Add an agent named work."),
+    ("openclaw agents delete work --force", "Delete it without asking."),
+])
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (bare `agents` is `agents list`).")
 @click.pass_context
 def agents(ctx: click.Context, as_json: bool) -> None:
@@ -53,7 +60,10 @@ def agents(ctx: click.Context, as_json: bool) -> None:
         ctx.invoke(list_command, as_json=as_json)
 
 
-@agents.command("list")
+@agents.command("list", examples=[
+    ("openclaw agents list", "Each agent's workspace, agent dir and routing rules."),
+    ("openclaw agents list --json", "The same, as JSON."),
+])
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(as_json: bool) -> None:
     """List the configured agents (the same as bare `openclaw agents`)."""
@@ -85,7 +95,10 @@ def list_command(as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-@agents.command("add")
+@agents.command("add", examples=[
+    ("openclaw agents add work", "Workspace in <stateDir>/workspace-work."),
+    ("openclaw agents add ops --workspace ~/ops --default", "A workspace of your own, and the new default."),
+])
 @click.argument("agent_id", metavar="ID")
 @click.option("--workspace", metavar="DIR", help="The agent's workspace (default: <stateDir>/workspace-<id>).")
 @click.option("--default", "make_default", is_flag=True, help="Make it the default agent.")
@@ -111,7 +124,10 @@ def add_command(agent_id: str, workspace: str | None, make_default: bool, as_jso
     click.echo(f"Agent dir: {_short(result.agent_dir)}")
 
 
-@agents.command("delete")
+@agents.command("delete", examples=[
+    ("openclaw agents delete work", "Asks first (needs a terminal)."),
+    ("openclaw agents delete work --force --json", "No question; the result as JSON."),
+])
 @click.argument("agent_id", metavar="ID")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -31,7 +31,13 @@ DEFAULT_PROVIDER = "openai"
 DEFAULT_MODEL = "gpt-5.5"
 
 
-@click.command("cleanup", cls=OpenClawCommand)
+@click.command("cleanup", cls=OpenClawCommand, examples=[
+    ("openclaw sessions cleanup --dry-run", "What would be pruned, capped or evicted, row by row."),
+    ("openclaw sessions cleanup --enforce", "Maintain now, even in warn mode."),
+    ("openclaw sessions cleanup --all-agents --dry-run --json", "Every agent's plan, as JSON."),
+    ("openclaw sessions cleanup --fix-missing --enforce", "Also drop entries whose transcript is gone."),
+    ("openclaw sessions cleanup --enforce --active-key agent:main:main", "Never evict this session."),
+])
 @target_options
 @click.option("--dry-run", is_flag=True, help="Preview maintenance actions without writing.")
 @click.option("--enforce", is_flag=True, help="Apply maintenance even when the configured mode is warn.")

@@ -12,6 +12,7 @@ each :func:`openclaw_core.cli.main` call (tests call it many times in one proces
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import IO, Any
@@ -34,7 +35,7 @@ ROLES: dict[str, dict[str, Any]] = {
 
 def configure(*, quiet: bool = False, verbose: bool = False, no_color: bool = False) -> None:
     """Every setting at once (the defaults: a fresh command)."""
-    _settings.update(quiet=quiet, verbose=verbose, no_color=no_color)
+    update(quiet=quiet, verbose=verbose, no_color=no_color)
 
 
 def update(**settings: bool) -> None:
@@ -43,6 +44,49 @@ def update(**settings: bool) -> None:
     if unknown:
         raise TypeError(f"unknown output settings: {sorted(unknown)}")
     _settings.update(settings)
+    _route_debug_log()
+
+
+class _DetailHandler(logging.Handler):
+    """``openclaw_core.*`` debug lines (which transport answered, which store was
+    read) on the stderr of the moment, as ``-v`` detail lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            detail(record.getMessage())
+        except Exception:  # noqa: BLE001 - a detail line must never break a command
+            self.handleError(record)
+
+
+_detail_handler = _DetailHandler(logging.DEBUG)
+
+
+class _QuietFilter(logging.Filter):
+    """With ``-q``, maintenance info lines that would go to stderr are dropped
+    (in text mode they go to stdout, as the reference prints them: output, kept)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not quiet() or record.levelno >= logging.WARNING:
+            return True
+        return any(getattr(h, "info_to_stdout", False) for h in logging.getLogger(record.name).handlers)
+
+
+#: the maintenance log (openclaw_core.maintenance.LOGGER_NAME; not imported here: it is heavy)
+STORE_LOGGER = "openclaw.sessions.store"
+_quiet_filter = _QuietFilter()
+logging.getLogger(STORE_LOGGER).addFilter(_quiet_filter)
+
+
+def _route_debug_log() -> None:
+    # Core modules log what -v shows with logging.getLogger(__name__).debug(...): no CLI import there.
+    log = logging.getLogger("openclaw_core")
+    if verbose():
+        if _detail_handler not in log.handlers:
+            log.addHandler(_detail_handler)
+        log.setLevel(logging.DEBUG)
+    elif _detail_handler in log.handlers:
+        log.removeHandler(_detail_handler)
+        log.setLevel(logging.NOTSET)
 
 
 def quiet() -> bool:
@@ -55,7 +99,7 @@ def verbose() -> bool:
 
 def set_verbose(on: bool = True) -> None:
     """A command's own ``--verbose`` (``openclaw sessions --verbose``) is the global ``-v``."""
-    _settings["verbose"] = _settings["verbose"] or on
+    update(verbose=_settings["verbose"] or on)
 
 
 def color_enabled(stream: IO[Any] | None = None, env: Any = None) -> bool:

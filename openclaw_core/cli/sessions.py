@@ -29,7 +29,7 @@ def target_options(func: Any) -> Any:
 
 
 def list_options(func: Any) -> Any:
-    func = click.option("--verbose", is_flag=True, default=None, help="Accepted as in OpenClaw; changes nothing.")(func)
+    func = click.option("--verbose", is_flag=True, default=None, help="Verbose logging: the same as `openclaw -v` (which store was read, how long it took).")(func)
     func = click.option("--limit", metavar="COUNT", help="Rows to show (default 100; all: every row).")(func)
     func = click.option("--active", metavar="MINUTES", help="Only sessions updated in the last MINUTES.")(func)
     return func
@@ -41,7 +41,13 @@ def inherited(ctx: click.Context, **given: Any) -> dict[str, Any]:
     return {name: value if value is not None else parent.get(name) for name, value in given.items()}
 
 
-@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, invoke_without_command=True)
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, invoke_without_command=True, examples=[
+    ("openclaw sessions", "The default agent's sessions, newest first."),
+    ("openclaw sessions --all-agents --limit 20", "The newest 20 across every agent."),
+    ("openclaw sessions --agent work --active 60", "One agent's sessions of the last hour."),
+    ("openclaw sessions --store ./sessions.json --json", "A store file of your choice, as JSON."),
+    ("openclaw sessions cleanup --dry-run", "Preview maintenance."),
+])
 @target_options
 @list_options
 @click.pass_context

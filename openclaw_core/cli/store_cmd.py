@@ -60,12 +60,17 @@ def migrate_store(path: Any, source: Any, destination: Any, *, force: bool) -> d
             "bytes": len(data), "kept": kept}
 
 
-@click.group(cls=OpenClawGroup)
+@click.group(cls=OpenClawGroup, examples=[
+    ("openclaw store migrate --to postgres --all-agents", "Every agent's store into PostgreSQL."),
+])
 def store() -> None:
     """Where session stores live (session.backend): move them between backends."""
 
 
-@store.command("migrate")
+@store.command("migrate", examples=[
+    ("openclaw store migrate --to postgres --all-agents", "Every agent's store into PostgreSQL."),
+    ("openclaw store migrate --from postgres --to file --agent work", "One store back to its file."),
+])
 @click.option("--to", "target", required=True, metavar="BACKEND", help='Destination backend ("file", "postgres").')
 @click.option("--from", "origin", metavar="BACKEND", help="Source backend (default: the configured session.backend).")
 @click.option("--store", "store_path", metavar="PATH", help="One store file path ({agentId} and ~ expanded).")
