@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli import complete
 from openclaw_core.cli.usage import OpenClawGroup
 
 
@@ -128,7 +129,7 @@ def add_command(agent_id: str, workspace: str | None, make_default: bool, as_jso
     ("openclaw agents delete work", "Asks first (needs a terminal)."),
     ("openclaw agents delete work --force --json", "No question; the result as JSON."),
 ])
-@click.argument("agent_id", metavar="ID")
+@click.argument("agent_id", metavar="ID", shell_complete=complete.deletable_agent_ids)
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def delete_command(agent_id: str, force: bool, as_json: bool) -> None:

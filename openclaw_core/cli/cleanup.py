@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli import complete
 from openclaw_core.cli.sessions import inherited, target_options
 from openclaw_core.cli.usage import OpenClawCommand
 from openclaw_core.jsvalues import to_string, truthy
@@ -43,7 +44,8 @@ DEFAULT_MODEL = "gpt-5.5"
 @click.option("--enforce", is_flag=True, help="Apply maintenance even when the configured mode is warn.")
 @click.option("--fix-missing", is_flag=True,
               help="Remove entries whose transcript files are missing (bypasses age/count retention).")
-@click.option("--active-key", metavar="KEY", help="Protect this session key from pruning, capping and eviction.")
+@click.option("--active-key", metavar="KEY", help="Protect this session key from pruning, capping and eviction.",
+              shell_complete=complete.session_keys)
 @click.pass_context
 def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents: bool | None, as_json: bool | None,
             dry_run: bool, enforce: bool, fix_missing: bool, active_key: str | None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from openclaw_core.cli import LazyGroup
+from openclaw_core.cli import LazyGroup, complete
 
 SUBCOMMANDS = {
     "list": "openclaw_core.cli.sessions_list:list_sessions",
@@ -23,8 +23,10 @@ def target_options(func: Any) -> Any:
     """The store-selection options shared by the group and its subcommands."""
     func = click.option("--json", "as_json", is_flag=True, default=None, help="Print JSON.")(func)
     func = click.option("--all-agents", is_flag=True, default=None, help="Every configured agent's store.")(func)
-    func = click.option("--agent", metavar="ID", help="One configured agent's store.")(func)
-    func = click.option("--store", metavar="PATH", help="A store file ({agentId} and ~ expanded).")(func)
+    func = click.option("--agent", metavar="ID", help="One configured agent's store.",
+                        shell_complete=complete.agent_ids)(func)
+    func = click.option("--store", metavar="PATH", help="A store file ({agentId} and ~ expanded).",
+                        shell_complete=complete.store_paths)(func)
     return func
 
 

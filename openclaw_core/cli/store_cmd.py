@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli import complete
 from openclaw_core.cli.usage import OpenClawGroup
 
 from openclaw_core.errors import OpenClawError, UsageError
@@ -73,8 +74,9 @@ def store() -> None:
 ])
 @click.option("--to", "target", required=True, metavar="BACKEND", help='Destination backend ("file", "postgres").')
 @click.option("--from", "origin", metavar="BACKEND", help="Source backend (default: the configured session.backend).")
-@click.option("--store", "store_path", metavar="PATH", help="One store file path ({agentId} and ~ expanded).")
-@click.option("--agent", metavar="ID", help="One configured agent's store.")
+@click.option("--store", "store_path", metavar="PATH", help="One store file path ({agentId} and ~ expanded).",
+              shell_complete=complete.store_paths)
+@click.option("--agent", metavar="ID", help="One configured agent's store.", shell_complete=complete.agent_ids)
 @click.option("--all-agents", is_flag=True, help="Every configured agent's store.")
 @click.option("--force", is_flag=True, help="Replace a different store already at the destination.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
