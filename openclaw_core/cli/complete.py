@@ -8,12 +8,13 @@ user can see it: on any error they complete nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # The completers return strings (or click's CompletionItem, imported only while
 # completing, so a command's import, i.e. every run, does not pay for it).
@@ -84,6 +85,8 @@ def session_keys(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
 
 def _store_keys(path: Path) -> Iterator[str]:
+    import json
+
     try:
         if path.stat().st_size > MAX_STORE_BYTES:
             return

@@ -12,7 +12,6 @@ each :func:`openclaw_core.cli.main` call (tests call it many times in one proces
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import IO, Any
@@ -47,46 +46,12 @@ def update(**settings: bool) -> None:
     _route_debug_log()
 
 
-class _DetailHandler(logging.Handler):
-    """``openclaw_core.*`` debug lines (which transport answered, which store was
-    read) on the stderr of the moment, as ``-v`` detail lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            detail(record.getMessage())
-        except Exception:  # noqa: BLE001 - a detail line must never break a command
-            self.handleError(record)
-
-
-_detail_handler = _DetailHandler(logging.DEBUG)
-
-
-class _QuietFilter(logging.Filter):
-    """With ``-q``, maintenance info lines that would go to stderr are dropped
-    (in text mode they go to stdout, as the reference prints them: output, kept)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not quiet() or record.levelno >= logging.WARNING:
-            return True
-        return any(getattr(h, "info_to_stdout", False) for h in logging.getLogger(record.name).handlers)
-
-
-#: the maintenance log (openclaw_core.maintenance.LOGGER_NAME; not imported here: it is heavy)
-STORE_LOGGER = "openclaw.sessions.store"
-_quiet_filter = _QuietFilter()
-logging.getLogger(STORE_LOGGER).addFilter(_quiet_filter)
-
-
 def _route_debug_log() -> None:
-    # Core modules log what -v shows with logging.getLogger(__name__).debug(...): no CLI import there.
-    log = logging.getLogger("openclaw_core")
-    if verbose():
-        if _detail_handler not in log.handlers:
-            log.addHandler(_detail_handler)
-        log.setLevel(logging.DEBUG)
-    elif _detail_handler in log.handlers:
-        log.removeHandler(_detail_handler)
-        log.setLevel(logging.NOTSET)
+    # logging costs start-up time: imported only once -q or -v is (or was) given.
+    if _settings["quiet"] or _settings["verbose"] or "openclaw_core.cli.logroute" in sys.modules:
+        from openclaw_core.cli import logroute
+
+        logroute.apply(verbose=verbose())
 
 
 def quiet() -> bool:
