@@ -4,12 +4,16 @@ offline path. Commands call :func:`dispatch`; plugins implement the
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from openclaw_core.config import Config
     from openclaw_core.plugins import OpenClawPluginManager
+
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,10 +58,16 @@ def dispatch(request: TransportRequest, pm: OpenClawPluginManager | None = None)
     from openclaw_core.errors import GatewayError, OpenClawError
 
     try:
-        return pm.hook.openclaw_transport(request=request)
+        response = pm.hook.openclaw_transport(request=request)
     except OpenClawError:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken transport plugin
         # It may have sent the request already: fail, never run the job offline too.
         raise GatewayError(f"{request.method}: the transport failed ({type(exc).__name__}: {exc}); "
                            f"the command was not run offline") from None
+    # Shown with `openclaw -v`: who carried the command, or that it runs here.
+    if response is None:
+        _log.debug(f"{request.method}: no transport connected; running it here (offline)")
+    else:
+        _log.debug(f"{request.method}: carried by the {response.transport!r} transport")
+    return response

@@ -19,6 +19,8 @@ from typing import Any
 import click
 
 from openclaw_core import __version__
+from openclaw_core.cli import output
+from openclaw_core.cli.usage import USAGE_EXIT, OpenClawGroup, usage_message
 from openclaw_core.errors import OpenClawError
 
 # name -> "module:attribute" of the click command, imported on demand
@@ -32,7 +34,7 @@ CORE_COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(OpenClawGroup):
     """A group whose core commands are imported when used.
 
     Plugin commands come from ``openclaw_register_commands`` on the root
@@ -98,14 +100,36 @@ def _private_copy(command: click.Command) -> click.Command:
     return clone
 
 
+ROOT_EXAMPLES = [
+    ("openclaw sessions --all-agents", "Every configured agent's sessions, newest first."),
+    ("openclaw sessions cleanup --dry-run", "What maintenance would remove, without writing."),
+    ("openclaw agents", "The configured agents."),
+    ("openclaw gateway run", "Serve the Gateway on loopback (port 18789)."),
+    ("openclaw -v sessions cleanup --enforce", "Maintain now, saying which transport did it."),
+]
+
+
+def _no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # Eager, so `openclaw --no-color --help` is already plain.
+    if value:
+        ctx.color = False
+        output.update(no_color=True)
+
+
 def build_cli() -> click.Group:
     """A fresh root command (tests build one per case; nothing is global)."""
 
-    @click.group(cls=LazyGroup, lazy=CORE_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=LazyGroup, lazy=CORE_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]},
+                 examples=ROOT_EXAMPLES)
     @click.version_option(__version__, "-V", "--version", prog_name="openclaw-core",
                           message="%(prog)s %(version)s")
-    def cli() -> None:
+    @click.option("-q", "--quiet", is_flag=True, help="No informational lines on stderr (errors still show).")
+    @click.option("-v", "--verbose", is_flag=True, help="More detail on stderr (e.g. which transport answered).")
+    @click.option("--no-color", is_flag=True, is_eager=True, expose_value=False, callback=_no_color,
+                  help="No colour (also: NO_COLOR=1; FORCE_COLOR=1 forces it).")
+    def cli(quiet: bool, verbose: bool) -> None:
         """Session stores of OpenClaw agents, and the Gateway that writes them."""
+        output.update(quiet=quiet, verbose=verbose)
 
     return cli
 
@@ -134,25 +158,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: one line on stderr and an exit code for every error."""
     _print_lone_surrogates_as_node()
     cli = build_cli()
+    output.configure()
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="openclaw", standalone_mode=False)
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="openclaw", standalone_mode=False,
+                        color=output.color_enabled(sys.stdout))
         if isinstance(code, int) and not isinstance(code, bool):
             return code  # click >= 8.2 returns an Exit's code here instead of raising it
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
-        # One line like every other error (not click's Usage/Try/Error block).
-        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        click.echo(f"Error: {' '.join(exc.format_message().split())}{where}", err=True)
-        return exc.exit_code
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            # A bare group (or bare `openclaw`) asks for its help: on stdout, exit 0.
+            click.echo(exc.ctx.get_help(), color=exc.ctx.color)
+            return 0
+        # One commander-style line (not click's Usage/Try/Error block), exit 1 like the reference.
+        output.error(usage_message(exc))
+        return USAGE_EXIT
     except click.ClickException as exc:
-        exc.show()
+        output.error(f"Error: {exc.format_message()}")
         return exc.exit_code
     except click.Abort:
         click.echo("Cancelled.", err=True)
         return 1
     except OpenClawError as exc:
-        click.echo(exc.message, err=True)
+        output.error(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -167,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A file the command needed could not be made, opened or written
         # (permissions, a name too long, a full disk): which one, in one line.
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+        output.error(f"Error: {exc.strerror or exc}{where}")
         return 1
     finally:
         _flush_writers()

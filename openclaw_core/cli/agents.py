@@ -12,6 +12,9 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli import complete
+from openclaw_core.cli.usage import OpenClawGroup
+
 
 def _echo_json(value: Any) -> None:
     from openclaw_core.jsjson import stringify
@@ -40,18 +43,32 @@ def _notice_normalized(raw: str, agent_id: str) -> None:
     from openclaw_core.jsvalues import js_trim
 
     if agent_id != js_trim(raw):
-        click.echo(f'Normalized agent id to "{agent_id}".', err=True)
+        from openclaw_core.cli.output import info
+
+        info(f'Normalized agent id to "{agent_id}".')
 
 
-@click.group()
-def agents() -> None:
+@click.group(cls=OpenClawGroup, invoke_without_command=True, examples=[
+    ("openclaw agents", "List the configured agents."),
+    ("openclaw agents --json", "The same, as JSON."),
+    ("openclaw agents add work", "Add an agent named work."),
+    ("openclaw agents delete work --force", "Delete it without asking."),
+])
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (bare `agents` is `agents list`).")
+@click.pass_context
+def agents(ctx: click.Context, as_json: bool) -> None:
     """Agents: their workspaces, agent dirs and session stores."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_command, as_json=as_json)
 
 
-@agents.command("list")
+@agents.command("list", examples=[
+    ("openclaw agents list", "Each agent's workspace, agent dir and routing rules."),
+    ("openclaw agents list --json", "The same, as JSON."),
+])
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(as_json: bool) -> None:
-    """List the configured agents."""
+    """List the configured agents (the same as bare `openclaw agents`)."""
     from openclaw_core.agents import list_agents
     from openclaw_core.config import load_config
 
@@ -80,7 +97,10 @@ def list_command(as_json: bool) -> None:
     click.echo("\n".join(lines))
 
 
-@agents.command("add")
+@agents.command("add", examples=[
+    ("openclaw agents add work", "Workspace in <stateDir>/workspace-work."),
+    ("openclaw agents add ops --workspace ~/ops --default", "A workspace of your own, and the new default."),
+])
 @click.argument("agent_id", metavar="ID")
 @click.option("--workspace", metavar="DIR", help="The agent's workspace (default: <stateDir>/workspace-<id>).")
 @click.option("--default", "make_default", is_flag=True, help="Make it the default agent.")
@@ -107,8 +127,11 @@ def add_command(agent_id: str, workspace: str | None, make_default: bool, as_jso
     click.echo(f"Agent dir: {_short(result.agent_dir)}")
 
 
-@agents.command("delete")
-@click.argument("agent_id", metavar="ID")
+@agents.command("delete", examples=[
+    ("openclaw agents delete work", "Asks first (needs a terminal)."),
+    ("openclaw agents delete work --force --json", "No question; the result as JSON."),
+])
+@click.argument("agent_id", metavar="ID", shell_complete=complete.deletable_agent_ids)
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def delete_command(agent_id: str, force: bool, as_json: bool) -> None:

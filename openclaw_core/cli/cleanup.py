@@ -19,7 +19,9 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli import complete
 from openclaw_core.cli.sessions import inherited, target_options
+from openclaw_core.cli.usage import OpenClawCommand
 from openclaw_core.jsvalues import js_trim, js_trim_end, to_string, truthy
 
 ACTION_PAD = 12
@@ -30,93 +32,20 @@ DEFAULT_PROVIDER = "openai"
 DEFAULT_MODEL = "gpt-5.5"
 
 
-class CleanupCommand(click.Command):
-    """Option errors in the reference's words and exit code (1), e.g.
-    ``error: option '--agent <id>' argument missing``."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        from openclaw_core.errors import UsageError
-
-        given = list(args)  # the parser consumes ``args``
-        try:
-            return super().parse_args(ctx, args)
-        except click.NoSuchOption as exc:
-            raise UsageError(f"error: unknown option '{exc.option_name}'"
-                             + did_you_mean(exc.option_name, self._long_options(ctx))) from None
-        except click.BadOptionUsage as exc:
-            metavar = OPTION_METAVARS.get(exc.option_name, "<value>")
-            raise UsageError(f"error: option '{exc.option_name} {metavar}' argument missing") from None
-        except click.UsageError:
-            extra = [a for a in given if not a.startswith("-")]
-            if extra:
-                count = len(ctx.args) or len(extra)
-                raise UsageError(f"error: too many arguments for 'cleanup'. Expected 0 arguments "
-                                 f"but got {count}.") from None
-            raise
-
-    def _long_options(self, ctx: click.Context) -> list[str]:
-        names: list[str] = []
-        command: click.Context | None = ctx
-        while command is not None:
-            for param in command.command.get_params(command):
-                names.extend(o for o in param.opts if o.startswith("--"))
-            command = command.parent
-        return names
-
-
-OPTION_METAVARS = {"--store": "<path>", "--agent": "<id>", "--active-key": "<key>"}
-
-
-def _edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein (optimal string alignment), as commander measures typos."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[len(a)][len(b)]
-
-
-def did_you_mean(word: str, candidates: list[str]) -> str:
-    """Commander's suggestion line for a mistyped option ("" when nothing is close)."""
-    options = word.startswith("--")
-    if options:
-        word = word[2:]
-        candidates = [c[2:] for c in candidates]
-    best, similar = 3, []
-    for candidate in dict.fromkeys(candidates):
-        if len(candidate) <= 1:
-            continue
-        distance = _edit_distance(word, candidate)
-        length = max(len(word), len(candidate))
-        if (length - distance) / length > 0.4:
-            if distance < best:
-                best, similar = distance, [candidate]
-            elif distance == best:
-                similar.append(candidate)
-    similar.sort()
-    if options:
-        similar = [f"--{c}" for c in similar]
-    if len(similar) > 1:
-        return f"\n(Did you mean one of {', '.join(similar)}?)"
-    if similar:
-        return f"\n(Did you mean {similar[0]}?)"
-    return ""
-
-
-@click.command("cleanup", cls=CleanupCommand)
+@click.command("cleanup", cls=OpenClawCommand, examples=[
+    ("openclaw sessions cleanup --dry-run", "What would be pruned, capped or evicted, row by row."),
+    ("openclaw sessions cleanup --enforce", "Maintain now, even in warn mode."),
+    ("openclaw sessions cleanup --all-agents --dry-run --json", "Every agent's plan, as JSON."),
+    ("openclaw sessions cleanup --fix-missing --enforce", "Also drop entries whose transcript is gone."),
+    ("openclaw sessions cleanup --enforce --active-key agent:main:main", "Never evict this session."),
+])
 @target_options
 @click.option("--dry-run", is_flag=True, help="Preview maintenance actions without writing.")
 @click.option("--enforce", is_flag=True, help="Apply maintenance even when the configured mode is warn.")
 @click.option("--fix-missing", is_flag=True,
               help="Remove entries whose transcript files are missing (bypasses age/count retention).")
-@click.option("--active-key", metavar="KEY", help="Protect this session key from pruning, capping and eviction.")
+@click.option("--active-key", metavar="KEY", help="Protect this session key from pruning, capping and eviction.",
+              shell_complete=complete.session_keys)
 @click.pass_context
 def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents: bool | None, as_json: bool | None,
             dry_run: bool, enforce: bool, fix_missing: bool, active_key: str | None) -> None:

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
+
 from openclaw_core.errors import ConfigError
 from openclaw_core.jsvalues import js_trim
 
 
-@click.group()
+@click.group(cls=OpenClawGroup, examples=[
+    ("openclaw config path", "Which config file is in use."),
+    ("openclaw config migrate", "Write openclaw.toml from openclaw.json."),
+])
 def config() -> None:
     """The config file (openclaw.toml, or an existing OpenClaw openclaw.json)."""
 
 
-@config.command("path")
+@config.command("path", examples=[
+    ("openclaw config path", "Print the config file's path."),
+    ("OPENCLAW_STATE_DIR=/srv/oc openclaw config path", "The config of another state dir."),
+])
 def config_path() -> None:
     """Print the config file in use (it may not exist yet)."""
     from openclaw_core.config import load_config
@@ -21,7 +29,10 @@ def config_path() -> None:
     click.echo(str(load_config(validate=False).path))
 
 
-@config.command("migrate")
+@config.command("migrate", examples=[
+    ("openclaw config migrate", "Write openclaw.toml next to openclaw.json."),
+    ("openclaw config migrate --force", "Replace an existing openclaw.toml."),
+])
 @click.option("--force", is_flag=True, help="Overwrite an existing openclaw.toml.")
 def migrate(force: bool) -> None:
     """Convert the state dir's openclaw.json into openclaw.toml (same keys).

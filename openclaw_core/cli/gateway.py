@@ -12,16 +12,26 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
+
 from openclaw_core.errors import GatewayError, UsageError
 from openclaw_core.jsvalues import js_trim
 
 
-@click.group()
+@click.group(cls=OpenClawGroup, examples=[
+    ("openclaw gateway run", "Serve on loopback, port 18789."),
+    ("openclaw gateway status", "Is one running?"),
+    ("openclaw gateway call health", "Call one method."),
+])
 def gateway() -> None:
     """Run the Gateway (the single writer of every store) or talk to a running one."""
 
 
-@gateway.command("run")
+@gateway.command("run", examples=[
+    ("openclaw gateway run", "Loopback, the configured or default port."),
+    ("openclaw gateway run --port 19001 --verbose", "Another port; log every request."),
+    ("OPENCLAW_GATEWAY_TOKEN=secret openclaw gateway run --bind lan", "On the LAN (a token is required)."),
+])
 @click.option("--port", type=int, default=None, metavar="N",
               help="Port (default: OPENCLAW_GATEWAY_PORT, gateway.port, 18789).")
 @click.option("--bind", default=None, metavar="loopback|lan|ADDR",
@@ -115,7 +125,10 @@ def _dispatch(method: str, params: Any, timeout: float) -> Any:
     return response
 
 
-@gateway.command("status")
+@gateway.command("status", examples=[
+    ("openclaw gateway status", "Version, methods and uptime of the running Gateway."),
+    ("openclaw gateway status --json --timeout 2", "As JSON, waiting at most 2 seconds."),
+])
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")
 def status(as_json: bool, timeout: float) -> None:
@@ -155,7 +168,10 @@ def _duration(ms: float) -> str:
     return f"{hours}h {minutes}m {secs}s" if hours else f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
-@gateway.command("call")
+@gateway.command("call", examples=[
+    ("openclaw gateway call health", "The Gateway's health payload."),
+    ("openclaw gateway call sessions.list --params '{\"limit\": 5}'", "A method with params."),
+])
 @click.argument("method")
 @click.option("--params", "params_text", default="{}", metavar="JSON", help="Method params (a JSON object).")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait.")

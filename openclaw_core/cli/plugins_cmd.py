@@ -6,13 +6,21 @@ import json
 
 import click
 
+from openclaw_core.cli.usage import OpenClawGroup
 
-@click.group()
+
+@click.group(cls=OpenClawGroup, examples=[
+    ("openclaw plugins list", "What is loaded and which hooks each implements."),
+    ("OPENCLAW_DISABLE_PLUGINS=third-party openclaw plugins list", "Only the built-in plugins."),
+])
 def plugins() -> None:
     """Inspect plugins (set OPENCLAW_DISABLE_PLUGINS=name,... or =third-party to turn them off)."""
 
 
-@plugins.command("list")
+@plugins.command("list", examples=[
+    ("openclaw plugins list", "Plugins, their hooks and maintenance policies."),
+    ("openclaw plugins list --json", "The same, as JSON."),
+])
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def list_plugins(ctx: click.Context, as_json: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from openclaw_core.cli import LazyGroup
+from openclaw_core.cli import LazyGroup, complete
 
 SUBCOMMANDS = {
     "list": "openclaw_core.cli.sessions_list:list_sessions",
@@ -23,14 +23,16 @@ def target_options(func: Any) -> Any:
     """The store-selection options shared by the group and its subcommands."""
     func = click.option("--json", "as_json", is_flag=True, default=None, help="Print JSON.")(func)
     func = click.option("--all-agents", is_flag=True, default=None, help="Every configured agent's store.")(func)
-    func = click.option("--agent", metavar="ID", help="One configured agent's store.")(func)
-    func = click.option("--store", metavar="PATH", help="A store file ({agentId} and ~ expanded).")(func)
+    func = click.option("--agent", metavar="ID", help="One configured agent's store.",
+                        shell_complete=complete.agent_ids)(func)
+    func = click.option("--store", metavar="PATH", help="A store file ({agentId} and ~ expanded).",
+                        shell_complete=complete.store_paths)(func)
     return func
 
 
 def list_options(func: Any) -> Any:
-    func = click.option("--verbose", is_flag=True, default=None, help="Accepted as in OpenClaw; changes nothing.")(func)
-    func = click.option("--limit", metavar="N|all", help="Rows to show (default 100).")(func)
+    func = click.option("--verbose", is_flag=True, default=None, help="Verbose logging: the same as `openclaw -v` (which store was read, how long it took).")(func)
+    func = click.option("--limit", metavar="COUNT", help="Rows to show (default 100; all: every row).")(func)
     func = click.option("--active", metavar="MINUTES", help="Only sessions updated in the last MINUTES.")(func)
     return func
 
@@ -41,7 +43,13 @@ def inherited(ctx: click.Context, **given: Any) -> dict[str, Any]:
     return {name: value if value is not None else parent.get(name) for name, value in given.items()}
 
 
-@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, invoke_without_command=True)
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, invoke_without_command=True, examples=[
+    ("openclaw sessions", "The default agent's sessions, newest first."),
+    ("openclaw sessions --all-agents --limit 20", "The newest 20 across every agent."),
+    ("openclaw sessions --agent work --active 60", "One agent's sessions of the last hour."),
+    ("openclaw sessions --store ./sessions.json --json", "A store file of your choice, as JSON."),
+    ("openclaw sessions cleanup --dry-run", "Preview maintenance."),
+])
 @target_options
 @list_options
 @click.pass_context

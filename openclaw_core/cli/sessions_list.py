@@ -9,11 +9,14 @@ the file, not an empty listing (docs/differences.md).
 from __future__ import annotations
 
 import math
+import sys
+import time
 from typing import Any
 
 import click
 
 from openclaw_core.cli.sessions import inherited, list_options, target_options
+from openclaw_core.cli.usage import OpenClawCommand
 from openclaw_core.errors import UsageError
 
 
@@ -49,9 +52,12 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
              verbose: bool | None = None) -> None:
     """List sessions; validation errors are :class:`UsageError` (exit 1), in the
     reference's order: store targets, then ``--active``, then ``--limit``."""
+    from openclaw_core.cli import output
     from openclaw_core.config import load_config
     from openclaw_core.targets import resolve_targets
 
+    if verbose:
+        output.set_verbose()  # the reference's --verbose: verbose logging, i.e. our -v
     config = load_config()
     all_agents = all_agents is True
     targets = resolve_targets(config, store=store, agent=agent, all_agents=all_agents)
@@ -62,7 +68,12 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
 
     rows: list[lst.SessionRow] = []
     for target in targets:
-        rows.extend(_read_rows(str(target.path), config, target.agent_id, active_minutes))
+        started = time.perf_counter()
+        found = _read_rows(str(target.path), config, target.agent_id, active_minutes)
+        output.detail(f"read {target.path} (agent {target.agent_id}): {len(found)} sessions"
+                      f"{' in the --active window' if active_minutes else ''}, "
+                      f"{(time.perf_counter() - started) * 1000:.0f} ms")
+        rows.extend(found)
     now = lst.now_ms()
     result = lst.Listing(
         targets=[(t.agent_id, str(t.path)) for t in targets],
@@ -83,8 +94,29 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
         from openclaw_core.listing_text import listing_lines
 
         # Node writes a lone surrogate (a key cut inside a pair) as U+FFFD.
-        text = "".join(replace_lone_surrogates(line) + "\n" for line in listing_lines(ctx, result, now))
+        lines = [replace_lone_surrogates(line) for line in listing_lines(ctx, result, now)]
+        if output.color_enabled(sys.stdout):
+            lines = _painted(lines, has_table=bool(result.rows))
+        text = "".join(line + "\n" for line in lines)
         click.echo(text.encode("utf-8"), nl=False)
+
+
+HEADER_LINES = ("Session store", "Sessions listed:", "Filtered to last ")
+
+
+def _painted(lines: list[str], *, has_table: bool) -> list[str]:
+    """On a terminal, as the reference: the header lines in the info colour, the
+    table's heading bold (rows stay plain: they are the data)."""
+    from openclaw_core.cli.output import paint
+
+    count = 0
+    while count < len(lines) and lines[count].startswith(HEADER_LINES):
+        count += 1
+    painted = [paint(line, "info", True) for line in lines[:count]]
+    rest = lines[count:]
+    if has_table and rest:
+        rest = [paint(rest[0], "heading", True), *rest[1:]]
+    return painted + rest
 
 
 def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | float | None) -> list[Any]:
@@ -105,7 +137,10 @@ def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | floa
     return writer.read(lambda entries: lst.rows_of_store(entries.items(), agent_id, active_minutes, lst.now_ms()))
 
 
-@click.command("list")
+@click.command("list", cls=OpenClawCommand, examples=[
+    ("openclaw sessions list --limit all", "Every session of the default agent."),
+    ("openclaw sessions list --all-agents --json", "Every agent's, as JSON."),
+])
 @target_options
 @list_options
 @click.pass_context

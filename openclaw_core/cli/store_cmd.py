@@ -18,6 +18,9 @@ from typing import Any
 
 import click
 
+from openclaw_core.cli import complete
+from openclaw_core.cli.usage import OpenClawGroup
+
 from openclaw_core.errors import OpenClawError, UsageError
 
 
@@ -58,16 +61,22 @@ def migrate_store(path: Any, source: Any, destination: Any, *, force: bool) -> d
             "bytes": len(data), "kept": kept}
 
 
-@click.group()
+@click.group(cls=OpenClawGroup, examples=[
+    ("openclaw store migrate --to postgres --all-agents", "Every agent's store into PostgreSQL."),
+])
 def store() -> None:
     """Where session stores live (session.backend): move them between backends."""
 
 
-@store.command("migrate")
+@store.command("migrate", examples=[
+    ("openclaw store migrate --to postgres --all-agents", "Every agent's store into PostgreSQL."),
+    ("openclaw store migrate --from postgres --to file --agent work", "One store back to its file."),
+])
 @click.option("--to", "target", required=True, metavar="BACKEND", help='Destination backend ("file", "postgres").')
 @click.option("--from", "origin", metavar="BACKEND", help="Source backend (default: the configured session.backend).")
-@click.option("--store", "store_path", metavar="PATH", help="One store file path ({agentId} and ~ expanded).")
-@click.option("--agent", metavar="ID", help="One configured agent's store.")
+@click.option("--store", "store_path", metavar="PATH", help="One store file path ({agentId} and ~ expanded).",
+              shell_complete=complete.store_paths)
+@click.option("--agent", metavar="ID", help="One configured agent's store.", shell_complete=complete.agent_ids)
 @click.option("--all-agents", is_flag=True, help="Every configured agent's store.")
 @click.option("--force", is_flag=True, help="Replace a different store already at the destination.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
