@@ -237,7 +237,8 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
     env = dict(os.environ) if env is None else dict(env)
     state_dir = paths.resolve_state_dir(env)
     path = paths.resolve_config_path(env, state_dir)
-    if not js_trim(env.get("OPENCLAW_CONFIG_PATH") or ""):
+    if validate and not js_trim(env.get("OPENCLAW_CONFIG_PATH") or ""):
+        # notices belong to commands that use the config, not to `config path` or a TAB press
         _notice_shadowed(path, state_dir)
     fmt = config_format(path)
     try:

@@ -103,3 +103,9 @@ def test_the_source_scripts_in_the_docs_work(shell):
                           env={**os.environ, "_OPENCLAW_COMPLETE": f"{shell}_source"})
     assert proc.returncode == 0 and proc.stderr == ""
     assert "_OPENCLAW_COMPLETE" in proc.stdout and f"{shell}_complete" in proc.stdout
+
+
+def test_completion_prints_no_notice_when_both_config_files_exist(agents_state):
+    """A TAB press is no command: the both-files notice (stderr) belongs to commands only."""
+    (agents_state / "openclaw.toml").write_text('[[agents.list]]\nid = "main"\n\n[[agents.list]]\nid = "lab"\n')
+    assert complete("openclaw agents delete ") == (["plain,lab"], "")
