@@ -128,7 +128,7 @@ def measure(backend: str, entries: int, gateways: int, seconds: float, pg: Postg
     size_mb = store.stat().st_size / 1e6
     session: dict = {"maintenance": {"pruneAfter": "3650d", "maxEntries": 10 * entries}}
     if pg is not None:
-        session["postgres"] = {"dsn": pg.dsn(), "schema": f"bench_{entries}_{gateways}"}
+        session["postgres"] = {"dsn": pg.dsn(), "schema": f"bench_{entries}_{gateways}_{clients_per_gateway}"}
     (state / "openclaw.json").write_text(json.dumps({"session": session}))
     env = dict(os.environ, OPENCLAW_STATE_DIR=str(state), OPENCLAW_GATEWAY_TOKEN=TOKEN)
     env.pop("OPENCLAW_CONFIG_PATH", None)
