@@ -173,6 +173,7 @@ def chart(results: dict, out: Path) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         print("(matplotlib not installed: no chart; pip install -e '.[bench]')")
         return
@@ -191,6 +192,7 @@ def chart(results: dict, out: Path) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         if sizes:
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             ax.set_xticks(sizes)
             ax.set_xticklabels([f"{s:,}" for s in sizes])
         ax.set_xlabel("entries in the store")
