@@ -214,3 +214,28 @@ def test_a_corrupt_row_is_refused_and_the_database_keeps_its_bytes(store, cli):
     assert result.stderr == (f'session store {store.db_path} is unreadable: entry "agent:main:main" is an array, '
                              f"not an object; refusing to touch it\n")
     assert store.raw_rows() == before
+
+
+def test_agents_delete_trashes_the_database_with_the_sessions_dir_and_creates_none(state_dir, cli):
+    import os
+    from pathlib import Path
+
+    agents = {"agents": {"list": [{"id": "main", "default": True}, {"id": "solo"}]}}
+    write_config(state_dir, agents | sqlite_config())
+    for agent in ("main", "solo"):
+        path = state_dir / "agents" / agent / "sessions" / "sessions.json"
+        update_session_store(path, lambda s, a=agent: s.update({
+            f"agent:{a}:main": {"sessionId": f"{a}-1", "updatedAt": now_ms()},
+            "cron:bare-key": {"sessionId": f"{a}-2", "updatedAt": now_ms()}}), skip_maintenance=True)
+    from openclaw_core.store.writer import close_writers
+
+    close_writers()
+    result = cli("agents", "delete", "solo", "--force", "--json")
+    assert result.exit_code == 0, result
+    assert not (state_dir / "agents" / "solo" / "sessions").exists()  # trashed, and not made again
+    trashed = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files" / "sessions"
+    with contextlib.closing(open_ro(trashed / "sessions.sqlite")) as conn:
+        keys = [row[0] for row in conn.execute("SELECT session_key FROM entries ORDER BY position")]
+    assert keys == [b"cron:bare-key"]  # the agent's own entries were purged before the trash
+    main = state_dir / "agents" / "main" / "sessions" / "sessions.json"
+    assert sorted(load_session_store(main)) == ["agent:main:main", "cron:bare-key"]
