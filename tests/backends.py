@@ -4,6 +4,7 @@ change it from another process."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -27,15 +28,22 @@ def postgres_config(pg: dict[str, str], extra: dict[str, Any] | None = None) -> 
     return {"session": session}
 
 
+def sqlite_config(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"session": {"backend": "sqlite", **(extra or {})}}
+
+
 class StoreUnderTest:
     def __init__(self, kind: str, state_dir: Path, pg: dict[str, str] | None = None) -> None:
         self.kind = kind
         self.state_dir = state_dir
         self.pg = pg
         self.path = state_dir / "agents" / "main" / "sessions" / "sessions.json"
+        self.db_path = self.path.with_suffix(".sqlite")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if pg is not None:
             write_config(state_dir, postgres_config(pg))
+        if kind == "sqlite":
+            write_config(state_dir, sqlite_config())
 
     def backend(self):
         """A backend of its own (its own connection), not the writer's."""
@@ -68,6 +76,12 @@ class StoreUnderTest:
             backend.close()
 
     def raw_rows(self) -> list[tuple[Any, ...]]:
+        if self.kind == "sqlite":
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True)) as conn:
+                return conn.execute("SELECT session_key, position, entry, version FROM entries "
+                                    "ORDER BY position").fetchall()
         import psycopg
 
         with psycopg.connect(self.pg["dsn"]) as conn:
@@ -76,6 +90,13 @@ class StoreUnderTest:
 
     def sql(self, statement: str, params: list[Any] | None = None) -> None:
         """Change rows by hand, as an operator would, bumping the store's version."""
+        if self.kind == "sqlite":
+            import sqlite3
+
+            with contextlib.closing(sqlite3.connect(self.db_path)) as conn, conn:
+                conn.execute(statement.replace("{s}.", ""), params or [])
+                conn.execute("UPDATE store SET version = version + 1")
+            return
         import psycopg
 
         with psycopg.connect(self.pg["dsn"]) as conn:
@@ -89,6 +110,9 @@ class StoreUnderTest:
         """Make the stored store unreadable in this backend's own way."""
         if self.kind == "file":
             self.path.write_bytes(b'{"agent:main:main": [1, 2]}')
+        elif self.kind == "sqlite":
+            self.sql("UPDATE {s}.entries SET entry = CAST('[1, 2]' AS BLOB) WHERE session_key = ?",
+                     [b"agent:main:main"])
         else:
             self.sql("UPDATE {s}.entries SET entry = '[1, 2]'::json WHERE session_key = 'agent:main:main'")
 

@@ -61,6 +61,7 @@ OWN_TEXT_STRIPS = {
     "openclaw_core/store/state.py": 1,                 # "empty file" vs "not JSON": both refuse the store
     "plugins/openclaw_gateway_rpc/client.py": 1,       # a close reason for our own error text
     "plugins/openclaw_store_postgres/backend.py": 1,   # an exception's text
+    "plugins/openclaw_store_sqlite/backend.py": 1,     # an exception's text
     "plugins/openclaw_store_postgres/settings.py": 4,  # the PostgreSQL DSN (ours): session.postgres.dsn
 }
 

@@ -1,5 +1,6 @@
 """The store API's contract, run against every built-in backend: the file
-store and PostgreSQL (a real server started by the fixtures)."""
+store, PostgreSQL (a real server started by the fixtures) and SQLite (a real
+database file in the test's state dir)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from openclaw_core.errors import StoreCorruptError
 from openclaw_core.jsjson import stringify
 from openclaw_core.store.writer import get_writer
 
-BACKENDS = ["file", "postgres"]
+BACKENDS = ["file", "postgres", "sqlite"]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -67,20 +67,33 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
     from openclaw_core import listing as lst
 
     rows: list[lst.SessionRow] = []
+    total = 0
+    indexed = False
     for target in targets:
         started = time.perf_counter()
-        found = _read_rows(str(target.path), config, target.agent_id, active_minutes)
-        output.detail(f"read {target.path} (agent {target.agent_id}): {len(found)} sessions"
-                      f"{' in the --active window' if active_minutes else ''}, "
+        newest = _read_newest(str(target.path), config, target.agent_id, active_minutes, limit_value)
+        if newest is not None:
+            indexed = True
+            found, count = newest
+        else:
+            found = _read_rows(str(target.path), config, target.agent_id, active_minutes)
+            count = len(found)
+        output.detail(f"read {target.path} (agent {target.agent_id}): {count} sessions"
+                      f"{' in the --active window' if active_minutes else ''}"
+                      f"{f', the first {len(found)} from its index' if newest is not None else ''}, "
                       f"{(time.perf_counter() - started) * 1000:.0f} ms")
         rows.extend(found)
+        total += count
+    if indexed and any(math.isnan(row.sort_value) for row in rows):
+        # NaN makes the reference's order depend on every row: read every store whole.
+        rows = [row for t in targets for row in _read_rows(str(t.path), config, t.agent_id, active_minutes)]
     now = lst.now_ms()
     result = lst.Listing(
         targets=[(t.agent_id, str(t.path)) for t in targets],
         aggregate=all_agents or len(targets) > 1,
         all_agents=all_agents,
         rows=lst.select_newest(rows, limit_value),
-        total_count=len(rows),
+        total_count=total,
         limit=limit_value,
         active_minutes=active_minutes,
     )
@@ -117,6 +130,33 @@ def _painted(lines: list[str], *, has_table: bool) -> list[str]:
     if has_table and rest:
         rest = [paint(rest[0], "heading", True), *rest[1:]]
     return painted + rest
+
+
+def _writer(path: str, config: Any) -> Any:
+    from openclaw_core.store.writer import configure_writers, get_writer
+
+    previous = configure_writers(watch=False)
+    try:
+        return get_writer(path, config)
+    finally:
+        configure_writers(**previous)
+
+
+def _read_newest(path: str, config: Any, agent_id: str, active_minutes: int | float | None,
+                 limit: int | None) -> tuple[list[Any], int] | None:
+    """With ``--limit``, the first rows of one store and its count from the
+    backend's index, without loading the store; None when it has none (the
+    file store) or the store is cached (see StoreWriter.newest)."""
+    from openclaw_core import listing as lst
+
+    if limit is None:
+        return None
+    now = lst.now_ms()
+    newest = _writer(path, config).newest(limit, active_minutes, now)
+    if newest is None:
+        return None
+    pairs, total = newest
+    return lst.rows_of_store(pairs, agent_id, active_minutes, now), total
 
 
 def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | float | None) -> list[Any]:

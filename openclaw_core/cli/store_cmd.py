@@ -4,7 +4,8 @@ Works for any pair of installed backends (``session.backend`` names): the
 source's ``sessions.json`` bytes are exported under the source's lock,
 imported into the destination in one commit, read back and compared byte
 for byte, and only then is the source retired (the file store keeps its file
-as ``sessions.json.migrated``; the PostgreSQL store deletes its rows). Stop
+as ``sessions.json.migrated``; the SQLite and PostgreSQL stores delete their
+rows). Big stores report each step on stderr when it is a terminal. Stop
 every Gateway first, and point ``session.backend`` at the destination before
 starting them again.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -36,26 +39,40 @@ def config_for_backend(config: Any, name: str) -> Any:
     return dataclasses.replace(config, data=data)
 
 
-def migrate_store(path: Any, source: Any, destination: Any, *, force: bool) -> dict[str, Any]:
+#: stores at least this big report each step on stderr (when it is a terminal)
+PROGRESS_BYTES = 1 << 20
+
+
+def migrate_store(path: Any, source: Any, destination: Any, *, force: bool,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Move one store; returns its summary row. Raises MigrationError and leaves
-    the source in service when anything does not match."""
+    the source in service when anything does not match. ``progress`` hears
+    each step of a big store."""
     from openclaw_core.store.state import StoreState
+
+    def step(text: str) -> None:
+        if progress is not None and len(data) >= PROGRESS_BYTES:
+            progress(f"{path}: {text}")
 
     with source.exclusive(60.0):  # nobody commits to the source while it is copied
         current = source.load()
         if not current.exists:
             return {"status": "missing", "entries": 0, "bytes": 0, "kept": None}
         data = current.text()
+        step(f"read {len(current.entries)} entries ({len(data)} bytes) from {source.name}; "
+             f"writing them to {destination.name}")
         existing = destination.load()
         if existing.exists and existing.text() != data and existing.entries and not force:
             raise MigrationError(f"{path}: the {destination.name} store already holds {len(existing.entries)} "
                                  f"entries that differ; pass --force to replace them")
         destination.import_bytes(data)
+        step(f"reading the {destination.name} copy back to compare")
         copied = destination.export_bytes()
         if copied != data:
             raise MigrationError(f"{path}: the copy on {destination.name} reads back differently "
                                  f"({len(copied)} bytes, expected {len(data)}); the {source.name} store is "
                                  f"still in service")
+        step(f"identical; retiring the {source.name} copy")
         kept = source.retire()
     return {"status": "moved", "entries": len(StoreState.parse(data, source=str(path)).entries),
             "bytes": len(data), "kept": kept}
@@ -71,8 +88,9 @@ def store() -> None:
 @store.command("migrate", examples=[
     ("openclaw store migrate --to postgres --all-agents", "Every agent's store into PostgreSQL."),
     ("openclaw store migrate --from postgres --to file --agent work", "One store back to its file."),
+    ("openclaw store migrate --to sqlite --all-agents", "Every agent's store into its own SQLite database."),
 ])
-@click.option("--to", "target", required=True, metavar="BACKEND", help='Destination backend ("file", "postgres").')
+@click.option("--to", "target", required=True, metavar="BACKEND", help='Destination backend ("file", "sqlite", "postgres").')
 @click.option("--from", "origin", metavar="BACKEND", help="Source backend (default: the configured session.backend).")
 @click.option("--store", "store_path", metavar="PATH", help="One store file path ({agentId} and ~ expanded).",
               shell_complete=complete.store_paths)
@@ -100,12 +118,13 @@ def migrate(target: str, origin: str | None, store_path: str | None, agent: str 
     source_config = config_for_backend(config, origin)
     destination_config = config_for_backend(config, target)
     rows: list[dict[str, Any]] = []
+    progress = (lambda text: click.echo(text, err=True)) if sys.stderr.isatty() else None
     for store_target in targets:
         source = open_backend(store_target.path, source_config)
         try:
             destination = open_backend(store_target.path, destination_config)
             try:
-                row = migrate_store(store_target.path, source, destination, force=force)
+                row = migrate_store(store_target.path, source, destination, force=force, progress=progress)
             finally:
                 destination.close()
         finally:

@@ -33,6 +33,12 @@ def load_session_store(path: PathLike) -> Mapping[str, Mapping[str, Any]]:
     return get_writer(path).snapshot()
 
 
+def load_session_entry(path: PathLike, key: str) -> dict[str, Any] | None:
+    """A copy of the entry stored under exactly ``key`` (None when there is none),
+    without loading the whole store when its backend can look one entry up."""
+    return get_writer(path).entry(key)
+
+
 def update_session_store(path: PathLike, mutator: Callable[[MutationView], T], *,
                          active_key: str | None = None, skip_maintenance: bool = False,
                          allow_drop_acp: Iterable[str] = ()) -> T:

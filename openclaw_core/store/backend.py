@@ -110,6 +110,28 @@ class StoreBackend(ABC):
         """
         return None
 
+    def newest_entries(self, limit: int, active_minutes: float | None,
+                       now_ms: int) -> tuple[list[tuple[str, dict[str, Any]]], int] | None:
+        """``sessions --limit N`` without loading the store, from an index: None (the
+        default) when the backend cannot, and the caller reads the whole store.
+
+        A backend that answers returns ``(pairs, total)``: ``pairs`` the (key,
+        entry) of at least the ``limit`` entries the listing shows first, newest
+        first by ``Number(updatedAt ?? 0)`` with ties in store order, each entry
+        as a full load would give it; ``total`` the number of entries listed
+        before the limit. With ``active_minutes`` only entries whose ``updatedAt``
+        is a number at most that many minutes before ``now_ms`` count (the
+        listing's ``--active``). It returns None when an ``updatedAt`` would sort
+        as NaN (the reference's order then depends on every entry)."""
+        return None
+
+    def lookup(self, key: str) -> tuple[bool, dict[str, Any] | None] | None:
+        """One entry without loading the store: ``(True, entry)`` (a fresh object,
+        as a full load gives it), ``(False, None)`` when the store has no such key
+        (exact match), or None (the default) when the backend cannot and the
+        caller reads the whole store."""
+        return None
+
     def exclusive(self, timeout: float) -> AbstractContextManager[Any]:
         """Cross-process exclusion held around one commit (load check, mutations, write)."""
         return nullcontext()

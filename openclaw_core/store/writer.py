@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from openclaw_core.errors import StoreConflict
 from openclaw_core.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings, run_maintenance
-from openclaw_core.store.state import ChangeSet, MutationView, StoreState
+from openclaw_core.store.state import ChangeSet, MutationView, StoreState, decode_chunk
 
 if TYPE_CHECKING:
     from openclaw_core.config import Config
@@ -171,6 +171,30 @@ class StoreWriter:
         keep references to them; it holds off commits while it runs."""
         with self._state_lock:
             return fn(MappingProxyType(self._fresh_state().entries))
+
+    def newest(self, limit: int, active_minutes: float | None,
+               now_ms: int) -> tuple[list[tuple[str, dict[str, Any]]], int] | None:
+        """The first ``limit`` entries of a listing and the count, from the backend's
+        index when the store is not cached (:meth:`StoreBackend.newest_entries`);
+        None: read the store instead (cached, or a backend without an index)."""
+        with self._state_lock:
+            if self._state is not None:
+                return None
+            return self.backend.newest_entries(limit, active_minutes, now_ms)
+
+    def entry(self, key: str) -> dict[str, Any] | None:
+        """A copy of one entry (exact key), None when absent: asked of the backend
+        when the store is not cached and it can (:meth:`StoreBackend.lookup`)."""
+        with self._state_lock:
+            if self._state is None:
+                found = self.backend.lookup(key)
+                if found is not None:
+                    return found[1]
+            state = self._fresh_state()
+            if key not in state.entries:
+                return None
+            state.verify(key)
+            return decode_chunk(state.chunks[key])
 
     def invalidate(self) -> None:
         """Forget the cached store; the next commit or read reloads it."""
