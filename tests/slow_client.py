@@ -75,6 +75,7 @@ class RawClient:
         self._sender: threading.Thread | None = None
         self._stop = threading.Event()
         self.sent = 0
+        self.send_error: OSError | None = None
 
     def _fill(self) -> None:
         chunk = self.sock.recv(65536)
@@ -124,7 +125,8 @@ class RawClient:
                 except BlockingIOError:
                     time.sleep(0.01)
                     continue
-                except OSError:
+                except OSError as exc:
+                    self.send_error = exc  # the server closed or cut the connection
                     return
                 if offset == len(data):
                     offset = 0
@@ -134,15 +136,9 @@ class RawClient:
         self._sender.start()
 
     def is_open(self) -> bool:
-        """Has the server not closed (or cut) this connection? Reads nothing it sent."""
-        try:
-            self.sock.setblocking(False)
-            data = self.sock.recv(1, socket.MSG_PEEK)
-            return data != b""
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
+        """Has the server not closed (or cut) this connection, as far as the
+        pipelining thread can tell? (Reads nothing the server sent.)"""
+        return self.send_error is None
 
     def close(self) -> None:
         self._stop.set()
