@@ -17,6 +17,7 @@ stores and signals.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -260,7 +261,7 @@ def hang_plugin(root: Path) -> str:
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-hostile-methods\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[openclaw]\nhostile = oc_hostile_methods\n")
-    return str(root)
+    return os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
 
 
 def test_sigterm_with_a_client_that_does_not_read_exits_0_and_writes_are_durable(tmp_path):
@@ -314,7 +315,7 @@ def test_non_finite_or_non_positive_timeouts_are_refused(tmp_path, value):
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 1, (name, result)
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "positive, finite number of milliseconds" in lines[0], (name, result.stderr)
+        assert len(lines) == 1 and "timeout: must be" in lines[0] and "Traceback" not in result.stderr, (name, result.stderr)
 
 
 # --- item 8: lone surrogates -------------------------------------------------------------------
