@@ -147,6 +147,12 @@ class Outbox:
         elif transport is not None and self.transport_bytes():
             transport.abort()  # closing but still holding our bytes for a peer that will not read
 
+    def discard(self) -> None:
+        """The connection is over: drop what is queued and end the writer task."""
+        self.closed = True
+        self._drop_queue()
+        self._task.cancel()
+
     def _drop_queue(self) -> None:
         self._queue.clear()
         self._queued_bytes = 0

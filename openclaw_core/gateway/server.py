@@ -341,6 +341,7 @@ class GatewayServer:
             await session.outbox.close(protocol.CLOSE_INTERNAL_ERROR, "internal error")
         finally:
             self.clients.pop(conn_id, None)
+            session.outbox.discard()  # its writer task ends with the connection
 
     async def _handshake(self, ws: ServerConnection, conn_id: str, nonce: str) -> ClientSession | None:
         from websockets.exceptions import ConnectionClosed
