@@ -144,7 +144,8 @@ def test_clients_that_never_read_keep_memory_flat_and_others_are_served(tmp_path
         latencies, peak = [], before
         for round_ in range(12):
             for j in range(60):  # each patch is a sessions.changed to all twenty subscribers
-                assert request(ws, "sessions.patch", {"key": f"hostile-{round_}-{j}", "label": f"{round_}-{j}-" + "x" * 300})["ok"]
+                patch = {"key": f"hostile-{round_}-{j}", "label": f"{round_}-{j}-" + "x" * 300}
+                assert request(ws, "sessions.patch", patch)["ok"]
             latencies.append(health_latency(ws))
             peak = max(peak, rss(gw))
             time.sleep(0.5)
@@ -315,7 +316,8 @@ def test_non_finite_or_non_positive_timeouts_are_refused(tmp_path, value):
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 1, (name, result)
         lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "timeout: must be" in lines[0] and "Traceback" not in result.stderr, (name, result.stderr)
+        assert "Traceback" not in result.stderr, (name, result.stderr)
+        assert len(lines) == 1 and "timeout: must be" in lines[0], (name, result.stderr)
 
 
 # --- item 8: lone surrogates -------------------------------------------------------------------

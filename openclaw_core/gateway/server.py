@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-
 from openclaw_core import __version__, jsjson
 from openclaw_core.errors import OpenClawError
 from openclaw_core.gateway import auth, protocol
@@ -63,7 +62,6 @@ EVENT_LAG_BYTES = 1024 * 1024
 WRITE_LIMIT = 64 * 1024  # the transport's high-water mark: a send returns once below it
 
 
-
 @dataclass
 class _Request:
     """The request a task serves (a context variable, so run_blocking and mutate know it)."""
@@ -81,7 +79,7 @@ def _now_ms() -> int:
 
 
 def _dumps(frame: dict[str, Any]) -> str:
-    # JSON.stringify's text for anything a store can hold (a lone surrogate is \\udXXX).
+    # JSON.stringify's text for anything a store can hold (a lone surrogate is \udXXX).
     return jsjson.dumps_compact(frame)
 
 
@@ -122,7 +120,8 @@ class GatewayServer:
     def __init__(self, config: Config, pm: OpenClawPluginManager, *, hosts: Iterable[str], port: int,
                  token: str | None, preauth_timeout: float = protocol.PREAUTH_TIMEOUT_S,
                  tick_interval_ms: int = protocol.TICK_INTERVAL_MS, drain_timeout: float = DRAIN_TIMEOUT_S,
-                 max_buffered: int = protocol.MAX_BUFFERED_BYTES, log: Callable[[str], None] | None = None, verbose: bool = False) -> None:
+                 max_buffered: int = protocol.MAX_BUFFERED_BYTES,
+                 log: Callable[[str], None] | None = None, verbose: bool = False) -> None:
         self._config = config
         self._config_stamp = self._stamp(config)
         self.pm = pm
