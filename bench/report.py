@@ -225,6 +225,10 @@ def render(results: dict[str, Any], out: Path) -> Path:
         lines += ["", "## Store backends (bench_store_backends.py, as printed)", "", "```", backends["table"], "```"]
         if backends.get("chart"):
             lines += ["", f"![file store against PostgreSQL]({backends['chart']})"]
+    if (out / "GATEWAY-MEMORY.md").exists():  # written by bench_gateway_memory.py, run on its own
+        lines += ["", "## Gateway memory with clients that never read", "",
+                  "RSS over time with never-reading clients next to normal ones: "
+                  "[GATEWAY-MEMORY.md](GATEWAY-MEMORY.md) (bench/bench_gateway_memory.py)."]
     failed = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
     if failed:
         lines += ["", "## Sections that did not run", ""]

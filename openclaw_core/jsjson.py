@@ -301,6 +301,50 @@ def stringify(value: Any) -> str:
     return "".join(out)
 
 
+def _encode_compact(value: Any, depth: int, out: list[str]) -> None:
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            raise JSONError(_TOO_DEEP)
+        out.append("{")
+        for i, k in enumerate(js_key_order(list(value)) or list(value)):
+            if i:
+                out.append(",")
+            out.append(js_string(k) + ":")
+            _encode_compact(value[k], depth + 1, out)
+        out.append("}")
+    elif isinstance(value, (list, tuple)):
+        if depth >= MAX_DEPTH:
+            raise JSONError(_TOO_DEEP)
+        out.append("[")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",")
+            _encode_compact(v, depth + 1, out)
+        out.append("]")
+    else:
+        _encode(value, "", out)
+
+
+def dumps_compact(value: Any) -> str:
+    """``JSON.stringify(value)`` (no indent) for a wire frame.
+
+    orjson when it can; the exact encoder for what orjson refuses: a lone
+    surrogate (OpenClaw writes one when it cuts an emoji in half; JS prints it
+    as ``\\udXXX``) or an integer beyond 64 bits. A value JSON cannot hold is a
+    JSONError. Does not modify ``value``.
+    """
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:
+        pass
+    try:
+        out: list[str] = []
+        _encode_compact(value, 0, out)
+        return "".join(out)
+    except RecursionError:
+        raise JSONError(_TOO_DEEP) from None
+
+
 def dumps_pretty(value: Any) -> bytes:
     """2-space JSON bytes as JS writes them; canonicalizes ``value`` in place.
     A value nested more than MAX_DEPTH levels deep is a JSONError."""

@@ -125,3 +125,20 @@ def test_the_deepest_allowed_value_encodes_from_deep_in_the_stack():
     assert from_depth(600).count(b"\n") >= 2 * jsjson.MAX_DEPTH
     with pytest.raises(jsjson.JSONError, match="nested too deeply"):
         jsjson.dumps_pretty(deep(jsjson.MAX_DEPTH + 1))
+
+
+def test_dumps_compact_prints_lone_surrogates_as_json_stringify_does():
+    # What the Gateway sends for a store holding half an emoji (JSON.stringify's text).
+    assert jsjson.dumps_compact({"cut-\ud83d": ["x\ude00y", 2**70, 1.0]}) == \
+        '{"cut-\\ud83d":["x\\ude00y",1.1805916207174113e+21,1]}'
+    with pytest.raises(jsjson.JSONError):
+        jsjson.dumps_compact({"s": {1, 2}})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(json_values | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=4))
+def test_dumps_compact_round_trips(value):
+    # A lone surrogate (one per string: a Python pair would be one JS character) anywhere.
+    text = jsjson.dumps_compact(value)
+    assert text.isascii() or not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    assert jsjson.dumps_compact(jsjson.loads(text)) == text

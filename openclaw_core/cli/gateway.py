@@ -78,7 +78,8 @@ async def _serve(config: Any, hosts: list[str], port: int, token: str | None, ve
 
     configure_writers(watch=True)  # a long-lived process: keep cached stores true to the disk
     server = GatewayServer(config, get_plugin_manager(), hosts=hosts, port=port, token=token,
-                           preauth_timeout=_handshake_timeout(config), verbose=verbose)
+                           preauth_timeout=_handshake_timeout(config), drain_timeout=_drain_timeout(config),
+                           max_buffered=_max_buffered(config), verbose=verbose)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -100,13 +101,42 @@ def _handshake_timeout(config: Any) -> float:
     raw: Any = js_trim(config.env.get("OPENCLAW_HANDSHAKE_TIMEOUT_MS") or "") or config.get("gateway.handshakeTimeoutMs")
     if raw is None or raw == "":
         return PREAUTH_TIMEOUT_S
+    return _positive_ms(raw, "handshake timeout") / 1000
+
+
+def _drain_timeout(config: Any) -> float:
+    """``OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS`` > 60 s: how long SIGTERM waits for in-flight requests."""
+    from openclaw_core.gateway.server import DRAIN_TIMEOUT_S
+
+    raw = (config.env.get("OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS") or "").strip()
+    return _positive_ms(raw, "drain timeout") / 1000 if raw else DRAIN_TIMEOUT_S
+
+
+def _max_buffered(config: Any) -> int:
+    """``OPENCLAW_GATEWAY_MAX_BUFFERED_BYTES`` > 50 MiB: policy.maxBufferedBytes, per connection."""
+    from openclaw_core.gateway.protocol import MAX_BUFFERED_BYTES
+
+    raw = (config.env.get("OPENCLAW_GATEWAY_MAX_BUFFERED_BYTES") or "").strip()
+    if not raw:
+        return MAX_BUFFERED_BYTES
+    if not raw.isdigit() or not 65536 <= int(raw) <= 2**40:
+        raise UsageError(f"OPENCLAW_GATEWAY_MAX_BUFFERED_BYTES: expected a number of bytes from 65536, got {raw!r}")
+    return int(raw)
+
+
+def _positive_ms(raw: Any, what: str) -> float:
+    """A finite, positive number of milliseconds (``nan`` and ``inf`` would disable the limit)."""
+    import math
+
     try:
+        if isinstance(raw, bool):
+            raise TypeError(raw)
         ms = float(raw)
-    except (TypeError, ValueError):
-        raise UsageError(f"handshake timeout: not a number of milliseconds: {raw!r}") from None
-    if ms <= 0:
-        raise UsageError(f"handshake timeout: must be positive, got {raw!r}")
-    return ms / 1000
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{what}: not a number of milliseconds: {raw!r}") from None
+    if not math.isfinite(ms) or ms <= 0:
+        raise UsageError(f"{what}: must be a positive, finite number of milliseconds, got {raw!r}")
+    return ms
 
 
 def _dispatch(method: str, params: Any, timeout: float) -> Any:

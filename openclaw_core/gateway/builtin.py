@@ -33,8 +33,7 @@ from openclaw_core.gateway.protocol import (
     one_of_literals,
 )
 
-REDACTED = "__OPENCLAW_REDACTED__"
-SECRET_KEYS = ("token", "password", "secret", "apikey", "api_key", "privatekey", "bottoken", "accesstoken")
+from openclaw_core.gateway.redact import REDACTED, redact  # noqa: F401 - REDACTED re-exported
 
 
 def _now_ms() -> int:
@@ -89,7 +88,12 @@ def _require_key(params: Mapping[str, Any]) -> str:
 def _entry_copy(entry: Mapping[str, Any]) -> dict[str, Any]:
     import orjson
 
-    return orjson.loads(orjson.dumps(entry))
+    try:
+        return orjson.loads(orjson.dumps(entry))
+    except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: any value a store holds
+        import copy
+
+        return copy.deepcopy(dict(entry))
 
 
 def _changed_payload(key: str, reason: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -137,16 +141,6 @@ def _store_summary(call: MethodCall, path: str) -> dict[str, Any]:
     return get_writer(path, call.config, call.gateway.pm).read(summarise)
 
 
-def _redact(value: Any, key: str = "") -> Any:
-    if isinstance(value, dict):
-        return {k: _redact(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, key) for v in value]
-    if isinstance(value, str) and key.replace("-", "").replace("_", "").lower() in SECRET_KEYS and value:
-        return REDACTED
-    return value
-
-
 def config_get(call: MethodCall) -> dict[str, Any]:
     config = call.config
     try:
@@ -154,7 +148,7 @@ def config_get(call: MethodCall) -> dict[str, Any]:
     except OSError:
         raw = b""
     return {"path": str(config.path), "exists": config.exists, "valid": True, "format": config.format,
-            "config": _redact(config.data), "hash": hashlib.sha256(raw).hexdigest(), "issues": []}
+            "config": redact(config.data), "hash": hashlib.sha256(raw).hexdigest(), "issues": []}
 
 
 # --- sessions -----------------------------------------------------------------------------------------
