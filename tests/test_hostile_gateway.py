@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import now_ms, write_store
+from conftest import enable_only, now_ms, write_store
 from fault_support import free_port, make_state, rss_bytes
 from gateway_support import (
     OPENCLAW,
@@ -290,6 +290,7 @@ def test_sigterm_with_a_client_that_does_not_read_exits_0_and_writes_are_durable
 def test_the_drain_at_sigterm_is_bounded_by_the_drain_timeout(tmp_path):
     state = new_state(tmp_path, entries={"agent:main:main": {"sessionId": "s", "updatedAt": now_ms()}})
     gw = start_gateway(state, free_port(), extra_env={"PYTHONPATH": hang_plugin(tmp_path / "site"),
+                                                      "OPENCLAW_DISABLE_PLUGINS": enable_only("hostile"),
                                                       "OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS": "1500"})
     try:
         ws, _ = handshake(gw.port)
@@ -362,7 +363,8 @@ def test_a_store_with_lone_surrogates_is_served_patched_and_deleted_from(tmp_pat
 
 def test_failing_handlers_are_error_answers_and_logged(tmp_path):
     state = new_state(tmp_path, entries={"agent:main:main": {"sessionId": "s", "updatedAt": now_ms()}})
-    gw = start_gateway(state, free_port(), extra_env={"PYTHONPATH": hang_plugin(tmp_path / "site")})
+    gw = start_gateway(state, free_port(), extra_env={"PYTHONPATH": hang_plugin(tmp_path / "site"),
+                                                      "OPENCLAW_DISABLE_PLUGINS": enable_only("hostile")})
     try:
         ws, _ = handshake(gw.port, scopes=["operator.read"])
         boom = request(ws, "test.boom")

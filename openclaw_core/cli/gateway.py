@@ -108,7 +108,7 @@ def _drain_timeout(config: Any) -> float:
     """``OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS`` > 60 s: how long SIGTERM waits for in-flight requests."""
     from openclaw_core.gateway.server import DRAIN_TIMEOUT_S
 
-    raw = (config.env.get("OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS") or "").strip()
+    raw = js_trim(config.env.get("OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS") or "")
     return _positive_ms(raw, "drain timeout") / 1000 if raw else DRAIN_TIMEOUT_S
 
 
@@ -116,7 +116,7 @@ def _max_buffered(config: Any) -> int:
     """``OPENCLAW_GATEWAY_MAX_BUFFERED_BYTES`` > 50 MiB: policy.maxBufferedBytes, per connection."""
     from openclaw_core.gateway.protocol import MAX_BUFFERED_BYTES
 
-    raw = (config.env.get("OPENCLAW_GATEWAY_MAX_BUFFERED_BYTES") or "").strip()
+    raw = js_trim(config.env.get("OPENCLAW_GATEWAY_MAX_BUFFERED_BYTES") or "")
     if not raw:
         return MAX_BUFFERED_BYTES
     if not raw.isdigit() or not 65536 <= int(raw) <= 2**40:
