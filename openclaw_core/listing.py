@@ -24,6 +24,7 @@ from typing import Any
 from openclaw_core import jsvalues as js
 from openclaw_core.config import Config
 from openclaw_core.keys import js_trim, normalize_agent_id, parse_agent_session_key, session_kind
+from openclaw_core.store.normalize import normalize_model_fields
 
 DEFAULT_PROVIDER = "openai"
 DEFAULT_MODEL = "gpt-5.5"
@@ -333,6 +334,18 @@ def build_row(key: str, entry: Mapping[str, Any], store_agent_id: str, now: int)
         sort_value=js.to_number(updated_at),
         age_ms=float(now) - js.to_number(updated_at) if js.truthy(updated_at) else None,
     )
+
+
+#: the entry fields rows read; of the load normalisation (store/normalize.py)
+#: only that of model and modelProvider changes any of them
+LISTED_FIELDS = frozenset(ROW_FIELDS) | {"updatedAt", "chatType"}
+
+
+def normalize_listed_fields(entry: dict[str, Any]) -> None:
+    """Bring the :data:`LISTED_FIELDS` of a parsed entry into their loaded form
+    (the rest of the load normalisation leaves them alone): what a listing
+    passes to :meth:`StoreBackend.load_entries`."""
+    normalize_model_fields(entry)
 
 
 def is_active(entry: Mapping[str, Any], active_minutes: float | None, now: int) -> bool:
