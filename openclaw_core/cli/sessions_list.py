@@ -83,9 +83,7 @@ def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_min
     )
     ctx = lst.ListingContext(config)
     if as_json:
-        from openclaw_core.jsjson import dumps_pretty
-
-        click.echo(dumps_pretty(lst.listing_document(ctx, result)) + b"\n", nl=False)
+        click.echo(lst.dumps_listing_document(lst.listing_document(ctx, result)) + b"\n", nl=False)
     else:
         from openclaw_core.jsvalues import replace_lone_surrogates
         from openclaw_core.listing_text import listing_lines
