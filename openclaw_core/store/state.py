@@ -298,16 +298,23 @@ class StoreState:
         while True:
             nxt = find(_MEMBER_SEPARATOR, pos, end)
             stop = end if nxt < 0 else nxt
-            found = match(raw, pos, stop)
-            if found is None:
-                return None
-            key_bytes = found.group(1)
+            # A key without escapes or newlines ends at the next quote (what the
+            # regex would match, without running it); any other key takes the regex.
+            quote = find(b'"', pos + 3, stop)
+            key_bytes = raw[pos + 3:quote] if quote > 0 else b"\\"
+            if raw[quote + 1:quote + 3] == b": " and b"\\" not in key_bytes and b"\n" not in key_bytes:
+                value_at = quote + 3
+            else:
+                found = match(raw, pos, stop)
+                if found is None:
+                    return None
+                key_bytes, value_at = found.group(1), found.end()
             try:
                 key = key_bytes.decode("utf-8") if b"\\" not in key_bytes else loads(b'"' + key_bytes + b'"')
                 if key in entries:
                     return None
                 chunk = raw[pos:stop]
-                offset = found.end() - pos
+                offset = value_at - pos
                 entry = loads(memoryview(chunk)[offset:])
             except (UnicodeDecodeError, orjson.JSONDecodeError):
                 return None
