@@ -344,12 +344,37 @@ def dumps_compact(value: Any) -> str:
     except RecursionError:
         raise JSONError(_TOO_DEEP) from None
 
+def plain_scalars(values: Iterable[Any]) -> bool:
+    """True when every value is a string without lone surrogates, an int within
+    ±2**53, a bool or None: values :func:`canonicalize` leaves alone and calls plain
+    (False says nothing: a float, a container or an odd string)."""
+    for v in values:
+        kind = type(v)
+        if kind is str:
+            if not v.isascii() and _SURROGATE.search(v):
+                return False
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                return False
+        elif not (kind is bool or v is None):
+            return False
+    return True
+
 
 def dumps_pretty(value: Any) -> bytes:
     """2-space JSON bytes as JS writes them; canonicalizes ``value`` in place.
     A value nested more than MAX_DEPTH levels deep is a JSONError."""
     try:
         value, plain = canonicalize(value)
+    except RecursionError:
+        raise JSONError(_TOO_DEEP) from None
+    return dumps_canonical(value, plain)
+
+
+def dumps_canonical(value: Any, plain: bool) -> bytes:
+    """:func:`dumps_pretty` of a value already canonicalized, ``plain`` as
+    :func:`canonicalize` found it."""
+    try:
         if plain:
             try:
                 return orjson.dumps(value, option=orjson.OPT_INDENT_2)

@@ -171,7 +171,8 @@ def is_protected_entry(key: str, entry: Mapping[str, Any] | None) -> bool:
 
 # --- kinds and ownership ----------------------------------------------------
 
-def session_kind(key: str, entry: Mapping[str, Any] | None = None) -> str:
+def session_kind(key: str, entry: Mapping[str, Any] | None = None, *,
+                 parsed: AgentSessionKey | None | bool = False) -> str:
     """The ``kind`` of a ``sessions`` row: ``global``, ``unknown``, ``cron``, ``group``
     or ``direct``, in the reference's order (``classifySessionKey``).
 
@@ -179,13 +180,16 @@ def session_kind(key: str, entry: Mapping[str, Any] | None = None) -> str:
     (``Global`` and ``agent:main:discord:GROUP:7`` are direct); the cron test
     parses the key (``AGENT:Main:CRON:x`` is cron, bare ``cron:x`` is not) and
     comes before ``chatType``. Only the entry's own ``chatType`` counts, exactly
-    ``"group"`` or ``"channel"`` (not ``origin.chatType``).
+    ``"group"`` or ``"channel"`` (not ``origin.chatType``). ``parsed`` is
+    ``parse_agent_session_key(key)`` when the caller has it already.
     """
     if key == "global" or key == "unknown":
         return key
-    if is_cron_key(key):
+    if parsed is False:
+        parsed = parse_agent_session_key(key)
+    if parsed and parsed.rest.startswith("cron:"):  # is_cron_key
         return "cron"
-    chat_type = entry.get("chatType") if isinstance(entry, Mapping) else None
+    chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
     if chat_type == "group" or chat_type == "channel":
         return "group"
     if ":group:" in key or ":channel:" in key:

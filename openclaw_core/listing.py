@@ -21,15 +21,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from openclaw_core import jsjson
 from openclaw_core import jsvalues as js
 from openclaw_core.config import Config
+from openclaw_core.jsjson import MAX_SAFE_INTEGER
 from openclaw_core.jsvalues import js_trim
 from openclaw_core.keys import normalize_agent_id, parse_agent_session_key, session_kind
+from openclaw_core.store.normalize import normalize_model_fields
 
 DEFAULT_PROVIDER = "openai"
 DEFAULT_MODEL = "gpt-5.5"
 DEFAULT_CONTEXT_TOKENS = 200_000
 DEFAULT_LIMIT = 100
+_ABSENT = object()
 #: up to this limit the reference picks rows by insertion, beyond it sorts everything
 TOP_N_SELECTION_LIMIT = 200
 
@@ -109,6 +113,7 @@ class ListingContext:
     env: Mapping[str, str] = field(default_factory=dict)
     _default_refs: dict[str | None, tuple[str, str]] = field(default_factory=dict, repr=False)
     _runtimes: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _model_refs: dict[tuple[Any, ...], tuple[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.env:
@@ -317,23 +322,36 @@ class SessionRow:
 def build_row(key: str, entry: Mapping[str, Any], store_agent_id: str, now: int) -> SessionRow:
     """The row of one entry (values copied, so the entry may be let go)."""
     fields = {}
+    get = entry.get
     for name in ROW_FIELDS:
-        if name in entry:
-            value = entry[name]
-            fields[name] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
-    updated_at = entry.get("updatedAt")
+        value = get(name, _ABSENT)
+        if value is not _ABSENT:
+            fields[name] = copy.deepcopy(value) if type(value) is dict or type(value) is list else value
+    updated_at = get("updatedAt")
     if isinstance(updated_at, (dict, list)):
         updated_at = copy.deepcopy(updated_at)
     parsed = parse_agent_session_key(key)
-    return SessionRow(
-        key=key,
-        updated_at=updated_at,
-        fields=fields,
-        agent_id=parsed.agent_id if parsed else store_agent_id,
-        kind=session_kind(key, entry),
-        sort_value=js.to_number(updated_at),
-        age_ms=float(now) - js.to_number(updated_at) if js.truthy(updated_at) else None,
-    )
+    if type(updated_at) is int and updated_at and -MAX_SAFE_INTEGER <= updated_at <= MAX_SAFE_INTEGER \
+            and -MAX_SAFE_INTEGER <= now - updated_at <= MAX_SAFE_INTEGER:
+        # The same number as the float difference below, as the int JSON prints.
+        sort_value, age_ms = float(updated_at), now - updated_at
+    else:
+        sort_value = js.to_number(updated_at)
+        age_ms = float(now) - sort_value if js.truthy(updated_at) else None
+    return SessionRow(key, updated_at, fields, parsed.agent_id if parsed else store_agent_id,
+                      session_kind(key, entry, parsed=parsed), sort_value, age_ms)
+
+
+#: the entry fields rows read; of the load normalisation (store/normalize.py)
+#: only that of model and modelProvider changes any of them
+LISTED_FIELDS = frozenset(ROW_FIELDS) | {"updatedAt", "chatType"}
+
+
+def normalize_listed_fields(entry: dict[str, Any]) -> None:
+    """Bring the :data:`LISTED_FIELDS` of a parsed entry into their loaded form
+    (the rest of the load normalisation leaves them alone): what a listing
+    passes to :meth:`StoreBackend.load_entries`."""
+    normalize_model_fields(entry)
 
 
 def is_active(entry: Mapping[str, Any], active_minutes: float | None, now: int) -> bool:
@@ -410,10 +428,24 @@ def row_context_tokens(ctx: ListingContext, fields: Mapping[str, Any], model: st
     return looked_up if looked_up is not None else ctx.fallback_context_tokens
 
 
+def _cached_display_model_ref(ctx: ListingContext, key: str, fields: Mapping[str, Any]) -> tuple[str, str]:
+    # Rows share a few combinations of what decides it: compute each once.
+    segment = key.split(":")[1] if key.startswith("agent:") else None
+    get = fields.get
+    decisive = (segment, get("providerOverride"), get("modelOverride"), get("model"), get("modelProvider"))
+    for value in decisive:
+        if value is not None and type(value) is not str:
+            return display_model_ref(ctx, key, fields)
+    cached = ctx._model_refs.get(decisive)
+    if cached is None:
+        cached = ctx._model_refs[decisive] = display_model_ref(ctx, key, fields)
+    return cached
+
+
 def json_row(ctx: ListingContext, row: SessionRow) -> dict[str, Any]:
     """The row as ``sessions --json`` prints it (key order fixed, absent fields omitted)."""
     fields = row.fields
-    provider, model = display_model_ref(ctx, row.key, fields)
+    provider, model = _cached_display_model_ref(ctx, row.key, fields)
     out: dict[str, Any] = {"key": row.key, "updatedAt": row.updated_at, "ageMs": row.age_ms}
     for name in ROW_FIELDS:
         if name not in _DERIVED:
@@ -467,3 +499,23 @@ def listing_document(ctx: ListingContext, listing: Listing) -> dict[str, Any]:
     doc["activeMinutes"] = listing.active_minutes
     doc["sessions"] = [json_row(ctx, row) for row in listing.rows]
     return doc
+
+
+def dumps_listing_document(doc: dict[str, Any]) -> bytes:
+    """``jsjson.dumps_pretty(doc)`` for a :func:`listing_document`, without walking
+    every row: a row whose values are plain scalars (:func:`jsjson.plain_scalars`)
+    is already in canonical form, the others are canonicalised one by one."""
+    rows = doc["sessions"]
+    doc["sessions"] = []
+    try:
+        _, plain = jsjson.canonicalize(doc)
+    finally:
+        doc["sessions"] = rows
+    for row in rows:
+        # json_row's values are scalars but for agentRuntime, a dict of strings
+        values = list(row.values())
+        runtime = values.pop(-2)
+        if not (jsjson.plain_scalars(values) and type(runtime) is dict and jsjson.plain_scalars(runtime.values())):
+            if not jsjson.canonicalize(row)[1]:
+                plain = False
+    return jsjson.dumps_canonical(doc, plain)

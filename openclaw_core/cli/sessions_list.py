@@ -64,6 +64,14 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
     active_minutes = parse_active(active)
     limit_value = parse_limit(limit)
 
+    from openclaw_core.store.state import gc_paused
+
+    with gc_paused():  # rows and the document hold no cycles; a big store's would be walked again and again
+        _print_listing(config, targets, all_agents, active_minutes, limit_value, as_json)
+
+
+def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_minutes: int | float | None,
+                   limit_value: int | None, as_json: bool | None) -> None:
     from openclaw_core import listing as lst
 
     rows: list[lst.SessionRow] = []
@@ -99,9 +107,7 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
     )
     ctx = lst.ListingContext(config)
     if as_json:
-        from openclaw_core.jsjson import dumps_pretty
-
-        click.echo(dumps_pretty(lst.listing_document(ctx, result)) + b"\n", nl=False)
+        click.echo(lst.dumps_listing_document(lst.listing_document(ctx, result)) + b"\n", nl=False)
     else:
         from openclaw_core.jsvalues import replace_lone_surrogates
         from openclaw_core.listing_text import listing_lines
@@ -174,7 +180,8 @@ def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | floa
     finally:
         configure_writers(**previous)
     # Rows copy what they need: nothing keeps a reference to the cached entries.
-    return writer.read(lambda entries: lst.rows_of_store(entries.items(), agent_id, active_minutes, lst.now_ms()))
+    return writer.read_once(lambda entries: lst.rows_of_store(entries.items(), agent_id, active_minutes, lst.now_ms()),
+                            lst.normalize_listed_fields)
 
 
 @click.command("list", cls=OpenClawCommand, examples=[

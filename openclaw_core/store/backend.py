@@ -11,7 +11,7 @@ chosen by ``session.backend`` through the ``openclaw_store_backend`` hook.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -73,6 +73,14 @@ class StoreBackend(ABC):
         return a lazily decoded state (``StoreState.parse(..., lazy=True)``). The
         writer drops such a state after that one commit. Default: :meth:`load`."""
         return self.load()
+
+    def load_entries(self, normalize: Callable[[dict[str, Any]], Any]) -> Mapping[str, dict[str, Any]]:
+        """The entries for a one-shot reader that keeps nothing and writes nothing
+        (``openclaw sessions``), each passed through ``normalize``, which brings
+        the fields that reader looks at into their loaded form. A backend that can
+        skips what only commits need (``StoreState.parse_entries``). Default: the
+        entries of :meth:`load`."""
+        return self.load().entries
 
     def refresh(self, state: StoreState) -> StoreState:
         """Bring a cached ``state`` up to the stored version.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -257,6 +257,33 @@ class StoreState:
             raise StoreCorruptError(source, f"not valid JSON ({exc})") from None
         return cls.from_entries(parsed, source=source, version=version, raw=raw)
 
+    @staticmethod
+    @gc_paused()
+    def parse_entries(raw: bytes, *, source: str,
+                      normalize: Callable[[dict[str, Any]], Any] = normalize_loaded_entry) -> dict[str, dict[str, Any]]:
+        """The entries of sessions.json bytes for a reader that neither keeps nor
+        writes them: validated like :meth:`parse`, top-level keys in JS order, each
+        entry passed through ``normalize`` (a reader of a few fields may pass what
+        normalises just those), but not canonicalised nor encoded: a listing
+        of a big store skips the work only a later commit needs. Numbers and nested
+        key order are as parsed (:func:`jsjson.dumps_pretty` puts them in JS form).
+        Anything unusual (and every error) goes through the full :meth:`parse`."""
+        try:
+            parsed = orjson.loads(raw)
+            # orjson's encoder refuses what is nested too deeply for a commit to
+            # write back (one level more here: the top-level object).
+            orjson.dumps(parsed)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            parsed = None
+        if type(parsed) is not dict or any(type(entry) is not dict for entry in parsed.values()):
+            return StoreState.parse(raw, source=source).entries
+        order = jsjson.js_key_order(list(parsed))
+        if order is not None:
+            parsed = {key: parsed[key] for key in order}
+        for entry in parsed.values():
+            normalize(entry)
+        return parsed
+
     @classmethod
     def _parse_lazy(cls, raw: bytes, version: Any, source: str = "") -> StoreState | None:
         # In 2-space JSON ",\n  \"" only ever starts a top-level member; a wrong
@@ -271,16 +298,23 @@ class StoreState:
         while True:
             nxt = find(_MEMBER_SEPARATOR, pos, end)
             stop = end if nxt < 0 else nxt
-            found = match(raw, pos, stop)
-            if found is None:
-                return None
-            key_bytes = found.group(1)
+            # A key without escapes or newlines ends at the next quote (what the
+            # regex would match, without running it); any other key takes the regex.
+            quote = find(b'"', pos + 3, stop)
+            key_bytes = raw[pos + 3:quote] if quote > 0 else b"\\"
+            if raw[quote + 1:quote + 3] == b": " and b"\\" not in key_bytes and b"\n" not in key_bytes:
+                value_at = quote + 3
+            else:
+                found = match(raw, pos, stop)
+                if found is None:
+                    return None
+                key_bytes, value_at = found.group(1), found.end()
             try:
                 key = key_bytes.decode("utf-8") if b"\\" not in key_bytes else loads(b'"' + key_bytes + b'"')
                 if key in entries:
                     return None
                 chunk = raw[pos:stop]
-                offset = found.end() - pos
+                offset = value_at - pos
                 entry = loads(memoryview(chunk)[offset:])
             except (UnicodeDecodeError, orjson.JSONDecodeError):
                 return None

@@ -196,6 +196,17 @@ class StoreWriter:
             state.verify(key)
             return decode_chunk(state.chunks[key])
 
+    def read_once(self, fn: Callable[[Mapping[str, Mapping[str, Any]]], T],
+                  normalize: Callable[[dict[str, Any]], Any]) -> T:
+        """:meth:`read` for a one-shot reader (``openclaw sessions``): the cached
+        store if it is current, else the backend's read-only load
+        (:meth:`StoreBackend.load_entries` with ``normalize``), not cached."""
+        with self._state_lock:
+            state = self._state
+            if state is not None and self.backend.version() == state.version:
+                return fn(MappingProxyType(state.entries))
+            return fn(MappingProxyType(self.backend.load_entries(normalize)))
+
     def invalidate(self) -> None:
         """Forget the cached store; the next commit or read reloads it."""
         with self._state_lock:

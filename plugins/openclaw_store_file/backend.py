@@ -10,7 +10,7 @@ import re
 import stat
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -171,7 +171,11 @@ class FileStoreBackend(StoreBackend):
     def load_lazy(self) -> StoreState:
         return self._load(lazy=True)
 
-    def _load(self, *, lazy: bool) -> StoreState:
+    def load_entries(self, normalize: Callable[[dict[str, Any]], Any]) -> Mapping[str, dict[str, Any]]:
+        loaded = self._load(lazy=False, normalize=normalize)
+        return loaded.entries if isinstance(loaded, StoreState) else loaded
+
+    def _load(self, *, lazy: bool, normalize: Callable[[dict[str, Any]], Any] | None = None) -> Any:
         try:
             # O_NONBLOCK: a FIFO put in the store's place must not hang us until a
             # writer opens it (the fstat below then refuses it, unread).
@@ -199,6 +203,8 @@ class FileStoreBackend(StoreBackend):
             raise StoreCorruptError(self.path, "it is a directory") from None
         finally:
             os.close(fd)
+        if normalize is not None:
+            return StoreState.parse_entries(raw, source=self.path, normalize=normalize)
         # The version of the bytes we read, from the descriptor: no window for a swap.
         return StoreState.parse(raw, source=self.path, version=_identity(st), lazy=lazy)
 

@@ -1,0 +1,142 @@
+"""``openclaw sessions`` reads a store without the commit-only work (no
+canonicalising, no re-encoding, only the listed fields normalised) and dumps
+its document without walking plain rows: the output must stay byte for byte
+that of a full load dumped the generic way."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from conftest import now_ms
+
+from openclaw_core import jsjson
+from openclaw_core import listing as lst
+from openclaw_core.config import load_config
+from openclaw_core.errors import StoreCorruptError
+from openclaw_core.jsvalues import replace_lone_surrogates
+from openclaw_core.listing_text import listing_lines
+from openclaw_core.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
+from openclaw_core.store.state import StoreState
+
+NOW = 1_780_000_000_000
+
+# Written by hand: what a full load migrates, normalises or canonicalises.
+ODD_STORE = (
+    '{\n'
+    '  "agent:main:z": {"updatedAt": 1779999000000.0, "model": "  gpt-x  ", "modelProvider": " acme ",'
+    ' "provider": "telegram", "room": "r", "totalTokens": 5.0, "contextTokens": 1e21, "inputTokens": 12345678901234567890},\n'
+    '  "10": {"updatedAt": 1779990000000, "model": "   ", "modelProvider": "gone", "chatType": "group"},\n'
+    '  "2": {"updatedAt": "1779999999999", "modelOverride": " p/m ", "providerOverride": "P",'
+    ' "responseUsage": {"9": 1, "1": [2.0, {"b": 1, "0": 0}]}},\n'
+    '  "agent:main:cron:j:run:1": {"updatedAt": 1779999999000, "model": "codex-cli/gpt-5", "sessionId": "x"},\n'
+    '  "agent:main:\\u00e9\\ud83c\\udf89": {"updatedAt": -9007199254740993, "lastChannel": " TG ", "lastTo": " 5 ",'
+    ' "deliveryContext": {"channel": "x"}, "model": "m", "totalTokensFresh": false},\n'
+    '  "agent:main:telegram:group:-1": {"updatedAt": null, "skillsSnapshot": {"resolvedSkills": [1]}, "thinkingLevel": "low"},\n'
+    '  "agent:main:nan": {"updatedAt": 0, "verboseLevel": 1.5, "contextTokens": 0.1}\n'
+    '}'
+).encode()
+# orjson refuses lone surrogates: this one goes through the full parse.
+SURROGATE_STORE = ODD_STORE.replace(b'"sessionId": "x"', b'"sessionId": "\\ud800x"')
+
+
+def _full_load_output(raw: bytes, as_json: bool) -> bytes:
+    """The listing as before: the writer's full load, rows copied, the generic dumps."""
+    config = load_config()
+    entries = StoreState.parse(raw, source="s").entries
+    rows = lst.rows_of_store(entries.items(), "main", None, NOW)
+    listing = lst.Listing(targets=[("main", "S")], aggregate=False, all_agents=False,
+                          rows=lst.select_newest(rows, None), total_count=len(rows), limit=None, active_minutes=None)
+    ctx = lst.ListingContext(config)
+    if as_json:
+        return jsjson.dumps_pretty(lst.listing_document(ctx, listing)) + b"\n"
+    return "".join(replace_lone_surrogates(line) + "\n" for line in listing_lines(ctx, listing, NOW)).encode()
+
+
+def test_the_odd_store_takes_the_read_only_path():
+    untouched = StoreState.parse_entries(ODD_STORE, source="s", normalize=lambda entry: None)
+    assert untouched["10"]["model"] == "   " and "provider" in untouched["agent:main:z"]
+    assert list(untouched)[:2] == ["2", "10"]
+    assert "model" not in StoreState.parse_entries(SURROGATE_STORE, source="s", normalize=lambda entry: None)["10"]
+
+
+@pytest.mark.parametrize("store", [ODD_STORE, SURROGATE_STORE])
+@pytest.mark.parametrize("as_json", [True, False])
+def test_the_listing_is_that_of_a_full_load(cli, store_path, monkeypatch, as_json, store):
+    monkeypatch.setattr(lst, "now_ms", lambda: NOW)
+    store_path.write_bytes(store)
+    expected = _full_load_output(store, as_json).replace(b'"S"', json.dumps(str(store_path)).encode())
+    result = cli("sessions", "--limit", "all", *(["--json"] if as_json else []))
+    assert result.exit_code == 0, result.stderr
+    ours = result.stdout.encode()
+    if not as_json:
+        # The header names the store path; the rows must be identical.
+        ours, expected = ours.split(b"\n", 1)[1], expected.split(b"\n", 1)[1]
+    assert ours == expected
+    assert store_path.read_bytes() == store  # read-only: nothing written back
+
+
+def test_plain_rows_are_dumped_as_dumps_pretty_would(cli, store_path, monkeypatch):
+    monkeypatch.setattr(lst, "now_ms", lambda: NOW)
+    store = {f"agent:main:telegram:direct:{i}": {"updatedAt": NOW - i * 1000, "model": "gpt-5.5", "sessionId": f"s{i}",
+                                                 "inputTokens": i, "contextTokens": 200000} for i in range(50)}
+    raw = jsjson.stringify(store).encode()
+    store_path.write_bytes(raw)
+    result = cli("sessions", "--limit", "all", "--json")
+    expected = _full_load_output(raw, True).replace(b'"S"', json.dumps(str(store_path)).encode())
+    assert result.stdout.encode() == expected
+
+
+def test_dumps_listing_document_matches_dumps_pretty():
+    row = {"key": "k", "updatedAt": 1, "ageMs": 2.0, "big": 2**60, "s": "\ud800", "agentRuntime": {"id": "pi"},
+           "kind": "direct"}
+    plain = {"key": "k", "updatedAt": 1, "ageMs": 2, "agentRuntime": {"id": "pi", "source": "implicit"}, "kind": "d"}
+    odd_runtime = dict(plain, agentRuntime={"id": "\udfff"})
+    doc = {"path": "p", "count": 3, "activeMinutes": float("inf"), "sessions": [row, plain, odd_runtime]}
+    assert lst.dumps_listing_document(copy.deepcopy(doc)) == jsjson.dumps_pretty(copy.deepcopy(doc))
+    doc = {"path": "p", "count": 1, "activeMinutes": None, "sessions": [plain]}
+    assert lst.dumps_listing_document(copy.deepcopy(doc)) == jsjson.dumps_pretty(copy.deepcopy(doc))
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"  ", b"{", b"[]", b"null", b'{"a": 5}', b'{"a": {}} x', b'{"a": {"x": ' + _nested(254).encode() + b"}}",
+])
+def test_the_read_only_load_refuses_what_the_full_load_refuses(raw):
+    with pytest.raises(StoreCorruptError) as full:
+        StoreState.parse(raw, source="s")
+    with pytest.raises(StoreCorruptError) as read_only:
+        StoreState.parse_entries(raw, source="s")
+    assert str(read_only.value) == str(full.value)
+
+
+def test_the_read_only_load_takes_what_the_full_load_takes():
+    # As deep as a commit can write back (orjson refuses it one level higher, with the top object).
+    raw = b'{"a": {"x": ' + _nested(253).encode() + b'}, "1": {"room": "r"}}'
+    assert StoreState.parse_entries(raw, source="s") == StoreState.parse(raw, source="s").entries
+    assert list(StoreState.parse_entries(raw, source="s")) == ["1", "a"]
+
+
+def test_only_model_fields_of_the_listed_ones_are_normalised():
+    # normalize_listed_fields stands in for the whole load normalisation: it must
+    # cover every listed field that normalisation can change.
+    assert lst.LISTED_FIELDS & NORMALIZED_FIELDS == {"model", "modelProvider"}
+    for entry in json.loads(ODD_STORE).values():
+        full, listed = copy.deepcopy(entry), copy.deepcopy(entry)
+        normalize_loaded_entry(full)
+        lst.normalize_listed_fields(listed)
+        for name in lst.LISTED_FIELDS:
+            assert (name in full, full.get(name)) == (name in listed, listed.get(name)), name
+
+
+def test_age_is_the_same_number_on_both_paths():
+    now = now_ms()
+    for updated in (now - 5, now + 5, 1, -1, 2**53, -(2**53), 2**53 + 2, 1.5, "12", True):
+        row = lst.build_row("k", {"updatedAt": updated}, "main", now)
+        to_number = float(updated) if not isinstance(updated, str) else float(updated)
+        assert row.age_ms == float(now) - to_number
+        assert row.sort_value == to_number
