@@ -73,6 +73,7 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
 def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_minutes: int | float | None,
                    limit_value: int | None, as_json: bool | None) -> None:
     from openclaw_core import listing as lst
+    from openclaw_core.cli import output
 
     rows: list[lst.SessionRow] = []
     total = 0
