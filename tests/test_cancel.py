@@ -1,0 +1,105 @@
+"""Ctrl-C and SIGTERM never commit behind "Cancelled" (issue 13, item 2), and a
+commit that fails logs no success line (item 6). Real subprocesses, real
+signals, a real third-party plugin holding the commit at a chosen stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+from cancel_support import big_store, gate_env, install_gate, release, tree, wait_reached
+from conftest import OPENCLAW
+
+from openclaw_core.cancel import CANCELLED_MESSAGE, FINISHING_MESSAGE
+
+
+def start(args, env_extra):
+    env = dict(os.environ)
+    env.update(env_extra)
+    return subprocess.Popen([OPENCLAW, *args], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def without_locks(snapshot):
+    # The store's lock file is the backend's own (taken before the load), not data.
+    return {k: v for k, v in snapshot.items() if not k.endswith(".lock")}
+
+
+@pytest.fixture
+def sessions(store_path):
+    return store_path.parent
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_before_the_commit_changes_nothing(tmp_path, state_dir, sessions, sig, code):
+    install_gate(tmp_path)
+    before_bytes = big_store(sessions)
+    before = tree(state_dir / "agents")
+    proc = start(["sessions", "cleanup", "--enforce"], gate_env(tmp_path))
+    # Held after prune, cap and archive-transcripts planned their work, before the write.
+    assert wait_reached(tmp_path, proc) == "policy"
+    proc.send_signal(sig)
+    release(tmp_path)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, (out, err)
+    assert err.strip().splitlines()[-1] == CANCELLED_MESSAGE
+    assert "[sessions/store]" not in out + err and "Applied maintenance" not in out
+    assert (sessions / "sessions.json").read_bytes() == before_bytes
+    assert without_locks(tree(state_dir / "agents")) == before  # no transcript renamed, no archive purged
+
+
+def test_a_signal_after_the_write_started_lets_it_complete(tmp_path, state_dir, sessions):
+    install_gate(tmp_path)
+    before_bytes = big_store(sessions)
+    proc = start(["sessions", "cleanup", "--enforce"], gate_env(tmp_path, "committed"))
+    assert wait_reached(tmp_path, proc) == "committed"
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # a second Ctrl-C does not interrupt it either
+    release(tmp_path)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    assert FINISHING_MESSAGE in err and CANCELLED_MESSAGE not in err
+    assert out.splitlines()[-1] == "Applied maintenance. Current entries: 500"
+    assert "[sessions/store] pruned stale session entries" in out
+    after = (sessions / "sessions.json").read_bytes()
+    assert after != before_bytes and len(json.loads(after)) == 500
+    names = os.listdir(sessions)
+    assert "s1.jsonl" not in names and any(n.startswith("s1.jsonl.deleted.") for n in names)
+    assert "s1.trajectory.jsonl" not in names
+    assert "old.jsonl.deleted.2020-01-01T00-00-00.000Z" not in names
+
+
+def test_a_raising_policy_logs_no_success_and_moves_no_file(tmp_path, state_dir, sessions):
+    install_gate(tmp_path)
+    before_bytes = big_store(sessions, 2_000)
+    before = tree(state_dir / "agents")
+    proc = start(["sessions", "cleanup", "--enforce"], gate_env(tmp_path, "raise"))
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (out, err)
+    assert 'maintenance policy "test-gate" of plugin "test-gate" failed: RuntimeError: the gate refuses' in err
+    assert "[sessions/store]" not in out + err
+    assert (sessions / "sessions.json").read_bytes() == before_bytes
+    assert without_locks(tree(state_dir / "agents")) == before
+
+
+def test_a_failed_write_logs_no_success_line(tmp_path, state_dir, sessions):
+    """A real write failure: the file size limit (root ignores permissions, not RLIMIT_FSIZE)."""
+    import resource
+
+    before_bytes = big_store(sessions, 2_000, transcripts=0)
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    env = dict(os.environ)
+    proc = subprocess.run([OPENCLAW, "sessions", "cleanup", "--enforce"], env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, preexec_fn=small_files, timeout=120)
+    assert proc.returncode == 1, proc
+    assert proc.stderr.strip() == "Error: File too large"
+    assert "[sessions/store]" not in proc.stdout + proc.stderr and "Applied" not in proc.stdout
+    assert (sessions / "sessions.json").read_bytes() == before_bytes
+    assert not [n for n in os.listdir(sessions) if n.endswith(".tmp")]
