@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 from cancel_support import big_store, gate_env, install_gate, release, tree, wait_reached
@@ -103,3 +104,110 @@ def test_a_failed_write_logs_no_success_line(tmp_path, state_dir, sessions):
     assert "[sessions/store]" not in proc.stdout + proc.stderr and "Applied" not in proc.stdout
     assert (sessions / "sessions.json").read_bytes() == before_bytes
     assert not [n for n in os.listdir(sessions) if n.endswith(".tmp")]
+
+
+# --- agents delete ------------------------------------------------------------------------------
+
+def agents_state(state_dir, sessions_count: int = 3_000):
+    from conftest import write_store
+
+    home = os.environ["HOME"]
+    os.makedirs(os.path.join(home, "ws-work"))
+    (state_dir / "agents" / "work" / "agent").mkdir(parents=True)
+    (state_dir / "openclaw.json").write_text(json.dumps({"agents": {"list": [
+        {"id": "main", "default": True}, {"id": "work", "workspace": "~/ws-work"}]}}, indent=2) + "\n")
+    from conftest import now_ms
+    entries = {f"agent:work:telegram:direct:{i}": {"sessionId": f"w{i}", "updatedAt": now_ms()}
+               for i in range(sessions_count)}
+    write_store(state_dir / "agents" / "work" / "sessions" / "sessions.json", entries)
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Python catches SIGINT from the start; SIGTERM only while the command's handlers are installed."""
+    with open(f"/proc/{pid}/status") as status:
+        caught = next(line for line in status if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def test_agents_delete_cancelled_while_waiting_for_the_config_changes_nothing(tmp_path, state_dir):
+    import time
+
+    import filelock
+
+    agents_state(state_dir)
+    before = tree(state_dir / "agents")
+    config_before = (state_dir / "openclaw.json").read_bytes()
+    lock_path = state_dir / "openclaw.json.lock"
+    with filelock.FileLock(str(lock_path)):  # another process is editing the config
+        proc = start(["agents", "delete", "work", "--force"], {})
+        deadline = time.monotonic() + 60
+        while not catches_sigterm(proc.pid):  # past the prompt, waiting for the config's lock
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == CANCELLED_MESSAGE and "Deleted agent" not in out
+    assert (state_dir / "openclaw.json").read_bytes() == config_before
+    assert without_locks(tree(state_dir / "agents")) == before
+    assert os.path.isdir(os.path.join(os.environ["HOME"], "ws-work"))
+
+
+def test_agents_delete_interrupted_after_the_config_write_completes(tmp_path, state_dir):
+    install_gate(tmp_path)
+    agents_state(state_dir)
+    proc = start(["agents", "delete", "work", "--force"], gate_env(tmp_path, "committed"))
+    assert wait_reached(tmp_path, proc) == "committed"  # config rewritten, the purge just durable
+    proc.send_signal(signal.SIGINT)
+    release(tmp_path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (out, err)
+    assert FINISHING_MESSAGE in err
+    assert out.splitlines()[-1] == "Deleted agent: work"
+    assert "work" not in (state_dir / "openclaw.json").read_text()
+    # The trash ran too (workspace, agent dir, sessions dir with the purged store): nothing half-deleted.
+    assert not os.path.exists(os.path.join(os.environ["HOME"], "ws-work"))
+    assert not (state_dir / "agents" / "work" / "agent").exists()
+    assert not (state_dir / "agents" / "work" / "sessions").exists()
+    trashed = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files" / "sessions" / "sessions.json"
+    assert json.loads(trashed.read_text()) == {}
+
+
+# --- the Gateway ----------------------------------------------------------------------------------
+
+def test_gateway_cleanup_whose_client_disconnects_before_the_commit_changes_nothing(tmp_path, state_dir, sessions,
+                                                                                    free_port):
+    from gateway_support import handshake, request, start_gateway
+
+    install_gate(tmp_path)
+    before_bytes = big_store(sessions)
+    before = tree(state_dir / "agents")
+    gw = start_gateway(state_dir, free_port, args=("--verbose",), extra_env=gate_env(tmp_path))
+    try:
+        ws, hello = handshake(free_port)
+        assert hello["ok"], hello
+        ws.send(json.dumps({"type": "req", "id": "c1", "method": "sessions.cleanup", "params": {"enforce": True}}))
+        assert wait_reached(tmp_path, gw.proc) == "policy"
+        ws.close()  # the client goes away mid-cleanup
+        import time
+        deadline = time.monotonic() + 30
+        while "sessions.cleanup cancelled" not in gw.log():
+            assert time.monotonic() < deadline, gw.log()
+            time.sleep(0.02)
+        release(tmp_path)
+        while "res sessions.cleanup error" not in gw.log():  # the cancelled job has ended
+            assert time.monotonic() < deadline, gw.log()
+            time.sleep(0.02)
+        assert f"res sessions.cleanup error INVALID_REQUEST: {CANCELLED_MESSAGE}" in gw.log()
+        assert (sessions / "sessions.json").read_bytes() == before_bytes
+        assert without_locks(tree(state_dir / "agents")) == before
+        # The next request is served by the same writer, which was not wedged.
+        ws2, _ = handshake(free_port)
+        reply = request(ws2, "sessions.cleanup", {"enforce": True}, timeout=120)
+        ws2.close()
+    finally:
+        gw.stop()
+    assert reply["ok"], reply
+    assert reply["payload"]["appliedCount"] == 500
+    assert len(json.loads((sessions / "sessions.json").read_bytes())) == 500
+    assert not (sessions / "s1.jsonl").exists()
