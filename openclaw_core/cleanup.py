@@ -123,7 +123,7 @@ def cleanup_stores(config: Config, *, store: str | None = None, agent: str | Non
             cancel.check()  # one operation: once a store was committed, the others follow
         tell("load")
         if dry_run:
-            done = _preview(config, pm, target, settings, mode, active_keys, fix_missing, tell, with_rows)
+            done = _preview(config, pm, target, settings, mode, active_keys, fix_missing, tell, with_rows, cancel)
         else:
             done = _apply(config, pm, target, mode, active_keys, fix_missing, tell, cancel)
         tell("done")
@@ -156,7 +156,7 @@ def _summary(target: StoreTarget, report: MaintenanceReport, *, mode: str,
 
 def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, settings: MaintenanceSettings,
              mode: str, active_keys: frozenset[str], fix_missing: bool, tell: Callable[[str], None],
-             with_rows: bool) -> StoreCleanup:
+             with_rows: bool, cancel: CancelToken | None = None) -> StoreCleanup:
     """What ``--enforce`` with the same options would do, on a scratch copy: no file
     is touched, no directory created, no lock taken."""
     from openclaw_core.maintenance import run_maintenance
@@ -172,7 +172,8 @@ def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, set
         # (like the reference), and unlike the reference it honours the active key.
         request = MaintenanceRequest(mode="enforce", force=True, active_keys=active_keys, dry_run=True,
                                      fix_missing=fix_missing, progress=tell)
-        report = run_maintenance(view, backend, settings, request, pm)
+        report = run_maintenance(view, backend, settings, request, pm,
+                                 check=cancel.check if cancel is not None else None)
     finally:
         backend.close()
     summary = _summary(target, report, mode=mode)

@@ -35,6 +35,8 @@ class Gate:
     order = 450
 
     def apply(self, ctx):
+        if AT == "dry-run" and ctx.dry_run:
+            hold("dry-run")
         if ctx.dry_run:
             return
         if AT == "policy":

@@ -52,6 +52,18 @@ def test_a_signal_before_the_commit_changes_nothing(tmp_path, state_dir, session
     assert without_locks(tree(state_dir / "agents")) == before  # no transcript renamed, no archive purged
 
 
+def test_a_dry_run_stops_at_ctrl_c(tmp_path, state_dir, sessions):
+    install_gate(tmp_path)
+    big_store(sessions, 2_000)
+    proc = start(["sessions", "cleanup", "--dry-run"], gate_env(tmp_path, "dry-run"))
+    assert wait_reached(tmp_path, proc) == "dry-run"
+    proc.send_signal(signal.SIGINT)
+    release(tmp_path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert out == "" and err.strip() == CANCELLED_MESSAGE
+
+
 def test_a_signal_after_the_write_started_lets_it_complete(tmp_path, state_dir, sessions):
     install_gate(tmp_path)
     before_bytes = big_store(sessions)
