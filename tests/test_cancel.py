@@ -223,3 +223,71 @@ def test_gateway_cleanup_whose_client_disconnects_before_the_commit_changes_noth
     assert reply["payload"]["appliedCount"] == 500
     assert len(json.loads((sessions / "sessions.json").read_bytes())) == 500
     assert not (sessions / "s1.jsonl").exists()
+
+
+def test_ctrl_c_of_a_cli_whose_cleanup_runs_on_the_gateway(tmp_path, state_dir, sessions, free_port):
+    """The CLI cannot know whether the Gateway's write had started, so it does not
+    claim that nothing changed; its disconnect cancels the Gateway's job (it had not)."""
+    import time
+
+    from gateway_support import TOKEN, handshake, request, start_gateway
+
+    from openclaw_core.cancel import GATEWAY_CANCELLED_MESSAGE
+
+    install_gate(tmp_path)
+    before_bytes = big_store(sessions, 5_000)
+    before = tree(state_dir / "agents")
+    gw = start_gateway(state_dir, free_port, args=("--verbose",), extra_env=gate_env(tmp_path))
+    try:
+        proc = start(["sessions", "cleanup", "--enforce"],
+                     {"OPENCLAW_GATEWAY_PORT": str(free_port), "OPENCLAW_GATEWAY_TOKEN": TOKEN})
+        assert wait_reached(tmp_path, gw.proc) == "policy"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (out, err)
+        assert err.strip().splitlines()[-1] == GATEWAY_CANCELLED_MESSAGE
+        release(tmp_path)
+        deadline = time.monotonic() + 30
+        while "res sessions.cleanup error" not in gw.log():
+            assert time.monotonic() < deadline, gw.log()
+            time.sleep(0.02)
+        assert "sessions.cleanup cancelled: its client disconnected" in gw.log()
+        assert (sessions / "sessions.json").read_bytes() == before_bytes
+        assert without_locks(tree(state_dir / "agents")) == before
+        ws, _ = handshake(free_port)
+        assert request(ws, "health", {})["ok"]
+        ws.close()
+    finally:
+        gw.stop()
+
+
+def test_gateway_agents_delete_whose_client_disconnects_before_the_config_write(tmp_path, state_dir, free_port):
+    import time
+
+    import filelock
+    from gateway_support import handshake, request, start_gateway
+
+    agents_state(state_dir, 10)
+    config_before = (state_dir / "openclaw.json").read_bytes()
+    before = tree(state_dir / "agents")
+    gw = start_gateway(state_dir, free_port, args=("--verbose",))
+    try:
+        with filelock.FileLock(str(state_dir / "openclaw.json.lock")):  # another edit is under way
+            ws, _ = handshake(free_port)
+            ws.send(json.dumps({"type": "req", "id": "d1", "method": "agents.delete",
+                                "params": {"agentId": "work"}}))
+            time.sleep(0.5)  # the job waits for the config's lock (60 s at most)
+            ws.close()
+            deadline = time.monotonic() + 30
+            while "res agents.delete error" not in gw.log():
+                assert time.monotonic() < deadline, gw.log()
+                time.sleep(0.02)
+        assert "agents.delete cancelled: its client disconnected" in gw.log()
+        assert f"res agents.delete error INVALID_REQUEST: {CANCELLED_MESSAGE}" in gw.log()
+        assert (state_dir / "openclaw.json").read_bytes() == config_before
+        assert without_locks(tree(state_dir / "agents")) == before
+        ws2, _ = handshake(free_port)
+        assert request(ws2, "agents.list", {})["ok"]
+        ws2.close()
+    finally:
+        gw.stop()
