@@ -61,6 +61,7 @@ from openclaw_core.keys import DEFAULT_AGENT_ID, normalize_agent_id
 from openclaw_core.trash import TrashContext, TrashResult, is_within, trash_path
 
 if TYPE_CHECKING:
+    from openclaw_core.cancel import CancelToken
     from openclaw_core.config import Config
     from openclaw_core.plugins import OpenClawPluginManager
 
@@ -411,15 +412,22 @@ def plan_json(plan: DeletePlan, *, removed_bindings: Any, extra: Mapping[str, An
 
 
 def delete_agent(config: Config, raw_id: str, *, delete_files: bool = True,
-                 pm: OpenClawPluginManager | None = None) -> DeleteResult:
+                 pm: OpenClawPluginManager | None = None, cancel: CancelToken | None = None) -> DeleteResult:
+    """See the module docstring. ``cancel`` stops it (:class:`~openclaw_core.cancel.OperationCancelled`)
+    until the config is rewritten, its point of no return; from there on the
+    purge and the trash always follow."""
     from openclaw_core import config_edit
 
     agent = normalize_requested_id(raw_id)
     if agent == DEFAULT_AGENT_ID:
         raise MainAgentProtected()
-    with config_edit.editing(config) as current:
+    if cancel is not None:
+        cancel.check()
+    with config_edit.editing(config, cancel=cancel) as current:
         before = copy.deepcopy(current)  # purge and the shared rule read the config as it was
         plan = plan_delete(current, agent)
+        if cancel is not None:
+            cancel.begin_commit()  # raises if cancelled: nothing was changed
         config_edit.write(current, plan.pruned.data)
     config.data = current.data
     purge = purge_agent_sessions(before, agent, pm)

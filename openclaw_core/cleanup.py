@@ -20,6 +20,10 @@ wouldMutate}`` plus ``applied: true, appliedCount`` when applied.
   options would do; it writes nothing and creates nothing.
 * ``progress`` (optional) is called with a :class:`CleanupProgress` at each
   step (long cleanups show it on a terminal).
+* ``cancel`` (optional) is a :class:`~openclaw_core.cancel.CancelToken`: set
+  before the first store's commit passes its point of no return, the cleanup
+  raises :class:`~openclaw_core.cancel.OperationCancelled` and nothing was
+  changed; set later, it is refused and every selected store is maintained.
 
 Applying goes through each store's single writer (one forced maintenance
 commit under the store's lock); a store that does not parse is refused with
@@ -41,6 +45,7 @@ from openclaw_core.maintenance import MaintenanceReport, MaintenanceRequest, Mai
 from openclaw_core.targets import StoreTarget, resolve_targets
 
 if TYPE_CHECKING:
+    from openclaw_core.cancel import CancelToken
     from openclaw_core.config import Config
     from openclaw_core.plugins import OpenClawPluginManager
 
@@ -86,17 +91,18 @@ class CleanupResult:
 def run_cleanup(config: Config, *, store: str | None = None, agent: str | None = None, all_agents: bool = False,
                 enforce: bool = False, dry_run: bool = False, active_key: str | None = None,
                 fix_missing: bool = False, progress: Callable[[CleanupProgress], None] | None = None,
-                ) -> dict[str, Any]:
+                cancel: CancelToken | None = None) -> dict[str, Any]:
     """Maintain the selected stores now; the reference's JSON result (see the module docstring)."""
     return cleanup_stores(config, store=store, agent=agent, all_agents=all_agents, enforce=enforce,
                           dry_run=dry_run, active_key=active_key, fix_missing=fix_missing,
-                          progress=progress).to_json()
+                          progress=progress, cancel=cancel).to_json()
 
 
 def cleanup_stores(config: Config, *, store: str | None = None, agent: str | None = None, all_agents: bool = False,
                    enforce: bool = False, dry_run: bool = False, active_key: str | None = None,
                    fix_missing: bool = False, progress: Callable[[CleanupProgress], None] | None = None,
-                   with_rows: bool = False, pm: OpenClawPluginManager | None = None) -> CleanupResult:
+                   with_rows: bool = False, pm: OpenClawPluginManager | None = None,
+                   cancel: CancelToken | None = None) -> CleanupResult:
     """Like :func:`run_cleanup`, returning every store's report (and with ``with_rows``
     the dry-run table's rows)."""
     if pm is None:
@@ -115,11 +121,13 @@ def cleanup_stores(config: Config, *, store: str | None = None, agent: str | Non
             if progress is not None:
                 progress(CleanupProgress(index, len(targets), target.agent_id, str(target.path), stage))
 
+        if cancel is not None:
+            cancel.check()  # one operation: once a store was committed, the others follow
         tell("load")
         if dry_run:
-            done = _preview(config, pm, target, settings, mode, active_keys, fix_missing, tell, with_rows)
+            done = _preview(config, pm, target, settings, mode, active_keys, fix_missing, tell, with_rows, cancel)
         else:
-            done = _apply(config, pm, target, mode, active_keys, fix_missing, tell)
+            done = _apply(config, pm, target, mode, active_keys, fix_missing, tell, cancel)
         tell("done")
         result.stores.append(done)
     return result
@@ -150,7 +158,7 @@ def _summary(target: StoreTarget, report: MaintenanceReport, *, mode: str,
 
 def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, settings: MaintenanceSettings,
              mode: str, active_keys: frozenset[str], fix_missing: bool, tell: Callable[[str], None],
-             with_rows: bool) -> StoreCleanup:
+             with_rows: bool, cancel: CancelToken | None = None) -> StoreCleanup:
     """What ``--enforce`` with the same options would do, on a scratch copy: no file
     is touched, no directory created, no lock taken."""
     from openclaw_core.maintenance import run_maintenance
@@ -166,7 +174,8 @@ def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, set
         # (like the reference), and unlike the reference it honours the active key.
         request = MaintenanceRequest(mode="enforce", force=True, active_keys=active_keys, dry_run=True,
                                      fix_missing=fix_missing, progress=tell)
-        report = run_maintenance(view, backend, settings, request, pm)
+        report = run_maintenance(view, backend, settings, request, pm,
+                                 check=cancel.check if cancel is not None else None)
     finally:
         backend.close()
     summary = _summary(target, report, mode=mode)
@@ -174,7 +183,7 @@ def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, set
 
 
 def _apply(config: Config, pm: OpenClawPluginManager, target: StoreTarget, mode: str, active_keys: frozenset[str],
-           fix_missing: bool, tell: Callable[[str], None]) -> StoreCleanup:
+           fix_missing: bool, tell: Callable[[str], None], cancel: CancelToken | None = None) -> StoreCleanup:
     """One forced maintenance commit through the store's writer; the store is written
     (created as ``{}`` if missing) unless its text did not change."""
     from openclaw_core.store.writer import get_writer
@@ -184,7 +193,7 @@ def _apply(config: Config, pm: OpenClawPluginManager, target: StoreTarget, mode:
                                  progress=tell)
     # One forced, lazily loaded commit: a big store is never decoded as a whole,
     # only the entries it keeps are normalised and re-encoded.
-    committed = writer.run_with_report(lambda store: None, maintenance=request, lazy=True)
+    committed = writer.run_with_report(lambda store: None, maintenance=request, lazy=True, cancel=cancel)
     report = committed.report
     assert report is not None  # a mutation that asks for a save always gets maintenance
     # What was just written (or found already written): the reference re-reads the file.

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from openclaw_core.cancel import CancelToken
 from openclaw_core.config import Config, parse_config_text, render_config, save_config, validate_config
 from openclaw_core.errors import ConfigError
 
@@ -50,15 +51,27 @@ def reread(config: Config) -> Config:
 
 
 @contextmanager
-def editing(config: Config, timeout: float = LOCK_TIMEOUT) -> Iterator[Config]:
-    """Hold the config's lock; yield a fresh copy to change and :func:`write`."""
+def editing(config: Config, timeout: float = LOCK_TIMEOUT, cancel: CancelToken | None = None) -> Iterator[Config]:
+    """Hold the config's lock; yield a fresh copy to change and :func:`write`.
+    Waiting for another process's edit is a stage ``cancel`` can stop."""
+    import time
+
     import filelock  # only commands that edit the config pay for it
 
     path = lock_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(path), timeout=timeout, mode=0o600)
+    deadline = time.monotonic() + timeout
     try:
-        lock.acquire()
+        while True:
+            if cancel is not None:
+                cancel.check()
+            try:
+                lock.acquire(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+                break
+            except filelock.Timeout:
+                if time.monotonic() >= deadline:
+                    raise
     except filelock.Timeout:
         raise ConfigError(f"timed out after {timeout:g}s waiting for the lock on {config.path} "
                           f"(another openclaw process is changing it; lock file {path})") from None

@@ -11,7 +11,10 @@ A policy reads entries with ``ctx.entry(key)`` / ``ctx.items()`` (read-only,
 nothing marked changed), asks ``ctx.is_preserved(key)`` before removing one,
 and removes with ``ctx.remove(key, action)`` so that later policies
 (archiving, the report, the dry-run table) see what went. In a dry run
-(``ctx.dry_run``) a policy must not touch any file.
+(``ctx.dry_run``) a policy must not touch any file. Otherwise it plans its
+file operations on ``ctx.files`` (a :class:`~openclaw_core.fileplan.FilePlan`)
+instead of performing them: the writer performs them only when the commit
+goes through, and log lines (``ctx.log``) are printed only once it is durable.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from openclaw_core import keys
+from openclaw_core.fileplan import FilePlan
 from openclaw_core.jsvalues import js_trim
 from openclaw_core.units import UnitError, parse_bytes, parse_duration_ms
 
@@ -271,12 +275,35 @@ class RemovedEntry:
     archive: bool   # whether its transcript is archived as .deleted.<TS>
 
 
+class DeferredEffects:
+    """What a maintenance run does besides changing entries: its file operations and
+    its log lines. The writer performs the files after the commit's point of no
+    return and prints the lines once the commit is durable; a commit that fails
+    or is cancelled drops both, so no file moved and no success was claimed."""
+
+    def __init__(self, log: Callable[[str], None] | None = None) -> None:
+        self.files = FilePlan()
+        self.logs: list[tuple[int, str]] = []
+        self._log = log
+
+    def apply_files(self) -> None:
+        self.files.apply()
+
+    def emit_logs(self) -> None:
+        lines, self.logs = self.logs, []
+        for level, message in lines:
+            if self._log is not None:
+                self._log(message)
+            else:
+                logger.log(level, message)
+
+
 class MaintenanceContext:
     """What a policy works with (see the module docstring)."""
 
     def __init__(self, store: MutationView, settings: MaintenanceSettings, request: MaintenanceRequest,
                  backend: StoreBackend, pm: OpenClawPluginManager | None, *, now_ms: int | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, effects: DeferredEffects | None = None) -> None:
         self.store = store
         self.settings = settings
         self.request = request
@@ -293,7 +320,9 @@ class MaintenanceContext:
         self.archived_dirs: set[str] = set()
         #: scratch space shared by policies of one run (keyed by policy name)
         self.shared: dict[str, Any] = {}
-        self._log = log
+        self.effects = effects if effects is not None else DeferredEffects(log)
+        #: the run's planned file operations (performed when the commit goes through)
+        self.files = self.effects.files
         self._protected: dict[str, bool] = {}
         self._protect_hook = pm.hook.openclaw_entry_protected if pm is not None else None
 
@@ -373,14 +402,12 @@ class MaintenanceContext:
     def log(self, message: str, level: int = logging.INFO) -> None:
         """One maintenance log line (``[sessions/store] <message>``); silent in a dry run.
 
-        Goes to the ``openclaw.sessions.store`` logger (see :func:`store_log_routing`),
-        or to the ``log`` callable the writer was configured with."""
+        Printed once the commit is durable, never for one that fails (see
+        :class:`DeferredEffects`): to the ``openclaw.sessions.store`` logger (see
+        :func:`store_log_routing`), or to the ``log`` callable the writer was configured with."""
         if self.dry_run:
             return
-        if self._log is not None:
-            self._log(message)
-        else:
-            logger.log(level, message)
+        self.effects.logs.append((level, message))
 
     def progress(self, stage: str) -> None:
         if self.request.progress is not None:
@@ -458,13 +485,22 @@ def collect_policies(pm: OpenClawPluginManager) -> list[tuple[str, MaintenancePo
 def run_maintenance(store: MutationView, backend: StoreBackend, settings: MaintenanceSettings,
                     request: MaintenanceRequest, pm: OpenClawPluginManager | None, *,
                     now_ms: int | None = None, log: Callable[[str], None] | None = None,
-                    policies: list[tuple[str, MaintenancePolicy]] | None = None) -> MaintenanceReport:
+                    policies: list[tuple[str, MaintenancePolicy]] | None = None,
+                    effects: DeferredEffects | None = None,
+                    check: Callable[[], None] | None = None) -> MaintenanceReport:
     """Run every policy on ``store`` (a view inside the writer, or a scratch view
-    for a dry run) and return the report."""
-    ctx = MaintenanceContext(store, settings, request, backend, pm, now_ms=now_ms, log=log)
+    for a dry run) and return the report.
+
+    With ``effects`` the planned file operations and log lines are left there for
+    the caller (the writer) to perform; without, they are performed at the end.
+    ``check`` is called before each policy (a cancellation raises there)."""
+    deferred = effects is not None
+    ctx = MaintenanceContext(store, settings, request, backend, pm, now_ms=now_ms, log=log, effects=effects)
     if policies is None:
         policies = collect_policies(pm) if pm is not None else []
     for plugin, policy in policies:
+        if check is not None:
+            check()
         ctx.progress(policy.name)
         try:
             policy.apply(ctx)
@@ -477,6 +513,11 @@ def run_maintenance(store: MutationView, backend: StoreBackend, settings: Mainte
             raise PluginError(f'maintenance policy "{policy.name}" of plugin "{plugin}" failed: '
                               f"{type(exc).__name__}: {exc}") from exc
     ctx.report.after_count = len(store)
+    if check is not None:
+        check()
+    if not deferred:
+        ctx.effects.apply_files()
+        ctx.effects.emit_logs()
     if not ctx.dry_run:
         ctx.progress("write")
     return ctx.report

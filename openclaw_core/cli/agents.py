@@ -151,7 +151,15 @@ def delete_command(agent_id: str, force: bool, as_json: bool) -> None:
         if not click.confirm(f'Delete agent "{agent}" and prune workspace/state?', default=False):
             click.echo("Cancelled.")
             return
-    response = dispatch(TransportRequest("agents.delete", {"agentId": agent, "deleteFiles": True}, config))
+    from openclaw_core.cancel import (
+        FINISHING_MESSAGE,
+        CancelToken,
+        cancel_on_signals,
+        interrupt_while_waiting_for_gateway,
+    )
+
+    with interrupt_while_waiting_for_gateway():
+        response = dispatch(TransportRequest("agents.delete", {"agentId": agent, "deleteFiles": True}, config))
     if response is not None:
         payload = response.payload if isinstance(response.payload, dict) else {}
         # Our Gateway adds these when it could not trash or purge something.
@@ -168,7 +176,11 @@ def delete_command(agent_id: str, force: bool, as_json: bool) -> None:
         if extra:
             raise click.exceptions.Exit(1)
         return
-    result = delete_agent(config, agent)
+    # Ctrl-C / SIGTERM cancel it until the config is rewritten; after that the purge
+    # and the trash complete (a half-deleted agent is worse than either).
+    token = CancelToken()
+    with cancel_on_signals(token, on_late=lambda: click.echo(FINISHING_MESSAGE, err=True)):
+        result = delete_agent(config, agent, cancel=token)
     if as_json:
         _echo_json(result.to_json())
     else:

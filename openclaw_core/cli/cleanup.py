@@ -58,8 +58,11 @@ def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents
 
     config = load_config()
     if not dry_run and not store:
-        response = _via_gateway(config, agent=agent, all_agents=all_agents, enforce=enforce,
-                                active_key=active_key, fix_missing=fix_missing)
+        from openclaw_core.cancel import interrupt_while_waiting_for_gateway
+
+        with interrupt_while_waiting_for_gateway():
+            response = _via_gateway(config, agent=agent, all_agents=all_agents, enforce=enforce,
+                                    active_key=active_key, fix_missing=fix_missing)
         if response is not None:
             payload = response.payload
             if as_json:
@@ -70,6 +73,7 @@ def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents
                 click.echo(via_gateway_line(response))
             return
 
+    from openclaw_core.cancel import FINISHING_MESSAGE, CancelToken, cancel_on_signals
     from openclaw_core.cleanup import cleanup_stores
     from openclaw_core.maintenance import store_log_routing
     from openclaw_core.store.writer import configure_writers
@@ -77,13 +81,22 @@ def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents
     progress = ProgressLine() if not as_json and _stderr_is_tty() else None
     # A one-shot command needs no watcher: the writer checks the store's version anyway.
     previous = configure_writers(watch=False)
+    # Ctrl-C / SIGTERM cancel the cleanup until its write starts, never in the middle of it.
+    token = CancelToken()
+
+    def finishing() -> None:
+        if progress is not None:
+            progress.clear()
+        click.echo(FINISHING_MESSAGE, err=True)
+
     # Like the reference: maintenance info lines go to stdout unless the output is JSON.
-    with store_log_routing(info_to_stdout=not as_json, before_emit=progress.clear if progress else None):
+    with store_log_routing(info_to_stdout=not as_json, before_emit=progress.clear if progress else None), \
+            cancel_on_signals(token, on_late=finishing):
         try:
             result = cleanup_stores(config, store=store, agent=agent, all_agents=all_agents, enforce=enforce,
                                     dry_run=dry_run, active_key=active_key, fix_missing=fix_missing,
                                     progress=progress.update if progress else None,
-                                    with_rows=dry_run and not as_json)
+                                    with_rows=dry_run and not as_json, cancel=token)
         finally:
             configure_writers(watch=previous["watch"])
             if progress is not None:

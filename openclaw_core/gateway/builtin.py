@@ -296,6 +296,26 @@ async def sessions_delete(call: MethodCall) -> dict[str, Any]:
     return {"ok": True, "key": target.canonical_key, "deleted": deleted, "archived": archived}
 
 
+async def _unless_disconnected(call: MethodCall, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, cancel=token, **kwargs)`` off the loop; if the client goes away
+    first, the token is set: the job stops unless its write has started (then it
+    completes). Either way the job's writer is left free for the next request."""
+    import asyncio
+
+    from openclaw_core.cancel import CancelToken
+
+    token = CancelToken()
+    job = asyncio.ensure_future(call.run_blocking(fn, *args, cancel=token, **kwargs))
+    closed = asyncio.ensure_future(call.client.ws.wait_closed())
+    try:
+        await asyncio.wait({job, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if not job.done() and token.cancel():
+            call.gateway.log(f"[gateway] {call.method} cancelled: its client disconnected before the write")
+        return await job
+    finally:
+        closed.cancel()
+
+
 async def sessions_cleanup(call: MethodCall) -> dict[str, Any]:
     params = call.params
     try:
@@ -304,8 +324,8 @@ async def sessions_cleanup(call: MethodCall) -> dict[str, Any]:
         raise MethodError("sessions.cleanup is not available in this build", code=ErrorCodes.UNAVAILABLE) from None
     config = call.config
     try:
-        result = await call.run_blocking(
-            run_cleanup, config, agent=params.get("agent"), all_agents=params.get("allAgents") is True,
+        result = await _unless_disconnected(
+            call, run_cleanup, config, agent=params.get("agent"), all_agents=params.get("allAgents") is True,
             enforce=params.get("enforce") is True, dry_run=False, active_key=params.get("activeKey"),
             fix_missing=params.get("fixMissing") is True)
     except MethodError:
@@ -377,8 +397,8 @@ async def agents_delete(call: MethodCall) -> dict[str, Any]:
 
     try:
         # Config rewrite, session purge (through the store's writer), then the trash; off the loop.
-        result = await call.run_blocking(delete_agent, config, agent_id, delete_files=delete_files,
-                                         pm=call.gateway.pm)
+        result = await _unless_disconnected(call, delete_agent, config, agent_id, delete_files=delete_files,
+                                            pm=call.gateway.pm)
     except Exception as exc:  # noqa: BLE001 - a refusal of the service is the caller's error
         raise MethodError(getattr(exc, "message", None) or str(exc)) from None
     call.emit_sessions_changed({"reason": "agent-delete", "agentId": agent_id})

@@ -13,6 +13,15 @@ Before each commit the writer asks the backend for the store's version
 said so, the store is reloaded first, so a change made outside this process
 is never overwritten unseen; a conflict detected during the write itself
 re-runs the whole group on the fresh store.
+
+A mutation may carry a :class:`~openclaw_core.cancel.CancelToken`. The writer
+checks it at each stage (store loaded, each mutation, each maintenance
+policy) and passes the *point of no return* just before the write (the
+innermost ``openclaw_store_commit``), before any file of the commit is
+touched: maintenance only plans its renames and deletions, which are
+performed there, then the store is written. Cancelled before that point,
+the commit is dropped and nothing on disk changed; after it, the token is
+ignored and the commit completes.
 """
 
 from __future__ import annotations
@@ -27,8 +36,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from openclaw_core.cancel import CancelToken, OperationCancelled
 from openclaw_core.errors import StoreConflict
-from openclaw_core.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings, run_maintenance
+from openclaw_core.maintenance import (
+    DeferredEffects,
+    MaintenanceReport,
+    MaintenanceRequest,
+    MaintenanceSettings,
+    run_maintenance,
+)
 from openclaw_core.store.state import ChangeSet, MutationView, StoreState, decode_chunk
 
 if TYPE_CHECKING:
@@ -62,18 +78,21 @@ class _Mutation:
     allow_drop_acp: frozenset[str]
     future: Future = field(default_factory=Future)
     lazy: bool = False                       # may load the store lazily (see submit)
+    cancel: CancelToken | None = None        # checked up to the point of no return
 
 
 class StoreCommit:
     """One durable write, as the ``openclaw_store_commit`` hook sees it."""
 
-    def __init__(self, writer: StoreWriter, state: StoreState, changes: ChangeSet) -> None:
+    def __init__(self, writer: StoreWriter, state: StoreState, changes: ChangeSet,
+                 before_write: Callable[[], None] | None = None) -> None:
         self.store_path = writer.backend.path
         self.backend = writer.backend
         self._state = state
         self.changes = changes
         self.new_version: Any = None
         self.written = False
+        self._before_write = before_write
 
     @property
     def changed_keys(self) -> frozenset[str]:
@@ -92,6 +111,10 @@ class StoreCommit:
         """Write it (the core's implementation of the hook calls this once)."""
         if self.written:
             return
+        if self._before_write is not None:
+            # The point of no return (a cancel raises here), then the commit's planned file operations.
+            self._before_write()
+            self._before_write = None
         self.new_version = self.backend.write(self._state, self.changes, self._state.version)
         self.written = True
 
@@ -121,14 +144,17 @@ class StoreWriter:
     # -- public ----------------------------------------------------------------------------
 
     def submit(self, fn: Callable[[MutationView], T], *, maintenance: MaintenanceRequest | None = MaintenanceRequest(),
-               alone: bool = False, allow_drop_acp: frozenset[str] = frozenset(), lazy: bool = False) -> Future:
+               alone: bool = False, allow_drop_acp: frozenset[str] = frozenset(), lazy: bool = False,
+               cancel: CancelToken | None = None) -> Future:
         """Queue a mutation; the future resolves to a :class:`CommitResult` once durable.
 
         ``lazy`` is for a commit that keeps few of the entries it looks at (a
         cleanup): when the store is not cached it is loaded lazily
-        (:meth:`StoreBackend.load_lazy`), committed alone, and not kept after."""
+        (:meth:`StoreBackend.load_lazy`), committed alone, and not kept after.
+        ``cancel``: set before the point of no return, the future raises
+        :class:`~openclaw_core.cancel.OperationCancelled` and nothing is changed."""
         mutation = _Mutation(fn, maintenance, alone or lazy or bool(maintenance and maintenance.force),
-                             allow_drop_acp, lazy=lazy)
+                             allow_drop_acp, lazy=lazy, cancel=cancel)
         with self._cv:
             if self._closed:
                 raise RuntimeError(f"the writer of {self.backend.path} is closed")
@@ -337,11 +363,15 @@ class StoreWriter:
 
     def _apply_and_write(self, group: list[_Mutation]) -> tuple[list[tuple[bool, Any]], MaintenanceReport | None, bool]:
         state = self._fresh_state(lazy=len(group) == 1 and group[0].lazy)
+        _check_cancelled(group)
         outcomes: list[tuple[bool, Any]] = []
         changes = ChangeSet()
         request: MaintenanceRequest | None = None
         wants_save = False
         for mutation in group:
+            if mutation.cancel is not None and mutation.cancel.cancelled:
+                outcomes.append((False, OperationCancelled()))  # never applied: it fails alone
+                continue
             view = MutationView(state, mutation.allow_drop_acp)
             try:
                 value = mutation.fn(view)
@@ -356,20 +386,29 @@ class StoreWriter:
             wants_save = True
             if mutation.maintenance is not None:
                 request = mutation.maintenance if request is None else request.merged_with(mutation.maintenance)
+        applied = [m for m, (ok, _) in zip(group, outcomes) if ok]
         if not wants_save:
+            _check_cancelled(applied)
             return outcomes, None, False
         report = None
+        effects = DeferredEffects(self.log)
         if request is not None:
             view = MutationView(state)
             try:
-                report = run_maintenance(view, self.backend, self._settings(), request, self.pm, log=self.log)
+                report = run_maintenance(view, self.backend, self._settings(), request, self.pm, log=self.log,
+                                         effects=effects, check=lambda: _check_cancelled(applied))
                 changes.merge(view.finish())
             except BaseException:
                 view.rollback()
                 raise
+
+        def point_of_no_return() -> None:
+            _begin_commit(applied)
+            effects.apply_files()  # the reference's order: files first, then the store
+
         written = False
         if changes or not state.on_disk_matches:
-            commit = StoreCommit(self, state, changes)
+            commit = StoreCommit(self, state, changes, before_write=point_of_no_return)
             if self.pm is not None:
                 self.pm.hook.openclaw_store_commit(commit=commit)
             commit.write()  # no-op when the core plugin already wrote it
@@ -385,10 +424,45 @@ class StoreWriter:
                 for _ in self.pm.call_each("openclaw_store_committed", store_path=self.backend.path,
                                            changed_keys=commit.changed_keys, removed_keys=commit.removed_keys):
                     pass
+        elif effects.files:
+            point_of_no_return()  # nothing to write, but archives to purge
+        else:
+            _check_cancelled(applied)
+        # Only now that it went through: "pruned stale session entries" and the like.
+        effects.emit_logs()
         return outcomes, report, written
 
     def _settings(self) -> MaintenanceSettings:
         return MaintenanceSettings.resolve(self.config.get("session.maintenance"))
+
+
+def _cancellable(mutations: list[_Mutation]) -> list[CancelToken] | None:
+    """The tokens of a group every mutation of which carries one, else None: a
+    commit that also serves a caller who did not cancel goes through."""
+    tokens = [m.cancel for m in mutations if m.cancel is not None]
+    return tokens if tokens and len(tokens) == len(mutations) else None
+
+
+def _check_cancelled(mutations: list[_Mutation]) -> None:
+    """A stage boundary: drop the commit if every caller of it cancelled."""
+    tokens = _cancellable(mutations)
+    if tokens is not None and all(t.cancelled and not t.committing for t in tokens):
+        raise OperationCancelled()
+
+
+def _begin_commit(mutations: list[_Mutation]) -> None:
+    """The point of no return: from here on a cancel is refused and the commit completes."""
+    tokens = _cancellable(mutations)
+    if tokens is not None and len(tokens) == 1:
+        tokens[0].begin_commit()  # raises if the cancel came first
+        return
+    _check_cancelled(mutations)
+    for mutation in mutations:
+        if mutation.cancel is not None:
+            try:
+                mutation.cancel.begin_commit()
+            except OperationCancelled:
+                pass  # cancelled alone in a shared commit: it is written with the others
 
 
 # --- the registry: one writer per store per process --------------------------------------

@@ -42,10 +42,13 @@ from openclaw_maintenance.transcripts import SessionFiles, is_inside, session_fi
 
 
 def session_files(ctx: MaintenanceContext) -> SessionFiles:
-    """The store directory's :class:`SessionFiles` for this run (listed once, kept current)."""
+    """The store directory's :class:`SessionFiles` for this run (listed once, kept current).
+    Its renames and deletions go to the run's plan (``ctx.files``): they happen only
+    when the commit goes through."""
     files = ctx.shared.get("session-files")
     if files is None:
-        files = ctx.shared["session-files"] = SessionFiles(os.path.dirname(os.path.abspath(ctx.store_path)))
+        files = ctx.shared["session-files"] = SessionFiles(os.path.dirname(os.path.abspath(ctx.store_path)),
+                                                           ctx.files)
     return files
 
 
@@ -273,19 +276,16 @@ def purge_archives(directories: list[str], older_than_ms: int | None, reason: st
                    others: shared_dir.OtherStores | None = None) -> list[str]:
     """Delete regular files ``*.<reason>.<TS>`` whose name's time is at least
     ``older_than_ms`` ago. The mtime is never consulted; a symlink is unlinked,
-    never what it points to. In the dir of ``files``, ``others`` (the other
-    stores sharing it) keeps what one of them references."""
+    never what it points to. With ``files`` the deletions join its plan; in its
+    dir, ``others`` (the other stores sharing it) keeps what one of them references."""
     if older_than_ms is None or not math.isfinite(older_than_ms) or older_than_ms < 0:
         return []
     now = int(time.time() * 1000) if now_ms is None else now_ms
     removed: list[str] = []
     for directory in dict.fromkeys(os.path.abspath(d) for d in directories):
-        here = files if files is not None and directory in (files.dir, files.real) else SessionFiles(directory)
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        for name in names:
+        here = files if files is not None and directory in (files.dir, files.real) \
+            else SessionFiles(directory, files.plan if files is not None else None)
+        for name in here.names():
             stamp = artifacts.parse_archive_time(name, reason)
             # Purged once its age reaches the retention: with a retention of 0 an
             # archive made a moment ago in this very run goes too, as in the
@@ -344,24 +344,19 @@ class DiskBudget(Policy):
             ctx.report.disk_budget = enforce_disk_budget(ctx, warn_only=not ctx.enforce, others=others)
 
 
-def _list_files(directory: str, real_dir: str, excluded: frozenset[str]) -> list[_File]:
+def _list_files(here: SessionFiles, excluded: frozenset[str]) -> list[_File]:
+    """The regular files directly in the dir, as the run's plan leaves them."""
     files: list[_File] = []
-    try:
-        scan = os.scandir(directory)
-    except OSError:
-        return files
-    with scan:
-        for item in scan:
-            if item.name in excluded:
-                continue
-            try:
-                if not item.is_file(follow_symlinks=False):
-                    continue
-                st = item.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            files.append(_File(item.path, os.path.join(real_dir, item.name), item.name, st.st_size,
-                               st.st_mtime_ns / 1e6))
+    for name in here.names():
+        if name in excluded:
+            continue
+        path = os.path.join(here.dir, name)
+        if not here.is_regular_non_symlink(path):
+            continue
+        st = here.lstat(path)
+        if st is None:
+            continue
+        files.append(_File(path, os.path.join(here.real, name), name, st.st_size, st.st_mtime_ns / 1e6))
     return files
 
 
@@ -382,7 +377,7 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool,
         return None
     dry = ctx.dry_run
     here = session_files(ctx)
-    files = _list_files(here.dir, here.real, ctx.excluded_files())
+    files = _list_files(here, ctx.excluded_files())
     sizes = {f.canonical: f.size for f in files}
     simulated: set[str] = set()
     store_canonical = here.canonical(ctx.store_path)
@@ -418,9 +413,8 @@ def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool,
         else:
             if not here.is_file(path):
                 return
-            try:
-                size = os.stat(path).st_size
-            except OSError:
+            size = here.size(path)
+            if size is None:
                 return
             if here.unlink(path):
                 ctx.report.removed_files.append(path)

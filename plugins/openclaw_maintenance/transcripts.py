@@ -9,6 +9,10 @@ never renamed or deleted.
 It lists the directory once, so that the common case (a plain file directly in
 the dir) costs no system call per entry: a store of 50,000 entries would
 otherwise pay for hundreds of thousands of ``lstat`` calls in ``realpath``.
+
+Given the run's :class:`~openclaw_core.fileplan.FilePlan`, it renames and
+unlinks nothing itself: it plans the operation and from then on answers as if
+it had been done (the writer performs the plan when the commit goes through).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from openclaw_core import paths
 from openclaw_core.errors import OpenClawError
+from openclaw_core.fileplan import GONE, FilePlan, Moved
 from openclaw_core.jsvalues import js_trim
 from openclaw_core.keys import normalize_agent_id
 
@@ -87,9 +92,10 @@ def _from_agent_dir(agent_dir: str, candidate: str) -> str | None:
 class SessionFiles:
     """Transcript paths and file facts of one sessions dir (see the module docstring)."""
 
-    def __init__(self, sessions_dir: str) -> None:
+    def __init__(self, sessions_dir: str, plan: FilePlan | None = None) -> None:
         self.dir = os.path.abspath(sessions_dir)
         self.real = _real(self.dir) or self.dir
+        self.plan = plan
         self._prefixes = tuple(dict.fromkeys(p if p.endswith(os.sep) else p + os.sep for p in (self.real, self.dir)))
         self._kinds: dict[str, str] | None = None
 
@@ -114,8 +120,19 @@ class SessionFiles:
                             kinds[item.name] = _OTHER
             except OSError:
                 pass
+            if self.plan:
+                # What this dir will hold once the operations planned so far are done.
+                for name, planned in self.plan.entries_in(self.dir):
+                    if planned == GONE:
+                        kinds.pop(name, None)
+                    elif isinstance(planned, Moved):
+                        kinds[name] = planned.kind
             self._kinds = kinds
         return self._kinds
+
+    def names(self) -> list[str]:
+        """The names in the dir (as planned so far), in listing order."""
+        return list(self._listing())
 
     def _child(self, path: str) -> str | None:
         """The name when ``path`` (absolute, normalised) is directly in the sessions dir, else None."""
@@ -130,8 +147,42 @@ class SessionFiles:
         """The listed kind of a direct child (None: not there), or False when unknown here."""
         name = self._child(path)
         if name is None:
+            planned = self.plan.state(path) if self.plan else None
+            if planned == GONE:
+                return None
+            if isinstance(planned, Moved):
+                return planned.kind
             return False
         return self._listing().get(name)
+
+    def _on_disk(self, path: str) -> str | None:
+        """Where ``path`` (followed through a symlink) is now, given the plan; None if planned gone."""
+        if not self.plan:
+            return path
+        return self.plan.origin(os.path.realpath(path))
+
+    def size(self, path: str) -> int | None:
+        """``stat().size`` (follows symlinks) as it will be when the plan is done; None when absent."""
+        where = self._on_disk(path)
+        if where is None:
+            return None
+        try:
+            return os.stat(where).st_size
+        except OSError:
+            return None
+
+    def lstat(self, path: str) -> os.stat_result | None:
+        """``lstat`` of a path as it will be when the plan is done (a rename keeps the mtime)."""
+        if self.plan:
+            planned = self.plan.state(path)
+            if planned == GONE:
+                return None
+            if isinstance(planned, Moved):
+                path = planned.origin
+        try:
+            return os.lstat(path)
+        except OSError:
+            return None
 
     def canonical(self, path: str) -> str:
         """``realpath`` of ``path`` (the reference's canonical form for comparisons)."""
@@ -146,7 +197,8 @@ class SessionFiles:
         """``existsSync``: follows symlinks."""
         kind = self._kind(path)
         if kind is False or kind == _LINK:
-            return os.path.exists(path)
+            where = self._on_disk(path)
+            return where is not None and os.path.exists(where)
         return kind is not None
 
     def is_regular_non_symlink(self, path: str) -> bool:
@@ -162,7 +214,8 @@ class SessionFiles:
         """``stat().isFile()``: follows symlinks."""
         kind = self._kind(path)
         if kind is False or kind == _LINK:
-            return os.path.isfile(path)
+            where = self._on_disk(path)
+            return where is not None and os.path.isfile(where)
         return kind == _FILE
 
     def _forget(self, path: str) -> None:
@@ -176,19 +229,26 @@ class SessionFiles:
             self._kinds[name] = kind
 
     def unlink(self, path: str) -> bool:
-        """Remove a file or a symlink itself (never what it points to)."""
-        try:
-            os.unlink(path)
-        except OSError:
-            return False
+        """Remove a file or a symlink itself (never what it points to); with a plan, plan it."""
+        if self.plan is not None:
+            self.plan.unlink(path)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                return False
         self._forget(path)
         return True
 
     def rename(self, source: str, target: str) -> bool:
-        try:
-            os.rename(source, target)
-        except OSError:
-            return False
+        """Rename a regular file (with a plan, plan it)."""
+        if self.plan is not None:
+            self.plan.rename(source, target, _FILE)
+        else:
+            try:
+                os.rename(source, target)
+            except OSError:
+                return False
         self._forget(source)
         self._learn(target, _FILE)
         return True
