@@ -71,7 +71,10 @@ def install_gate(root: Path) -> Path:
 
 
 def gate_env(root: Path, at: str = "policy") -> dict[str, str]:
-    return {"PYTHONPATH": str(root / "site"), "OC_GATE_DIR": str(root / "gate"), "OC_GATE_AT": at}
+    from conftest import enable_only  # third-party plugins are off in tests unless named
+
+    return {"PYTHONPATH": str(root / "site"), "OC_GATE_DIR": str(root / "gate"), "OC_GATE_AT": at,
+            "OPENCLAW_DISABLE_PLUGINS": enable_only("test-gate")}
 
 
 def wait_reached(root: Path, proc, timeout: float = 120) -> str:
