@@ -248,10 +248,15 @@ class ArchiveTranscripts(Policy):
         if not ctx.enforce or ctx.dry_run:
             return
         files = session_files(ctx)
-        for session_id, session_file in removed_session_files(ctx).items():
-            for archived in files.archive(session_id, session_file, "deleted"):
-                ctx.report.archived.append(archived)
-                ctx.archived_dirs.add(os.path.dirname(archived))
+        removed = removed_session_files(ctx)
+        if not removed:
+            return
+        # In a dir shared by several stores, a file another store names stays where it is.
+        with shared_dir.other_stores(ctx, files, referenced_paths) as others:
+            for session_id, session_file in removed.items():
+                for archived in files.archive(session_id, session_file, "deleted", keep=others.keeps):
+                    ctx.report.archived.append(archived)
+                    ctx.archived_dirs.add(os.path.dirname(archived))
 
 
 class RemoveTrajectorySidecars(Policy):
@@ -262,8 +267,13 @@ class RemoveTrajectorySidecars(Policy):
         if not ctx.enforce or ctx.dry_run:
             return
         files = session_files(ctx)
-        for session_id, session_file in removed_session_files(ctx).items():
-            ctx.report.removed_files.extend(files.remove_trajectory_sidecars(session_id, session_file))
+        removed = removed_session_files(ctx)
+        if not removed:
+            return
+        with shared_dir.other_stores(ctx, files, referenced_paths) as others:
+            for session_id, session_file in removed.items():
+                ctx.report.removed_files.extend(files.remove_trajectory_sidecars(session_id, session_file,
+                                                                                 keep=others.keeps))
 
 
 # --- 600 purge-archives -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from openclaw_core import paths
@@ -266,23 +266,27 @@ class SessionFiles:
 
     # -- acting ------------------------------------------------------------------------------------
 
-    def archive(self, session_id: Any, session_file: str | None, reason: str) -> list[str]:
+    def archive(self, session_id: Any, session_file: str | None, reason: str,
+                keep: Callable[[str], bool] | None = None) -> list[str]:
         """Rename every existing transcript of a removed session that lies inside the
-        dir (after realpath) to ``<file>.<reason>.<TS>``; returns the new paths."""
+        dir (after realpath) to ``<file>.<reason>.<TS>``; returns the new paths.
+        ``keep(canonical)`` true leaves that file alone (another store uses it)."""
         archived: list[str] = []
         for candidate in self.candidates(session_id, session_file):
             real = self.canonical(candidate)
-            if not is_inside(self.real, real) or not self.exists(real):
+            if not is_inside(self.real, real) or not self.exists(real) or (keep is not None and keep(real)):
                 continue
             target = f"{real}.{reason}.{artifacts.archive_timestamp()}"
             if self.rename(real, target):
                 archived.append(target)
         return archived
 
-    def remove_trajectory_sidecars(self, session_id: Any, session_file: str | None) -> list[str]:
+    def remove_trajectory_sidecars(self, session_id: Any, session_file: str | None,
+                                   keep: Callable[[str], bool] | None = None) -> list[str]:
         """Remove ``<base>.trajectory.jsonl`` and ``<base>.trajectory-path.json`` of a
         removed session (inside the dir), and the runtime file its pointer names when
-        that file proves to be this session's trace. Regular files only, never a symlink."""
+        that file proves to be this session's trace. Regular files only, never a symlink;
+        never a file for which ``keep(canonical)`` is true (another store uses it)."""
         try:
             transcript = self.resolve(session_id, session_file)
         except InvalidSessionId:
@@ -310,10 +314,13 @@ class SessionFiles:
                 allowed = isinstance(session_id, str) \
                     and os.path.basename(real) == artifacts.safe_trajectory_name(session_id) + ".jsonl" \
                     and _starts_with_session_event(real, session_id)
+            if allowed and keep is not None and keep(real):
+                allowed = False
             if allowed and self.is_regular_non_symlink(runtime) and self.unlink(runtime):
                 removed.append(os.path.abspath(runtime))
-        if is_inside(self.real, self.canonical(pointer)) and self.is_regular_non_symlink(pointer) \
-                and self.unlink(pointer):
+        pointer_real = self.canonical(pointer)
+        if is_inside(self.real, pointer_real) and not (keep is not None and keep(pointer_real)) \
+                and self.is_regular_non_symlink(pointer) and self.unlink(pointer):
             removed.append(os.path.abspath(pointer))
         return removed
 
