@@ -50,3 +50,72 @@ def test_the_stale_prune_still_archives_a_transcript_no_other_store_references(s
     assert result.exit_code == 0, result
     assert not (stores / f"{SID}.jsonl").exists() and not (stores / f"{SID}.trajectory.jsonl").exists()
     assert len(list(stores.glob(f"{SID}.jsonl.deleted.*"))) == 1
+
+
+# --- special files in place of the small files every command reads ------------------------
+
+def _stale_store(state_dir: Path) -> Path:
+    store = state_dir / "agents" / "main" / "sessions" / "sessions.json"
+    write_store(store, {"agent:main:old": {"sessionId": "o1", "updatedAt": now_ms() - 40 * DAY_MS},
+                        "agent:main:main": {"sessionId": "m1", "updatedAt": now_ms()}})
+    return store
+
+
+def test_a_fifo_as_openclaw_json_is_refused_at_once_and_nothing_is_touched(state_dir, run_openclaw):
+    store = _stale_store(state_dir)
+    before = store.read_bytes()
+    os.mkfifo(state_dir / "openclaw.json")
+    for args in (("sessions", "cleanup", "--enforce"), ("agents", "list"), ("agents", "delete", "work", "--force")):
+        result = run_openclaw(*args, timeout=20)  # used to block in open() forever
+        assert result.exit_code == 1, (args, result)
+        assert f"read failed: {state_dir / 'openclaw.json'} is not a regular file" in result.stderr, (args, result)
+    assert store.read_bytes() == before
+    assert (state_dir / "openclaw.json").is_fifo()
+
+
+def test_a_device_as_the_config_path_is_refused_not_read_forever(state_dir, run_openclaw):
+    store = _stale_store(state_dir)
+    before = store.read_bytes()
+    result = run_openclaw("sessions", "cleanup", "--enforce", env={"OPENCLAW_CONFIG_PATH": "/dev/zero"}, timeout=20)
+    assert result.exit_code == 1, result
+    assert "read failed: /dev/zero is not a regular file" in result.stderr, result
+    assert store.read_bytes() == before
+
+
+def test_a_fifo_as_the_gateway_endpoint_record_does_not_hang_the_cli(state_dir, run_openclaw):
+    """No Gateway runs: the record is unreadable, so it is ignored and the offline path runs."""
+    store = _stale_store(state_dir)
+    (state_dir / "gateway").mkdir()
+    os.mkfifo(state_dir / "gateway" / "endpoint.json")
+    result = run_openclaw("sessions", "cleanup", "--enforce", "--json", timeout=20)
+    assert result.exit_code == 0, result
+    assert result.json()["pruned"] == 1
+    assert list(json.loads(store.read_text())) == ["agent:main:main"]
+
+
+def test_a_fifo_as_the_device_identity_does_not_hang_a_command_a_gateway_carries(state_dir, run_openclaw, free_port):
+    from gateway_support import TOKEN, start_gateway
+
+    store = _stale_store(state_dir)
+    (state_dir / "identity").mkdir()
+    os.mkfifo(state_dir / "identity" / "device.json")
+    gateway = start_gateway(state_dir, free_port)
+    try:
+        result = run_openclaw("sessions", "cleanup", "--enforce", "--json", timeout=30,
+                              env={"OPENCLAW_GATEWAY_TOKEN": TOKEN, "OPENCLAW_GATEWAY_PORT": str(free_port)})
+        assert result.exit_code == 0, (result, gateway.log())
+        assert result.json()["pruned"] == 1, result
+        assert list(json.loads(store.read_text())) == ["agent:main:main"]
+    finally:
+        assert gateway.stop() == 0, gateway.log()
+
+
+def test_a_fifo_as_a_workspace_identity_md_does_not_hang_agents_list(state_dir, run_openclaw, tmp_path):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    os.mkfifo(workspace / "IDENTITY.md")
+    (state_dir / "openclaw.json").write_text(json.dumps(
+        {"agents": {"list": [{"id": "main", "default": True, "workspace": str(workspace)}]}}))
+    result = run_openclaw("agents", "list", "--json", timeout=20)
+    assert result.exit_code == 0, result
+    assert [a["id"] for a in result.json()] == ["main"]

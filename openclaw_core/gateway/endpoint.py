@@ -214,8 +214,10 @@ def remove_record(state_dir: Path) -> None:
 def _load_record(path: Path) -> dict[str, Any] | None:
     import json
 
+    from openclaw_core import regular_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(regular_file.read_text(path))  # a FIFO there must not hang every client
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
