@@ -22,9 +22,10 @@ class NotRegularFile(OSError):
         super().__init__(f"{os.fspath(path)} is not a regular file")
 
 
-def read_bytes(path: str | os.PathLike[str]) -> bytes:
-    """The file's bytes; :class:`NotRegularFile` for a FIFO, socket, device or
-    directory, the usual :class:`OSError` otherwise (``FileNotFoundError`` when missing)."""
+def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The file's bytes (at most ``limit`` of them); :class:`NotRegularFile` for a FIFO,
+    socket, device or directory, the usual :class:`OSError` otherwise
+    (``FileNotFoundError`` when missing)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except IsADirectoryError:
@@ -37,9 +38,14 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotRegularFile(path)
-        chunks = []
-        while block := os.read(fd, max(st.st_size, 1 << 16)):
+        chunks, left = [], limit
+        while left is None or left > 0:
+            block = os.read(fd, max(st.st_size, 1 << 16) if left is None else left)
+            if not block:
+                break
             chunks.append(block)
+            if left is not None:
+                left -= len(block)
         return b"".join(chunks)
     finally:
         os.close(fd)

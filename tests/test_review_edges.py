@@ -119,3 +119,31 @@ def test_a_fifo_as_a_workspace_identity_md_does_not_hang_agents_list(state_dir, 
     result = run_openclaw("agents", "list", "--json", timeout=20)
     assert result.exit_code == 0, result
     assert [a["id"] for a in result.json()] == ["main"]
+
+
+def test_a_trajectory_pointer_swapped_for_a_fifo_after_the_listing_is_not_waited_on(tmp_path):
+    """The sessions dir is listed once per run; a pointer that became a FIFO since
+    (an outside program) is refused unread instead of blocking the cleanup."""
+    import threading
+
+    from openclaw_maintenance.transcripts import SessionFiles
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    pointer = sessions / "t1.trajectory-path.json"
+    pointer.write_text(json.dumps({"traceSchema": "openclaw-trajectory-pointer", "schemaVersion": 1,
+                                   "sessionId": "t1", "runtimeFile": str(tmp_path / "t1.jsonl")}))
+    files = SessionFiles(str(sessions))
+    assert files.is_regular_non_symlink(str(pointer))  # listed as a regular file
+    pointer.unlink()
+    os.mkfifo(pointer)
+    done: list[list[str]] = []
+    worker = threading.Thread(target=lambda: done.append(files.remove_trajectory_sidecars("t1", None)), daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # unblock the open() so the test process can end
+        os.close(os.open(pointer, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(5)
+        raise AssertionError("remove_trajectory_sidecars blocked on a FIFO")
+    assert pointer.is_fifo()  # no regular sidecar any more: not ours to delete
+    assert done and str(pointer) not in done[0]

@@ -21,7 +21,7 @@ import stat
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from openclaw_core import paths
+from openclaw_core import paths, regular_file
 from openclaw_core.errors import OpenClawError
 from openclaw_core.jsvalues import js_trim
 from openclaw_core.keys import normalize_agent_id
@@ -316,20 +316,19 @@ class SessionFiles:
                     and _starts_with_session_event(real, session_id)
             if allowed and keep is not None and keep(real):
                 allowed = False
-            if allowed and self.is_regular_non_symlink(runtime) and self.unlink(runtime):
+            if allowed and self.is_regular_non_symlink(runtime) and _regular_now(runtime) and self.unlink(runtime):
                 removed.append(os.path.abspath(runtime))
         pointer_real = self.canonical(pointer)
         if is_inside(self.real, pointer_real) and not (keep is not None and keep(pointer_real)) \
-                and self.is_regular_non_symlink(pointer) and self.unlink(pointer):
+                and self.is_regular_non_symlink(pointer) and _regular_now(pointer) and self.unlink(pointer):
             removed.append(os.path.abspath(pointer))
         return removed
 
     def _pointer_runtime_file(self, pointer: str, session_id: Any) -> str | None:
         if not self.is_regular_non_symlink(pointer):
             return None
-        try:
-            with open(pointer, encoding="utf-8") as handle:
-                data = json.load(handle)
+        try:  # swapped for a FIFO since the listing: refused, never waited on
+            data = json.loads(regular_file.read_bytes(pointer).decode("utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or data.get("traceSchema") != "openclaw-trajectory-pointer" \
@@ -356,12 +355,20 @@ class SessionFiles:
         return [real, artifacts.trajectory_pointer_path(real), artifacts.trajectory_runtime_path(real)]
 
 
+def _regular_now(path: str) -> bool:
+    """A regular file (no symlink) at this moment: the listing may be older than an
+    outside program's swap, and only regular sidecars are ours to delete."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _starts_with_session_event(path: str, session_id: Any) -> bool:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return False
-        with open(path, "rb") as handle:
-            head = handle.read(64 * 1024).decode("utf-8", "replace")
+        head = regular_file.read_bytes(path, limit=64 * 1024).decode("utf-8", "replace")
     except OSError:
         return False
     for line in re.split(r"\r?\n", head):  # as the reference splits (not str.splitlines)
