@@ -147,3 +147,44 @@ def test_a_trajectory_pointer_swapped_for_a_fifo_after_the_listing_is_not_waited
         raise AssertionError("remove_trajectory_sidecars blocked on a FIFO")
     assert pointer.is_fifo()  # no regular sidecar any more: not ours to delete
     assert done and str(pointer) not in done[0]
+
+
+# --- the Gateway's endpoint record: a pid reused by another process ------------------------
+
+def test_a_record_whose_pid_now_belongs_to_a_later_process_is_stale(state_dir, run_openclaw, free_port):
+    """kill -9 left a Gateway's record; its pid and port now belong to an unrelated
+    program that started later (here an HTTP server). The record is not a Gateway's
+    any more: ignored, so the offline path runs instead of refusing because
+    "something listens" there."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from gateway_support import start_gateway
+
+    store = _stale_store(state_dir)
+    gateway = start_gateway(state_dir, free_port, args=("--bind", "127.0.0.1"))
+    gateway.stop(signal.SIGKILL)
+    record_path = state_dir / "gateway" / "endpoint.json"
+    record = json.loads(record_path.read_text())
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(free_port), "--bind", "127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", free_port)) == 0:
+                    break
+            assert time.monotonic() < deadline and server.poll() is None, "http.server did not listen"
+            time.sleep(0.05)
+        record["pid"] = server.pid  # what the kernel may do: the number goes to a new process
+        record_path.write_text(json.dumps(record))
+        result = run_openclaw("sessions", "cleanup", "--enforce", "--json", timeout=30)
+        assert result.exit_code == 0, result  # was: "something listens at ... not running offline"
+        assert result.json()["pruned"] == 1, result
+        assert list(json.loads(store.read_text())) == ["agent:main:main"]
+    finally:
+        server.terminate()
+        server.wait(10)
