@@ -188,3 +188,37 @@ def test_a_record_whose_pid_now_belongs_to_a_later_process_is_stale(state_dir, r
     finally:
         server.terminate()
         server.wait(10)
+
+
+# --- one store: a removed entry's transcript that a surviving entry names --------------------
+
+T_SID = "22222222-2222-4222-8222-222222222222"
+
+
+def test_the_stale_prune_keeps_a_transcript_a_surviving_entry_names_by_session_file(store_path, run_openclaw):
+    """The reference (checked by hand) renames it to .deleted.<TS>: the live session
+    then has no transcript, and a later --fix-missing drops it."""
+    sessions = store_path.parent
+    (sessions / f"{SID}.jsonl").write_text('{"type":"session"}\n')
+    write_store(store_path, {"agent:main:old": {"sessionId": SID, "updatedAt": now_ms() - 40 * DAY_MS},
+                             "agent:main:main": {"sessionId": T_SID, "sessionFile": f"{SID}.jsonl",
+                                                 "updatedAt": now_ms()}})
+    result = run_openclaw("sessions", "cleanup", "--enforce", "--json")
+    assert result.exit_code == 0, result
+    assert result.json()["pruned"] == 1, result
+    assert (sessions / f"{SID}.jsonl").exists() and not list(sessions.glob("*.deleted.*"))
+    again = run_openclaw("sessions", "cleanup", "--enforce", "--fix-missing", "--json")
+    assert again.exit_code == 0 and again.json()["missing"] == 0, again
+
+
+def test_the_stale_prune_keeps_a_surviving_entrys_own_transcript_another_entry_named(store_path, run_openclaw):
+    sessions = store_path.parent
+    (sessions / f"{T_SID}.jsonl").write_text('{"type":"session"}\n')
+    (sessions / f"{T_SID}.trajectory.jsonl").write_text('{"traceSchema":"openclaw-trajectory"}\n')
+    write_store(store_path, {"agent:main:old": {"sessionId": SID, "sessionFile": f"{T_SID}.jsonl",
+                                                "updatedAt": now_ms() - 40 * DAY_MS},
+                             "agent:main:main": {"sessionId": T_SID, "updatedAt": now_ms()}})
+    result = run_openclaw("sessions", "cleanup", "--enforce", "--json")
+    assert result.exit_code == 0, result
+    assert (sessions / f"{T_SID}.jsonl").exists() and (sessions / f"{T_SID}.trajectory.jsonl").exists()
+    assert not list(sessions.glob("*.deleted.*"))
