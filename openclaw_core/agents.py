@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw_core import keys, paths
+from openclaw_core import keys, paths, regular_file
 from openclaw_core.errors import OpenClawError, UsageError
 from openclaw_core.jsvalues import JS_SPACE_CLASS, js_trim
 from openclaw_core.keys import DEFAULT_AGENT_ID, normalize_agent_id
@@ -486,7 +486,7 @@ def read_identity_file(workspace: Path) -> dict[str, str] | None:
     not an identity.
     """
     try:
-        text = (workspace / "IDENTITY.md").read_text(encoding="utf-8")
+        text = regular_file.read_text(workspace / "IDENTITY.md")
     except (OSError, UnicodeDecodeError):
         return None
     found: dict[str, str] = {}

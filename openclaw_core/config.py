@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw_core import paths
+from openclaw_core import regular_file
 from openclaw_core.errors import ConfigError
 from openclaw_core.jsjson import json_type
 from openclaw_core.jsvalues import js_trim
@@ -242,7 +243,7 @@ def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True) 
         _notice_shadowed(path, state_dir)
     fmt = config_format(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = regular_file.read_text(path)  # a FIFO or /dev/zero there must not hang us
     except FileNotFoundError:
         return Config({}, path, fmt, state_dir, env, exists=False)
     except (OSError, UnicodeDecodeError) as exc:

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from openclaw_core import regular_file
 from openclaw_core.cancel import CancelToken
 from openclaw_core.config import Config, parse_config_text, render_config, save_config, validate_config
 from openclaw_core.errors import ConfigError
@@ -38,7 +39,7 @@ def lock_path(config: Config) -> Path:
 def reread(config: Config) -> Config:
     """The config as it is on disk now (same path, format and environment)."""
     try:
-        text = config.path.read_text(encoding="utf-8")
+        text = regular_file.read_text(config.path)
     except FileNotFoundError:
         return Config({}, config.path, config.format, config.state_dir, config.env, exists=False)
     except (OSError, UnicodeDecodeError) as exc:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from openclaw_core import keys
+from openclaw_core import keys, regular_file
 from openclaw_core.jsvalues import js_trim
 from openclaw_core.gateway import sessions_rpc as srpc
 from openclaw_core.gateway.methods import GatewayMethod, MethodCall, MethodError
@@ -144,7 +144,7 @@ def _store_summary(call: MethodCall, path: str) -> dict[str, Any]:
 def config_get(call: MethodCall) -> dict[str, Any]:
     config = call.config
     try:
-        raw = Path(config.path).read_bytes()
+        raw = regular_file.read_bytes(config.path)  # swapped for a FIFO since: no hang
     except OSError:
         raw = b""
     return {"path": str(config.path), "exists": config.exists, "valid": True, "format": config.format,

@@ -154,7 +154,9 @@ def candidate_urls(config: Config) -> list[str]:
 
 # --- the endpoint record: where this state dir's running Gateway listens ------------------
 # Written atomically by `gateway run` once it listens, removed when it stops; a
-# record whose pid is gone (kill -9) is ignored. Clients still check the
+# record whose pid is gone (kill -9) is ignored, and so is one whose pid now
+# belongs to a process that started later (the pid was reused: on Linux the
+# record holds the process's start time, which a reused pid does not have). Clients still check the
 # Gateway's hello-ok (stateDir/configPath) before sending a mutation.
 
 RECORD_DIR = "gateway"
@@ -179,6 +181,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _pid_start(pid: int) -> int | None:
+    """The process's start time in clock ticks after boot (``/proc/<pid>/stat``
+    field 22), which tells a reused pid from the original; None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+        return int(data[data.rindex(b")") + 2:].split()[19])  # fields after "(comm)" start at field 3
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def write_record(state_dir: Path, listen: list[tuple[str, int]], config_path: Path) -> Path:
     import json
     import os
@@ -188,6 +201,9 @@ def write_record(state_dir: Path, listen: list[tuple[str, int]], config_path: Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"pid": os.getpid(), "listen": [[host, port] for host, port in listen],
             "stateDir": str(state_dir), "configPath": str(config_path), "startedAtMs": int(time.time() * 1000)}
+    start = _pid_start(os.getpid())
+    if start is not None:
+        data["pidStart"] = start
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -214,8 +230,10 @@ def remove_record(state_dir: Path) -> None:
 def _load_record(path: Path) -> dict[str, Any] | None:
     import json
 
+    from openclaw_core import regular_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(regular_file.read_text(path))  # a FIFO there must not hang every client
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
@@ -236,4 +254,9 @@ def read_record(state_dir: Path) -> dict[str, Any] | None:
     record = _load_record(record_path(state_dir))
     if record is None or not record["listen"] or not _pid_alive(record["pid"]):
         return None
+    recorded = record.get("pidStart")
+    if isinstance(recorded, int) and not isinstance(recorded, bool):
+        current = _pid_start(record["pid"])
+        if current is not None and current != recorded:
+            return None  # the pid is another, later process's now
     return record

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openclaw_core import regular_file
 from openclaw_core.jsvalues import js_trim
 
 IDENTITY_DIR = "identity"
@@ -127,7 +128,7 @@ def _generate() -> DeviceIdentity:
 def load_identity(path: Path) -> DeviceIdentity | None:
     """The stored identity, or None when missing or not usable (wrong version, id mismatch)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(regular_file.read_text(path))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != 1:

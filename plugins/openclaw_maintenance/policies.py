@@ -20,7 +20,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,6 +243,22 @@ def removed_session_files(ctx: MaintenanceContext) -> dict[Any, str | None]:
     return files
 
 
+def still_named(ctx: MaintenanceContext, files: SessionFiles,
+                others: shared_dir.OtherStores) -> Callable[[str], bool]:
+    """Whether a removed session's file (canonical path) is one a surviving entry of
+    this store names (by its ``sessionFile`` or ``sessionId``), or another store of a
+    shared dir does: then it is neither archived nor deleted (the reference renames
+    it, and the surviving session loses its transcript). Computed on first use."""
+    survivors: list[set[str]] = []
+
+    def keeps(canonical: str) -> bool:
+        if not survivors:
+            survivors.append(referenced_paths((entry for _, entry in ctx.items()), files))
+        return canonical in survivors[0] or others.keeps(canonical)
+
+    return keeps
+
+
 class ArchiveTranscripts(Policy):
     """Rename the transcripts of pruned and capped sessions to ``<file>.deleted.<TS>``,
     only inside the store's directory (after realpath)."""
@@ -251,10 +267,15 @@ class ArchiveTranscripts(Policy):
         if not ctx.enforce or ctx.dry_run:
             return
         files = session_files(ctx)
-        for session_id, session_file in removed_session_files(ctx).items():
-            for archived in files.archive(session_id, session_file, "deleted"):
-                ctx.report.archived.append(archived)
-                ctx.archived_dirs.add(os.path.dirname(archived))
+        removed = removed_session_files(ctx)
+        if not removed:
+            return
+        with shared_dir.other_stores(ctx, files, referenced_paths) as others:
+            keeps = still_named(ctx, files, others)
+            for session_id, session_file in removed.items():
+                for archived in files.archive(session_id, session_file, "deleted", keep=keeps):
+                    ctx.report.archived.append(archived)
+                    ctx.archived_dirs.add(os.path.dirname(archived))
 
 
 class RemoveTrajectorySidecars(Policy):
@@ -265,8 +286,14 @@ class RemoveTrajectorySidecars(Policy):
         if not ctx.enforce or ctx.dry_run:
             return
         files = session_files(ctx)
-        for session_id, session_file in removed_session_files(ctx).items():
-            ctx.report.removed_files.extend(files.remove_trajectory_sidecars(session_id, session_file))
+        removed = removed_session_files(ctx)
+        if not removed:
+            return
+        with shared_dir.other_stores(ctx, files, referenced_paths) as others:
+            keeps = still_named(ctx, files, others)
+            for session_id, session_file in removed.items():
+                ctx.report.removed_files.extend(files.remove_trajectory_sidecars(session_id, session_file,
+                                                                                 keep=keeps))
 
 
 # --- 600 purge-archives -------------------------------------------------------------------------

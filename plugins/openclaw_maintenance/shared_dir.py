@@ -3,8 +3,9 @@
 With ``session.store`` templated into one directory (``<dir>/{agentId}.json``)
 every agent's store keeps its transcripts side by side. The reference's disk
 budget and sweeps call a transcript the current store does not reference an
-orphan, so one agent's budget deletes another agent's live transcripts. Here a
-file goes only if no store of that directory references it: every other
+orphan, so one agent's budget deletes another agent's live transcripts (and its
+stale prune renames one that another store names too). Here a file goes (or is
+archived) only if no store of that directory references it: every other
 ``*.json`` there that parses as a JSON object counts as a store, read under its
 lock, and the locks stay held while files are removed (so the Gateway cannot
 commit a new reference to a file in between). What cannot be proven
@@ -52,6 +53,10 @@ class OtherStores:
         if canonical in self._referenced:
             return False
         return not (self._unprovable and _session_file(os.path.basename(canonical)))
+
+    def keeps(self, canonical: str) -> bool:
+        """The opposite of :meth:`may_remove` (what the archive rename skips)."""
+        return not self.may_remove(canonical)
 
     def close(self) -> None:
         self._stack.close()

@@ -22,10 +22,10 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from openclaw_core import paths
+from openclaw_core import paths, regular_file
 from openclaw_core.errors import OpenClawError
 from openclaw_core.fileplan import GONE, FilePlan, Moved
 from openclaw_core.jsvalues import js_trim
@@ -326,23 +326,27 @@ class SessionFiles:
 
     # -- acting ------------------------------------------------------------------------------------
 
-    def archive(self, session_id: Any, session_file: str | None, reason: str) -> list[str]:
+    def archive(self, session_id: Any, session_file: str | None, reason: str,
+                keep: Callable[[str], bool] | None = None) -> list[str]:
         """Rename every existing transcript of a removed session that lies inside the
-        dir (after realpath) to ``<file>.<reason>.<TS>``; returns the new paths."""
+        dir (after realpath) to ``<file>.<reason>.<TS>``; returns the new paths.
+        ``keep(canonical)`` true leaves that file alone (another store uses it)."""
         archived: list[str] = []
         for candidate in self.candidates(session_id, session_file):
             real = self.canonical(candidate)
-            if not is_inside(self.real, real) or not self.exists(real):
+            if not is_inside(self.real, real) or not self.exists(real) or (keep is not None and keep(real)):
                 continue
             target = f"{real}.{reason}.{artifacts.archive_timestamp()}"
             if self.rename(real, target):
                 archived.append(target)
         return archived
 
-    def remove_trajectory_sidecars(self, session_id: Any, session_file: str | None) -> list[str]:
+    def remove_trajectory_sidecars(self, session_id: Any, session_file: str | None,
+                                   keep: Callable[[str], bool] | None = None) -> list[str]:
         """Remove ``<base>.trajectory.jsonl`` and ``<base>.trajectory-path.json`` of a
         removed session (inside the dir), and the runtime file its pointer names when
-        that file proves to be this session's trace. Regular files only, never a symlink."""
+        that file proves to be this session's trace. Regular files only, never a symlink;
+        never a file for which ``keep(canonical)`` is true (another store uses it)."""
         try:
             transcript = self.resolve(session_id, session_file)
         except InvalidSessionId:
@@ -370,19 +374,21 @@ class SessionFiles:
                 allowed = isinstance(session_id, str) \
                     and os.path.basename(real) == artifacts.safe_trajectory_name(session_id) + ".jsonl" \
                     and _starts_with_session_event(real, session_id)
-            if allowed and self.is_regular_non_symlink(runtime) and self.unlink(runtime):
+            if allowed and keep is not None and keep(real):
+                allowed = False
+            if allowed and self.is_regular_non_symlink(runtime) and _regular_now(runtime) and self.unlink(runtime):
                 removed.append(os.path.abspath(runtime))
-        if is_inside(self.real, self.canonical(pointer)) and self.is_regular_non_symlink(pointer) \
-                and self.unlink(pointer):
+        pointer_real = self.canonical(pointer)
+        if is_inside(self.real, pointer_real) and not (keep is not None and keep(pointer_real)) \
+                and self.is_regular_non_symlink(pointer) and _regular_now(pointer) and self.unlink(pointer):
             removed.append(os.path.abspath(pointer))
         return removed
 
     def _pointer_runtime_file(self, pointer: str, session_id: Any) -> str | None:
         if not self.is_regular_non_symlink(pointer):
             return None
-        try:
-            with open(pointer, encoding="utf-8") as handle:
-                data = json.load(handle)
+        try:  # swapped for a FIFO since the listing: refused, never waited on
+            data = json.loads(regular_file.read_bytes(pointer).decode("utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or data.get("traceSchema") != "openclaw-trajectory-pointer" \
@@ -409,12 +415,20 @@ class SessionFiles:
         return [real, artifacts.trajectory_pointer_path(real), artifacts.trajectory_runtime_path(real)]
 
 
+def _regular_now(path: str) -> bool:
+    """A regular file (no symlink) at this moment: the listing may be older than an
+    outside program's swap, and only regular sidecars are ours to delete."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _starts_with_session_event(path: str, session_id: Any) -> bool:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             return False
-        with open(path, "rb") as handle:
-            head = handle.read(64 * 1024).decode("utf-8", "replace")
+        head = regular_file.read_bytes(path, limit=64 * 1024).decode("utf-8", "replace")
     except OSError:
         return False
     for line in re.split(r"\r?\n", head):  # as the reference splits (not str.splitlines)
