@@ -76,3 +76,22 @@ def test_no_key_and_no_line_without_a_plugin(cli, pins_state, monkeypatch):
     result = cli("sessions", "cleanup", "--dry-run", "--json")
     assert "x-openclaw-core" not in result.json()
     assert "Plugin policy" not in cli("sessions", "cleanup", "--dry-run").stdout
+
+
+def test_through_the_gateway_too(cli, pins_state, free_port, monkeypatch):
+    """The Gateway's sessions.cleanup answer carries the same summary; the CLI prints its line."""
+    from gateway_support import TOKEN, start_gateway
+
+    state_dir = pins_state.parent.parent.parent.parent
+    gateway = start_gateway(state_dir, free_port)
+    try:
+        monkeypatch.setenv("OPENCLAW_GATEWAY_PORT", str(free_port))
+        monkeypatch.setenv("OPENCLAW_GATEWAY_TOKEN", TOKEN)
+        result = cli("sessions", "cleanup", "--enforce")
+        assert result.exit_code == 0, result
+        lines = result.stdout.splitlines()
+        assert lines[-3:] == ["Applied maintenance. Current entries: 1", "Plugin policy prune-cron-runs: 2",
+                              f"(via Gateway ws://127.0.0.1:{free_port})"]
+    finally:
+        gateway.stop()
+    assert sorted(json.loads(pins_state.read_text())) == ["agent:main:main"]
