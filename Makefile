@@ -10,6 +10,10 @@ DEMO = $(CURDIR)/demo-state
 DEMO_ENV = env -u OPENCLAW_GATEWAY_PORT -u OPENCLAW_GATEWAY_URL -u OPENCLAW_GATEWAY_TOKEN \
 	-u OPENCLAW_CONFIG_PATH -u OPENCLAW_HOME OPENCLAW_STATE_DIR=$(DEMO)
 
+# The cleanup summaries' counts, one line each (the full dry run lists every one of the 300
+# sessions). Not beforeCount: an enforce run counts it after --fix-missing (as the reference does).
+DEMO_COUNTS = '"(agentId|afterCount|missing|pruned|capped|applied|appliedCount)"'
+
 .PHONY: setup demo test bench
 
 setup: $(VENV)/.installed
@@ -26,8 +30,10 @@ demo: setup
 	$(BIN)/python -m openclaw_core.demo $(DEMO) --force
 	$(DEMO_ENV) $(BIN)/openclaw plugins list
 	$(DEMO_ENV) $(BIN)/openclaw sessions --all-agents --limit 8
-	$(DEMO_ENV) $(BIN)/openclaw sessions cleanup --all-agents --dry-run
-	$(DEMO_ENV) $(BIN)/openclaw sessions cleanup --all-agents --enforce --fix-missing --json
+	@echo "# preview, then enforce: the same flags, so the two sets of counts match"
+	$(DEMO_ENV) $(BIN)/openclaw sessions cleanup --all-agents --fix-missing --dry-run --json | grep -E $(DEMO_COUNTS)
+	$(DEMO_ENV) $(BIN)/openclaw sessions cleanup --all-agents --fix-missing --enforce --json | grep -E $(DEMO_COUNTS)
+	@echo "Next: docs/getting-started.md (everyday tasks, with real output); docs/maintenance.md (what each count means)."
 
 test: setup
 	.ci/ensure-postgres.sh

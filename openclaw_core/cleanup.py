@@ -153,7 +153,25 @@ def _summary(target: StoreTarget, report: MaintenanceReport, *, mode: str,
     if applied_count is not None:
         summary["applied"] = True
         summary["appliedCount"] = applied_count
+    if report.extra:
+        # Third-party policies' own numbers, under a key the reference's JSON will never use.
+        summary[EXTENSION_KEY] = {"policies": {str(k): _json_safe(v) for k, v in report.extra.items()}}
     return summary
+
+
+#: The summary key for what openclaw-core adds (only present when a plugin reported something).
+EXTENSION_KEY = "x-openclaw-core"
+
+
+def _json_safe(value: Any) -> Any:
+    """A plugin's number as JSON can hold it (a value of another type becomes its text)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return str(value)
 
 
 def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, settings: MaintenanceSettings,

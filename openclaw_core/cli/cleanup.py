@@ -147,6 +147,23 @@ def _print_applied(summaries: list[Any]) -> None:
             click.echo(f"Agent: {to_string(summary.get('agentId'))}")
         click.echo(f"Session store: {to_string(summary.get('storePath'))}")
         click.echo(f"Applied maintenance. Current entries: {to_string(summary.get('appliedCount') or 0)}")
+        _print_policy_counts(summary)
+
+
+def _print_policy_counts(summary: Mapping[str, Any]) -> None:
+    """One line per third-party policy that reported a number (none without such a plugin)."""
+    from openclaw_core.cleanup import EXTENSION_KEY
+
+    extension = summary.get(EXTENSION_KEY)
+    policies = extension.get("policies") if isinstance(extension, Mapping) else None
+    if not isinstance(policies, Mapping):
+        return
+    import json
+
+    for name, value in policies.items():
+        shown = to_string(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) \
+            else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        click.echo(f"Plugin policy {name}: {shown}")
 
 
 def _print_plans(config: Any, result: Any) -> None:
@@ -168,6 +185,7 @@ def _print_plans(config: Any, result: Any) -> None:
         if budget:
             click.echo(f"Would enforce disk budget: {budget['totalBytesBefore']} -> {budget['totalBytesAfter']} "
                        f"bytes (files {budget['removedFiles']}, entries {budget['removedEntries']})")
+        _print_policy_counts(summary)
         rows = done.rows or []
         if not rows:
             continue
