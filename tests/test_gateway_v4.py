@@ -1,0 +1,208 @@
+"""Protocol negotiation on a real ``openclaw gateway run`` on 127.0.0.1: a client's
+``minProtocol..maxProtocol`` range gets the highest version both sides speak (4, the
+later OpenClaw's, or 3, OpenClaw 2026.5.4's); a range we do not speak gets the later
+OpenClaw's ``protocol mismatch``. A v4 client then does what a v3 client does,
+device auth included, and our own CLI client offers 3..4 and takes either."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import DAY_MS, now_ms, write_store
+from gateway_support import (
+    TOKEN,
+    challenge,
+    closed_with,
+    connect_params,
+    open_ws,
+    read_store,
+    request,
+    signed_device,
+    start_gateway,
+)
+
+
+def seed(state: Path) -> Path:
+    (state / "openclaw.json").write_text(json.dumps({
+        "agents": {"list": [{"id": "main", "default": True}, {"id": "ops", "name": "Ops"}]},
+    }))
+    main = state / "agents" / "main" / "sessions" / "sessions.json"
+    write_store(main, {
+        "agent:main:main": {"sessionId": "00000001-0000-4000-8000-000000000001", "updatedAt": now_ms() - DAY_MS},
+    })
+    return main
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    from conftest import _free_port
+
+    state = tmp_path_factory.mktemp("gw-v4")
+    seed(state)
+    gateway = start_gateway(state, _free_port())
+    yield gateway
+    assert gateway.stop() == 0, gateway.log()
+
+
+def connect(port: int, lo: int, hi: int, **kw):
+    ws = open_ws(port)
+    nonce = challenge(ws)
+    params = {**connect_params(**kw), "minProtocol": lo, "maxProtocol": hi}
+    return ws, nonce, params
+
+
+@pytest.mark.parametrize(("lo", "hi", "expected"), [(4, 4, 4), (3, 3, 3), (3, 4, 4), (1, 3, 3), (4, 9, 4)])
+def test_the_highest_common_version_is_chosen(gw, lo, hi, expected):
+    ws, _, params = connect(gw.port, lo, hi)
+    res = request(ws, "connect", params)
+    try:
+        assert res["ok"], res
+        assert res["payload"]["type"] == "hello-ok" and res["payload"]["protocol"] == expected
+        assert request(ws, "health")["ok"]
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(5, 6), (1, 2), (4, 3)])
+def test_a_range_we_do_not_speak_gets_protocol_mismatch(gw, lo, hi):
+    ws, _, params = connect(gw.port, lo, hi)
+    res = request(ws, "connect", params)
+    # The later OpenClaw's refusal: 2026.5.4's expectedProtocol (now 4) with a code and the oldest version.
+    assert res["ok"] is False
+    assert res["error"] == {"code": "INVALID_REQUEST", "message": "protocol mismatch", "details": {
+        "code": "PROTOCOL_MISMATCH", "expectedProtocol": 4, "minimumProbeProtocol": 3}}
+    assert closed_with(ws) == (1002, "protocol mismatch")
+
+
+def test_a_v4_client_does_what_a_v3_client_does(gw):
+    ws, _, params = connect(gw.port, 4, 4)
+    hello = request(ws, "connect", params)["payload"]
+    try:
+        assert hello["protocol"] == 4
+        for method in ("health", "sessions.list", "sessions.patch", "agents.list", "config.get"):
+            assert method in hello["features"]["methods"]
+        listed = request(ws, "sessions.list", {})
+        assert listed["ok"], listed
+        assert [s["key"] for s in listed["payload"]["sessions"]] == ["agent:main:main"]
+        agents = request(ws, "agents.list", {})
+        assert agents["ok"] and [a["id"] for a in agents["payload"]["agents"]] == ["main", "ops"]
+        config = request(ws, "config.get", {})
+        assert config["ok"] and config["payload"]["path"] == str(gw.state_dir / "openclaw.json")
+        health = request(ws, "health", {})
+        assert health["ok"] and health["payload"]["ok"] is True
+        patched = request(ws, "sessions.patch", {"key": "agent:main:main", "label": "over-v4"})
+        assert patched["ok"], patched
+        assert patched["payload"]["entry"]["label"] == "over-v4"
+        on_disk = read_store(gw.state_dir / "agents" / "main" / "sessions" / "sessions.json")
+        assert on_disk["agent:main:main"]["label"] == "over-v4"
+    finally:
+        ws.close()
+
+
+def test_device_auth_on_v4(gw):
+    from openclaw_core.gateway.identity import load_or_create_identity
+
+    identity = load_or_create_identity(gw.state_dir / "v4-client")
+    ws, nonce, params = connect(gw.port, 4, 4, client_id="cli", mode="cli", scopes=["operator.admin"])
+    params["device"] = signed_device(identity, params, nonce)
+    res = request(ws, "connect", params)
+    try:
+        assert res["ok"], res
+        assert res["payload"]["protocol"] == 4
+        # A signed device keeps its scopes (a device-less cli client would get none).
+        assert res["payload"]["auth"] == {"role": "operator", "scopes": ["operator.admin"]}
+        assert request(ws, "sessions.list", {})["ok"]
+    finally:
+        ws.close()
+    # A signature over another nonce is refused on v4 too.
+    ws, nonce, params = connect(gw.port, 4, 4, client_id="cli", mode="cli", scopes=["operator.admin"])
+    params["device"] = signed_device(identity, params, nonce, sign_nonce="another-nonce")
+    res = request(ws, "connect", params)
+    assert res["error"]["details"]["code"] == "DEVICE_AUTH_SIGNATURE_INVALID"
+    assert closed_with(ws)[0] == 1008
+
+
+# --- our own client (plugins/openclaw_gateway_rpc) -----------------------------------------------
+
+def test_our_client_negotiates_4_with_our_gateway(gw):
+    from openclaw_gateway_rpc.client import Session
+
+    session = Session(gw.url, token=TOKEN, identity=None, scopes=["operator.read"],
+                      client_id="gateway-client", client_mode="backend")
+    try:
+        assert session.open()["protocol"] == 4
+        assert session.request("health", {})["ok"] is True
+    finally:
+        session.close()
+
+
+class OneVersionGateway:
+    """A Gateway that answers hello-ok with a fixed ``protocol`` and records the connect params."""
+
+    def __init__(self, port: int, version: int) -> None:
+        self.port, self.version = port, version
+        self.connects: list[dict] = []
+        self.ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _handler(self, ws) -> None:
+        await ws.send(json.dumps({"type": "event", "event": "connect.challenge", "payload": {"nonce": "n", "ts": 1}}))
+        frame = json.loads(await ws.recv())
+        self.connects.append(frame["params"])
+        await ws.send(json.dumps({"type": "res", "id": frame["id"], "ok": True, "payload": {
+            "type": "hello-ok", "protocol": self.version, "features": {"methods": ["health"], "events": []},
+            "snapshot": {}}}))
+        request = json.loads(await ws.recv())
+        await ws.send(json.dumps({"type": "res", "id": request["id"], "ok": True, "payload": {"ok": True}}))
+
+    async def _main(self) -> None:
+        from websockets.asyncio.server import serve
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with serve(self._handler, "127.0.0.1", self.port):
+            self.ready.set()
+            await self._stop.wait()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.ready.wait(5)
+        return self
+
+    def __exit__(self, *exc):
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_our_client_offers_3_to_4_and_accepts_either(free_port, version):
+    from openclaw_gateway_rpc.client import Session
+
+    with OneVersionGateway(free_port, version) as fake:
+        session = Session(f"ws://127.0.0.1:{free_port}", token=TOKEN, identity=None, scopes=["operator.read"])
+        try:
+            assert session.open()["protocol"] == version
+            assert session.request("health", {}) == {"ok": True}
+        finally:
+            session.close()
+    assert (fake.connects[0]["minProtocol"], fake.connects[0]["maxProtocol"]) == (3, 4)
+
+
+def test_our_client_refuses_a_version_it_did_not_offer(free_port):
+    from openclaw_core.errors import GatewayError
+    from openclaw_gateway_rpc.client import Session
+
+    with OneVersionGateway(free_port, 5):
+        session = Session(f"ws://127.0.0.1:{free_port}", token=TOKEN, identity=None, scopes=["operator.read"])
+        try:
+            with pytest.raises(GatewayError, match="answered with protocol 5; this client speaks 3..4"):
+                session.open()
+        finally:
+            session.close()
