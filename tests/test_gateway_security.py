@@ -191,7 +191,8 @@ def test_protocol_mismatch_closes_1002(gw):
     challenge(ws)
     res = request(ws, "connect", {**connect_params(), "minProtocol": 5, "maxProtocol": 6})
     assert res["error"] == {"code": "INVALID_REQUEST", "message": "protocol mismatch", "details": {
-        "code": "PROTOCOL_MISMATCH", "expectedProtocol": 4, "minimumProbeProtocol": 3}}
+        "code": "PROTOCOL_MISMATCH", "clientMinProtocol": 5, "clientMaxProtocol": 6, "expectedProtocol": 4,
+        "minimumProbeProtocol": 3}}
     assert closed_with(ws) == (1002, "protocol mismatch")
 
 

@@ -63,6 +63,9 @@ def test_the_highest_common_version_is_chosen(gw, lo, hi, expected):
     try:
         assert res["ok"], res
         assert res["payload"]["type"] == "hello-ok" and res["payload"]["protocol"] == expected
+        # The negotiated version decides the shapes: v4's hello-ok auth names the method, v3's does not.
+        method = {"method": "token"} if expected == 4 else {}
+        assert res["payload"]["auth"] == {**method, "role": "operator", "scopes": ["operator.admin"]}
         assert request(ws, "health")["ok"]
     finally:
         ws.close()
@@ -72,10 +75,12 @@ def test_the_highest_common_version_is_chosen(gw, lo, hi, expected):
 def test_a_range_we_do_not_speak_gets_protocol_mismatch(gw, lo, hi):
     ws, _, params = connect(gw.port, lo, hi)
     res = request(ws, "connect", params)
-    # The later OpenClaw's refusal: 2026.5.4's expectedProtocol (now 4) with a code and the oldest version.
+    # The later OpenClaw's refusal (recorded from 2026.9.6): the client's range, 2026.5.4's
+    # expectedProtocol (now 4) and the oldest version served.
     assert res["ok"] is False
     assert res["error"] == {"code": "INVALID_REQUEST", "message": "protocol mismatch", "details": {
-        "code": "PROTOCOL_MISMATCH", "expectedProtocol": 4, "minimumProbeProtocol": 3}}
+        "code": "PROTOCOL_MISMATCH", "clientMinProtocol": lo, "clientMaxProtocol": hi, "expectedProtocol": 4,
+        "minimumProbeProtocol": 3}}
     assert closed_with(ws) == (1002, "protocol mismatch")
 
 
@@ -107,6 +112,8 @@ def test_a_v4_client_does_what_a_v3_client_does(gw):
 def test_device_auth_on_v4(gw):
     from openclaw_core.gateway.identity import load_or_create_identity
 
+    # The signed payload carries no protocol version: OpenClaw 2026.9.6 accepted the same
+    # "v3|deviceId|clientId|..." payload from a protocol-4 client (fixture step 20-device-cli).
     identity = load_or_create_identity(gw.state_dir / "v4-client")
     ws, nonce, params = connect(gw.port, 4, 4, client_id="cli", mode="cli", scopes=["operator.admin"])
     params["device"] = signed_device(identity, params, nonce)
@@ -115,7 +122,7 @@ def test_device_auth_on_v4(gw):
         assert res["ok"], res
         assert res["payload"]["protocol"] == 4
         # A signed device keeps its scopes (a device-less cli client would get none).
-        assert res["payload"]["auth"] == {"role": "operator", "scopes": ["operator.admin"]}
+        assert res["payload"]["auth"] == {"method": "token", "role": "operator", "scopes": ["operator.admin"]}
         assert request(ws, "sessions.list", {})["ok"]
     finally:
         ws.close()
@@ -206,3 +213,42 @@ def test_our_client_refuses_a_version_it_did_not_offer(free_port):
                 session.open()
         finally:
             session.close()
+
+
+# --- against what the later OpenClaw (2026.9.6) answered a v4 client -----------------------------
+# tests/fixtures/gateway-v4/frames-2026.9.6.json: its frames, recorded on loopback in a private
+# network namespace with gw_client.py speaking the given protocol range (secrets masked).
+
+RECORDED = Path(__file__).parent / "fixtures" / "gateway-v4" / "frames-2026.9.6.json"
+
+
+def recorded_step(name: str) -> tuple[dict, dict]:
+    """(the last request the client sent, the answer to it) of a recorded step."""
+    steps = {s["step"]: s for s in json.loads(RECORDED.read_text())["steps"]}
+    frames = [f["frame"] for f in steps[name]["frames"]]
+    sent = [f for f in frames if f.get("type") == "req"][-1]
+    answer = next(f for f in frames if f.get("type") == "res" and f["id"] == sent["id"])
+    return sent, answer
+
+
+@pytest.mark.parametrize("step", ["04-v5-6-client", "05-v2-client"])
+def test_protocol_mismatch_is_the_later_openclaws(gw, step):
+    sent, answer = recorded_step(step)
+    ws, _, params = connect(gw.port, sent["params"]["minProtocol"], sent["params"]["maxProtocol"])
+    res = request(ws, "connect", params)
+    ws.close()
+    assert res["ok"] is False and answer["ok"] is False
+    assert json.dumps(res["error"]) == json.dumps(answer["error"])  # same keys in the same order
+
+
+@pytest.mark.parametrize("step", ["15-sessions-cleanup-dry", "17-sessions-cleanup-bogus",
+                                  "18-sessions-cleanup-agentId", "19-sessions-list-bogus"])
+def test_v4_params_are_closed_as_the_later_openclaws(gw, step):
+    # sessions.cleanup's params stay closed on v4 (dryRun, agentId refused; agent accepted).
+    sent, answer = recorded_step(step)
+    ws, _, params = connect(gw.port, 4, 4)
+    assert request(ws, "connect", params)["ok"]
+    res = request(ws, sent["method"], sent["params"])
+    ws.close()
+    assert res["ok"] is False and res["error"] == answer["error"]
+

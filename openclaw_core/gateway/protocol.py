@@ -45,12 +45,13 @@ def negotiate(min_protocol: int, max_protocol: int) -> int | None:
     return max(common) if common else None
 
 
-def protocol_mismatch() -> dict[str, Any]:
-    """The refusal of a range we do not serve, in the later OpenClaw's shape (it keeps
-    2026.5.4's ``expectedProtocol``, now the newest version, and names the oldest one)."""
+def protocol_mismatch(min_protocol: int, max_protocol: int) -> dict[str, Any]:
+    """The refusal of a range we do not serve, in the later OpenClaw's shape (recorded from
+    2026.9.6): it echoes the client's range and keeps 2026.5.4's ``expectedProtocol``, now
+    the newest version, beside the oldest one still served."""
     return error_shape(ErrorCodes.INVALID_REQUEST, "protocol mismatch", details={
-        "code": "PROTOCOL_MISMATCH", "expectedProtocol": PROTOCOL_VERSION,
-        "minimumProbeProtocol": PROTOCOL_VERSIONS[0]})
+        "code": "PROTOCOL_MISMATCH", "clientMinProtocol": min_protocol, "clientMaxProtocol": max_protocol,
+        "expectedProtocol": PROTOCOL_VERSION, "minimumProbeProtocol": PROTOCOL_VERSIONS[0]})
 
 
 def error_shape(code: str, message: str, **extra: Any) -> dict[str, Any]:

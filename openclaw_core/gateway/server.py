@@ -296,7 +296,8 @@ class GatewayServer:
             return None
         version = protocol.negotiate(params["minProtocol"], params["maxProtocol"])
         if version is None:
-            await refuse(protocol.protocol_mismatch(), protocol.CLOSE_PROTOCOL_ERROR, "protocol mismatch")
+            await refuse(protocol.protocol_mismatch(params["minProtocol"], params["maxProtocol"]),
+                         protocol.CLOSE_PROTOCOL_ERROR, "protocol mismatch")
             return None
         decision = auth.decide(params, nonce=nonce, configured_token=self.token)
         if isinstance(decision, auth.Rejected):
@@ -335,10 +336,17 @@ class GatewayServer:
             "server": {"version": __version__, "connId": session.conn_id},
             "features": {"methods": list(self.methods), "events": EVENTS},
             "snapshot": snapshot,
-            "auth": {"role": session.role, "scopes": session.scopes},
+            "auth": self._hello_auth(session, decision),
             "policy": {"maxPayload": protocol.MAX_PAYLOAD_BYTES, "maxBufferedBytes": protocol.MAX_BUFFERED_BYTES,
                        "tickIntervalMs": self.tick_interval_ms},
         }
+
+    @staticmethod
+    def _hello_auth(session: ClientSession, decision: auth.Accepted) -> dict[str, Any]:
+        if session.protocol_version >= 4:
+            # The later OpenClaw's v4 hello-ok names the auth method first.
+            return {"method": decision.auth_method, "role": session.role, "scopes": session.scopes}
+        return {"role": session.role, "scopes": session.scopes}
 
     def uptime_ms(self) -> int:
         return int((time.monotonic() - self.started_at) * 1000)
