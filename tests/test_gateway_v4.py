@@ -134,6 +134,19 @@ def test_device_auth_on_v4(gw):
     assert closed_with(ws)[0] == 1008
 
 
+def test_the_main_agent_cannot_be_deleted_over_v4_either(gw):
+    # OpenClaw 2026.9.6 deleted "main" over v4 (fixture step 23-agents-delete-main, ok:true, its
+    # store trashed); we keep 2026.5.4's refusal on every version (docs/differences.md).
+    _, answer = recorded_step("23-agents-delete-main")
+    assert answer["ok"] is True
+    ws, _, params = connect(gw.port, 4, 4)
+    assert request(ws, "connect", params)["ok"]
+    res = request(ws, "agents.delete", {"agentId": "main"})
+    ws.close()
+    assert res["ok"] is False and res["error"]["message"] == '"main" cannot be deleted'
+    assert (gw.state_dir / "agents" / "main" / "sessions" / "sessions.json").exists()
+
+
 # --- our own client (plugins/openclaw_gateway_rpc) -----------------------------------------------
 
 def test_our_client_negotiates_4_with_our_gateway(gw):
