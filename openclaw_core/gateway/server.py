@@ -299,7 +299,7 @@ class GatewayServer:
             await refuse(protocol.protocol_mismatch(params["minProtocol"], params["maxProtocol"]),
                          protocol.CLOSE_PROTOCOL_ERROR, "protocol mismatch")
             return None
-        decision = auth.decide(params, nonce=nonce, configured_token=self.token)
+        decision = auth.decide(params, nonce=nonce, configured_token=self.token, protocol_version=version)
         if isinstance(decision, auth.Rejected):
             client = params["client"]
             self.log(f"[gateway] connect refused conn={conn_id} client={client.get('id')} "
