@@ -189,9 +189,10 @@ def test_unknown_connect_param_is_rejected(gw):
 def test_protocol_mismatch_closes_1002(gw):
     ws = open_ws(gw.port)
     challenge(ws)
-    res = request(ws, "connect", {**connect_params(), "minProtocol": 4, "maxProtocol": 5})
-    assert res["error"] == {"code": "INVALID_REQUEST", "message": "protocol mismatch",
-                            "details": {"expectedProtocol": 3}}
+    res = request(ws, "connect", {**connect_params(), "minProtocol": 5, "maxProtocol": 6})
+    assert res["error"] == {"code": "INVALID_REQUEST", "message": "protocol mismatch", "details": {
+        "code": "PROTOCOL_MISMATCH", "clientMinProtocol": 5, "clientMaxProtocol": 6, "expectedProtocol": 4,
+        "minimumProbeProtocol": 3}}
     assert closed_with(ws) == (1002, "protocol mismatch")
 
 

@@ -58,7 +58,7 @@ def test_hook_transport_carries_the_call_to_a_running_gateway(gw):
                                  OPENCLAW_GATEWAY_PORT=str(gw.port), OPENCLAW_GATEWAY_TOKEN=TOKEN))
     assert response.transport == "gateway"
     assert response.payload["entry"]["label"] == "via-rpc"
-    assert response.hello["protocol"] == 3 and "sessions.patch" in response.hello["features"]["methods"]
+    assert response.hello["protocol"] == 4 and "sessions.patch" in response.hello["features"]["methods"]
 
 
 def test_device_identity_file_is_openclaws_format(gw):
@@ -109,10 +109,10 @@ def test_gateway_status(gw, run_openclaw, tmp_path):
     result = run_openclaw("gateway", "status", "--json", env=env)
     assert result.exit_code == 0, result
     status = json.loads(result.stdout)
-    assert status["reachable"] is True and status["protocol"] == 3 and status["version"] == "0.1.0"
+    assert status["reachable"] is True and status["protocol"] == 4 and status["version"] == "0.1.0"
     assert "sessions.cleanup" in status["methods"] and status["uptimeMs"] >= 0
     result = run_openclaw("gateway", "status", env=env)
-    assert result.stdout.startswith(f"Gateway: reachable at ws://127.0.0.1:{gw.port}\nVersion: 0.1.0 (protocol 3)")
+    assert result.stdout.startswith(f"Gateway: reachable at ws://127.0.0.1:{gw.port}\nVersion: 0.1.0 (protocol 4)")
     # Another state dir (no endpoint record of a running Gateway) on a port nothing listens on.
     result = run_openclaw("gateway", "status", env={**env, "OPENCLAW_GATEWAY_PORT": str(free_port),
                                                     "OPENCLAW_STATE_DIR": str(tmp_path / "other")})

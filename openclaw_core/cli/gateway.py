@@ -38,7 +38,7 @@ def gateway() -> None:
               help="Where to listen (default: gateway.bind, else loopback). Beyond loopback a token is required.")
 @click.option("--verbose", is_flag=True, help="Log every request (method, outcome, time) to stderr.")
 def run(port: int | None, bind: str | None, verbose: bool) -> None:
-    """Serve the Gateway protocol (v3) until SIGTERM/SIGINT; queued writes finish first."""
+    """Serve the Gateway protocol (v3 and v4) until SIGTERM/SIGINT; queued writes finish first."""
     from openclaw_core.config import load_config
     from openclaw_core.gateway import endpoint
     from openclaw_core.gateway.server import is_loopback_host, resolve_bind_hosts
@@ -72,6 +72,7 @@ async def _serve(config: Any, hosts: list[str], port: int, token: str | None, ve
     import asyncio
     import signal
 
+    from openclaw_core.gateway import protocol
     from openclaw_core.gateway.server import GatewayServer
     from openclaw_core.plugins import get_plugin_manager
     from openclaw_core.store.writer import configure_writers
@@ -87,7 +88,8 @@ async def _serve(config: Any, hosts: list[str], port: int, token: str | None, ve
         loop.add_signal_handler(sig, stop.set)
     addresses = ", ".join(f"ws://{'[' + h + ']' if ':' in h else h}:{p}" for h, p in server.bound)
     auth = "token" if token else "none (loopback only)"
-    server.log(f"[gateway] ready on {addresses} (protocol 3, auth {auth}, {len(server.methods)} methods)")
+    versions = " and ".join(str(v) for v in protocol.PROTOCOL_VERSIONS)
+    server.log(f"[gateway] ready on {addresses} (protocol {versions}, auth {auth}, {len(server.methods)} methods)")
     await stop.wait()
     server.log("[gateway] stopping: finishing queued writes")
     await server.stop()

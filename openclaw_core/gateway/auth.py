@@ -7,8 +7,8 @@ Rules (OpenClaw's, for the token auth mode this Gateway implements):
 * A client without a device identity is let in only with the right shared
   token; otherwise a wrong token is ``unauthorized`` and a missing one is
   ``NOT_PAIRED`` / ``device identity required``. Device-less clients keep their
-  scopes only as ``gateway-client`` in ``backend`` mode (scopes are bound to a
-  device otherwise).
+  scopes only as ``gateway-client`` in ``backend`` mode, or as the ``cli`` client
+  on protocol 4 (scopes are bound to a device otherwise).
 * A device identity, when present, must verify: id = SHA-256 of the key,
   ``signedAt`` within 2 minutes, the challenge nonce, an Ed25519 signature over
   the v3 (or legacy v2) payload.
@@ -121,8 +121,8 @@ def _verify_device(device: dict[str, Any], params: dict[str, Any], role: str, sc
 
 
 def decide(params: dict[str, Any], *, nonce: str, configured_token: str | None,
-           now_ms: int | None = None) -> Accepted | Rejected:
-    """Accept or reject a schema-valid ``connect`` (protocol already checked)."""
+           now_ms: int | None = None, protocol_version: int = 3) -> Accepted | Rejected:
+    """Accept or reject a schema-valid ``connect`` (``protocol_version`` is the negotiated one)."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     client = params["client"]
     role = params.get("role") or "operator"
@@ -146,7 +146,11 @@ def decide(params: dict[str, Any], *, nonce: str, configured_token: str | None,
     if device is None:
         if role == "operator" and shared_ok:
             backend = client.get("id") == "gateway-client" and client.get("mode") == "backend"
-            return Accepted(role, scopes if backend else [], method, None)
+            # The later OpenClaw's CLI calls `gateway call --url` device-less over v4, and its
+            # Gateway keeps that CLI's scopes (recorded from 2026.9.6); no new power: the
+            # shared token already grants any scope to a backend client.
+            later_cli = protocol_version >= 4 and client.get("id") in CLI_CLIENT_IDS
+            return Accepted(role, scopes if backend or later_cli else [], method, None)
         if not auth_ok and provided:
             return _unauthorized(reason or "unauthorized", client, False, True)
         return Rejected(error_shape(ErrorCodes.NOT_PAIRED, "device identity required",

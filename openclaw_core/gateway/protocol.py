@@ -1,4 +1,4 @@
-"""Protocol version 3 on the wire: limits, frame and params schemas, error shapes.
+"""Protocol versions 3 and 4 on the wire: negotiation, limits, frame and params schemas, error shapes.
 
 Schemas are small dicts checked by :func:`validate`, which reports problems in
 the wording OpenClaw's validator uses (``at root: unexpected property 'x'``,
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4                       # the newest we speak (the later OpenClaw's)
+PROTOCOL_VERSIONS = (3, 4)                 # every version served; 3 is OpenClaw 2026.5.4's
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024      # policy.maxPayload after hello-ok
 MAX_BUFFERED_BYTES = 50 * 1024 * 1024     # policy.maxBufferedBytes
 PREAUTH_MAX_BYTES = 64 * 1024             # any frame before a successful connect
@@ -37,6 +38,21 @@ class ErrorCodes:
     INVALID_REQUEST = "INVALID_REQUEST"
     APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND"
     UNAVAILABLE = "UNAVAILABLE"
+
+
+def negotiate(min_protocol: int, max_protocol: int) -> int | None:
+    """The highest version in the client's ``min..max`` range that we serve, or None."""
+    common = [v for v in PROTOCOL_VERSIONS if min_protocol <= v <= max_protocol]
+    return max(common) if common else None
+
+
+def protocol_mismatch(min_protocol: int, max_protocol: int) -> dict[str, Any]:
+    """The refusal of a range we do not serve, in the later OpenClaw's shape (recorded from
+    2026.9.6): it echoes the client's range and keeps 2026.5.4's ``expectedProtocol``, now
+    the newest version, beside the oldest one still served."""
+    return error_shape(ErrorCodes.INVALID_REQUEST, "protocol mismatch", details={
+        "code": "PROTOCOL_MISMATCH", "clientMinProtocol": min_protocol, "clientMaxProtocol": max_protocol,
+        "expectedProtocol": PROTOCOL_VERSION, "minimumProbeProtocol": PROTOCOL_VERSIONS[0]})
 
 
 def error_shape(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The Gateway server: OpenClaw's protocol v3 over the ``websockets`` library.
+"""The Gateway server: OpenClaw's protocol v3 and v4 over the ``websockets`` library.
 
 One asyncio loop speaks WebSocket; every store mutation is handed to the
 store's :class:`~openclaw_core.store.writer.StoreWriter` and awaited, so a
@@ -102,6 +102,7 @@ class ClientSession:
     scopes: list[str]
     client: dict[str, Any]
     device_id: str | None
+    protocol_version: int = protocol.PROTOCOL_VERSION  # negotiated at connect: decides the shapes it gets
     seq: int = 0
     subscribed: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -400,19 +401,20 @@ class GatewayServer:
             message = f"invalid connect params: {problem}"
             await refuse(error_shape(ErrorCodes.INVALID_REQUEST, message), protocol.CLOSE_POLICY, message[:120])
             return None
-        if params["maxProtocol"] < protocol.PROTOCOL_VERSION or params["minProtocol"] > protocol.PROTOCOL_VERSION:
-            await refuse(error_shape(ErrorCodes.INVALID_REQUEST, "protocol mismatch",
-                                     details={"expectedProtocol": protocol.PROTOCOL_VERSION}),
+        version = protocol.negotiate(params["minProtocol"], params["maxProtocol"])
+        if version is None:
+            await refuse(protocol.protocol_mismatch(params["minProtocol"], params["maxProtocol"]),
                          protocol.CLOSE_PROTOCOL_ERROR, "protocol mismatch")
             return None
-        decision = auth.decide(params, nonce=nonce, configured_token=self.token)
+        decision = auth.decide(params, nonce=nonce, configured_token=self.token, protocol_version=version)
         if isinstance(decision, auth.Rejected):
             client = params["client"]
             self.log(f"[gateway] connect refused conn={conn_id} client={client.get('id')} "
                      f"reason={decision.error['message']}")
             await refuse(decision.error, decision.close_code, decision.close_reason)
             return None
-        session = ClientSession(conn_id, ws, decision.role, decision.scopes, params["client"], decision.device_id)
+        session = ClientSession(conn_id, ws, decision.role, decision.scopes, params["client"], decision.device_id,
+                                protocol_version=version)
         await ws.send(_dumps({"type": "res", "id": request_id, "ok": True,
                               "payload": self._hello(session, decision)}))
         ws.protocol.max_message_size = protocol.MAX_PAYLOAD_BYTES
@@ -437,14 +439,21 @@ class GatewayServer:
                             authMode="token" if self.token else "none")
         return {
             "type": "hello-ok",
-            "protocol": protocol.PROTOCOL_VERSION,
+            "protocol": session.protocol_version,
             "server": {"version": __version__, "connId": session.conn_id},
             "features": {"methods": list(self.methods), "events": EVENTS},
             "snapshot": snapshot,
-            "auth": {"role": session.role, "scopes": session.scopes},
+            "auth": self._hello_auth(session, decision),
             "policy": {"maxPayload": protocol.MAX_PAYLOAD_BYTES, "maxBufferedBytes": self.max_buffered,
                        "tickIntervalMs": self.tick_interval_ms},
         }
+
+    @staticmethod
+    def _hello_auth(session: ClientSession, decision: auth.Accepted) -> dict[str, Any]:
+        if session.protocol_version >= 4:
+            # The later OpenClaw's v4 hello-ok names the auth method first.
+            return {"method": decision.auth_method, "role": session.role, "scopes": session.scopes}
+        return {"role": session.role, "scopes": session.scopes}
 
     def uptime_ms(self) -> int:
         return int((time.monotonic() - self.started_at) * 1000)

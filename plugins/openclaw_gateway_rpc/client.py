@@ -1,4 +1,4 @@
-"""A one-shot protocol-v3 client: challenge -> connect (token + signed device)
+"""A one-shot protocol v3/v4 client: challenge -> connect (token + signed device)
 -> hello-ok -> one request -> response, on ``websockets``' sync client.
 
 Errors are classified by *when* they happen, because that decides whether the
@@ -25,7 +25,9 @@ from openclaw_core.errors import GatewayError
 from openclaw_core.gateway import endpoint
 from openclaw_core.gateway.identity import DeviceIdentity, auth_payload_v3, identity_path, load_or_create_identity
 
-PROTOCOL = 3
+# We offer both versions: OpenClaw 2026.5.4's Gateway speaks only 3, the later one only 4,
+# and the frames we send and read are the same in both.
+MIN_PROTOCOL, MAX_PROTOCOL = 3, 4
 DEFAULT_TIMEOUT = 10.0
 AUTH_DETAIL_PREFIXES = ("AUTH_", "DEVICE_", "PAIRING_")
 UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL,
@@ -95,7 +97,7 @@ class Session:
         if callable(self.identity):
             self.identity = self.identity()
         params: dict[str, Any] = {
-            "minProtocol": PROTOCOL, "maxProtocol": PROTOCOL,
+            "minProtocol": MIN_PROTOCOL, "maxProtocol": MAX_PROTOCOL,
             "client": {"id": self.client_id, "version": __version__, "platform": sys.platform,
                        "mode": self.client_mode, "instanceId": str(uuid.uuid4())},
             "caps": [], "role": "operator", "scopes": self.scopes,
@@ -127,6 +129,10 @@ class Session:
                                    "Gateway.")
             raise GatewayError(f"the Gateway at {self.url} refused the connection: {message}")
         self.hello = response.get("payload") or {}
+        version = self.hello.get("protocol")
+        if not isinstance(version, int) or isinstance(version, bool) or not MIN_PROTOCOL <= version <= MAX_PROTOCOL:
+            raise GatewayError(f"the Gateway at {self.url} answered with protocol {version!r}; this client speaks "
+                               f"{MIN_PROTOCOL}..{MAX_PROTOCOL}. Not running offline while a Gateway is there.")
         return self.hello
 
     def _await_challenge(self) -> str:
