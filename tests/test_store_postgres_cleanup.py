@@ -52,12 +52,20 @@ def test_stale_prune_case_on_postgres_equals_the_file_store(pg_server):
 
 @requires_reference_cases
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_every_cleanup_case_on_postgres_equals_the_file_store(pg_server):
     check_same(pg_server, CLEANUP_CASES)
 
 
 @requires_reference_cases
+def test_a_shared_store_dir_keeps_other_agents_transcripts_on_postgres_too(pg_server):
+    """Rows leave no other *.json in the dir to read: the guard asks the backend (case 93)."""
+    check_same(pg_server, ["93-cleanup-budget-shared-store-dir"], str(REPO / "tests" / "reference_cases"))
+
+
+@requires_reference_cases
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # every project case twice (file, PostgreSQL), ~1 s a run
 def test_the_projects_own_cleanup_cases_on_postgres_equal_the_file_store(pg_server):
     cases_dir = REPO / "tests" / "reference_cases"
     cases = sorted(p.parent.name for p in cases_dir.glob("*/case.json")

@@ -10,7 +10,9 @@ archived) only if no store of that directory references it: every other
 lock, and the locks stay held while files are removed (so the Gateway cannot
 commit a new reference to a file in between). What cannot be proven
 unreferenced stays: a ``*.json`` that does not parse, or a store whose lock is
-not free within :data:`LOCK_WAIT`, keeps every transcript of the dir.
+not free within :data:`LOCK_WAIT`, keeps every transcript of the dir. On a
+backend whose stores are rows (PostgreSQL, SQLite), the configured agents'
+stores in the same dir are read through their backend.
 (docs/differences.md; tests/test_hostile_store.py.)
 """
 
@@ -81,6 +83,36 @@ class OtherStores:
             if entries is None:
                 continue
             if entries is False:
+                self._unprovable = True
+                continue
+            referenced |= self._referenced_paths((e for e in entries.values() if isinstance(e, dict)), here)
+        if self._ctx.backend.name != "file":
+            referenced |= self._read_backend_siblings(own)
+        return referenced
+
+    def _read_backend_siblings(self, own: str) -> set[str]:
+        """Stores that are rows (PostgreSQL, SQLite) leave no ``*.json`` to scan: the
+        configured agents' stores in this dir are asked of their backend instead."""
+        from openclaw_core.store.backend import open_backend
+
+        here = self._files
+        config = self._ctx.backend.config
+        referenced: set[str] = set()
+        for agent_id in config.agent_ids():
+            try:
+                path = str(config.store_path(agent_id))
+            except Exception:  # noqa: BLE001 - a store we cannot name cannot be proven free of references
+                self._unprovable = True
+                continue
+            if os.path.dirname(here.canonical(path)) != os.path.dirname(own) or here.canonical(path) == own:
+                continue
+            try:
+                backend = open_backend(path, config, self._ctx.pm)
+                try:
+                    entries = backend.load().entries  # a missing store is empty, and is not created
+                finally:
+                    backend.close()
+            except Exception:  # noqa: BLE001 - unreadable now: keep every session file of the dir
                 self._unprovable = True
                 continue
             referenced |= self._referenced_paths((e for e in entries.values() if isinstance(e, dict)), here)
