@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openclaw_core.hookspecs import hookimpl
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -26,7 +24,10 @@ __all__ = [
     "update_session_store_entry",
 ]
 
+# hookimpl too: importing it imports pluggy, which the cached `openclaw --help`
+# (openclaw_core.helpcache) never needs.
 _LAZY = {
+    "hookimpl": "openclaw_core.hookspecs",
     "load_session_store": "openclaw_core.store.api",
     "update_session_store": "openclaw_core.store.api",
     "update_session_store_entry": "openclaw_core.store.api",
@@ -34,6 +35,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from openclaw_core.hookspecs import hookimpl
     from openclaw_core.store.api import (
         load_session_store,
         merge_session_entry,
