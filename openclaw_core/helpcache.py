@@ -8,10 +8,10 @@ nothing that could change it has changed. This module imports only ``os`` and
 
 The key (all of it must match):
 
-- the argv form, openclaw-core's version, the interpreter, ``sys.path``;
+- the argv form, openclaw-core's version, the interpreter (prefix, version), ``sys.path``;
 - every ``*.dist-info``/``*.egg-info`` on ``sys.path`` with the mtime of its
-  directory and the mtime and size of its ``entry_points.txt``, plus each path
-  directory's own mtime: an install or uninstall of any plugin changes it;
+  directory and the mtime and size of its ``entry_points.txt``: an install or
+  uninstall of any plugin changes it;
 - the mtime and size of every module file the normal path had loaded when it
   rendered the help (openclaw-core's cli modules, click, each plugin's module);
 - the environment variables that can change the text (``COLUMNS``, ``LINES``,
@@ -59,14 +59,14 @@ def _installed() -> list[str]:
     """One line per sys.path directory and per distribution in it (cheap: one scandir each)."""
     lines = []
     for entry in sys.path:
+        # Not the directory's own mtime: writing __pycache__ into a path entry changes it.
         try:
-            st = os.stat(entry or ".")
-            lines.append(f"P {st.st_mtime_ns} {entry}")
             with os.scandir(entry or ".") as it:
                 names = sorted(e.name for e in it if e.name.endswith((".dist-info", ".egg-info")))
         except OSError:
             lines.append(f"P - {entry}")
             continue
+        lines.append(f"P + {entry}")
         for name in names:
             path = os.path.join(entry or ".", name)
             try:
@@ -91,7 +91,7 @@ def static_key(form: str) -> str:
         tty = stdout.isatty()
     except (AttributeError, ValueError):
         tty = False
-    lines = [f"form {form}", f"version {__version__}", f"python {sys.executable} {sys.version}",
+    lines = [f"form {form}", f"version {__version__}", f"python {sys.prefix} {sys.version}",
              f"stdout tty={tty} encoding={getattr(stdout, 'encoding', None)} columns={_terminal_columns()}"]
     lines += [f"env {k}={env[k]!r}" for k in sorted(env) if k in _ENV_KEYS or k.startswith("OPENCLAW_")]
     lines += _installed()

@@ -51,7 +51,7 @@ def enable_only(*names: str) -> str:
 ISOLATED_ENV_KEYS = (
     "OPENCLAW_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_CONFIG_PATH", "OPENCLAW_GATEWAY_PORT",
     "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_URL", "OPENCLAW_DISABLE_PLUGINS", "XDG_DATA_HOME",
-    "OPENCLAW_POSTGRES_DSN",
+    "OPENCLAW_POSTGRES_DSN", "XDG_CACHE_HOME",  # the cached --help goes under HOME (tmp) instead
     "FORCE_COLOR", "NO_COLOR",  # colour is tested on purpose (tests/test_cli_colour.py), never by accident
 )
 
