@@ -161,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point (``openclaw``): the cached help, else :func:`openclaw_core.cli.main`."""
     args = tuple(sys.argv[1:] if argv is None else argv)
     form = HELP_FORMS.get(args)
-    use_cache = form is not None and not os.environ.get(NO_CACHE_ENV)
+    # Shell completion runs a bare `openclaw` with _OPENCLAW_COMPLETE set: not a help.
+    use_cache = form is not None and not os.environ.get(NO_CACHE_ENV) and "_OPENCLAW_COMPLETE" not in os.environ
     if use_cache:
         text = cached_help(form)  # type: ignore[arg-type]
         if text is not None:

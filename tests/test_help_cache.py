@@ -182,3 +182,9 @@ def test_a_terminal_and_a_pipe_get_their_own_rendering(tmp_path):
     for _ in range(2):  # the first renders for the terminal, the second reads that entry
         code, text = run_in_pty("--help", env=env)
         assert code == 0 and text == rendered
+
+
+def test_shell_completion_of_a_bare_openclaw_is_not_a_help(tmp_path):
+    env = _env(tmp_path, _OPENCLAW_COMPLETE="bash_complete", COMP_WORDS="openclaw sess", COMP_CWORD="1")
+    assert _run([], env).stdout.strip() == b"plain,sessions"
+    assert not (tmp_path / "cache").exists()
