@@ -188,3 +188,16 @@ def test_shell_completion_of_a_bare_openclaw_is_not_a_help(tmp_path):
     env = _env(tmp_path, _OPENCLAW_COMPLETE="bash_complete", COMP_WORDS="openclaw sess", COMP_CWORD="1")
     assert _run([], env).stdout.strip() == b"plain,sessions"
     assert not (tmp_path / "cache").exists()
+
+
+def test_an_edited_plugin_module_is_noticed(tmp_path):
+    # An editable install's source changes without any dist-info changing.
+    env = _env(tmp_path, OPENCLAW_DISABLE_PLUGINS="")
+    site = tmp_path / "site"
+    make_distribution(site, "oc_cache_hello", HELLO_PLUGIN, {"hello": "oc_cache_hello"})
+    _run(["--help"], env)
+    assert b"hello-from-cache-test" in _cached(["--help"], env)
+    module = site / "oc_cache_hello.py"
+    module.write_text(module.read_text().replace("hello-from-cache-test", "renamed-by-an-edit"))
+    edited = _run(["--help"], env).stdout
+    assert b"renamed-by-an-edit" in edited and b"hello-from-cache-test" not in edited
