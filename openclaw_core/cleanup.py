@@ -58,13 +58,16 @@ ROW_FIELDS = ("sessionId", "systemSent", "abortedLastRun", "thinkingLevel", "ver
 @dataclass(frozen=True)
 class CleanupProgress:
     """Where a cleanup is: store ``index`` (1-based) of ``total``, and the step
-    (``load``, a policy's name, ``write`` or ``done``)."""
+    (``load``, a policy's name, ``write`` or ``done``). ``counts`` is set when
+    a policy has completed: what it selected (``entries``, ``transcripts``,
+    ``files``)."""
 
     index: int
     total: int
     agent_id: str
     store_path: str
     stage: str
+    counts: dict[str, int] | None = None
 
 
 @dataclass
@@ -117,9 +120,10 @@ def cleanup_stores(config: Config, *, store: str | None = None, agent: str | Non
     active_keys = frozenset({active_key}) if isinstance(active_key, str) and active_key else frozenset()
     result = CleanupResult(mode, bool(dry_run))
     for index, target in enumerate(targets, 1):
-        def tell(stage: str, target: StoreTarget = target, index: int = index) -> None:
+        def tell(stage: str, counts: dict[str, int] | None = None, target: StoreTarget = target,
+                 index: int = index) -> None:
             if progress is not None:
-                progress(CleanupProgress(index, len(targets), target.agent_id, str(target.path), stage))
+                progress(CleanupProgress(index, len(targets), target.agent_id, str(target.path), stage, counts))
 
         if cancel is not None:
             cancel.check()  # one operation: once a store was committed, the others follow
@@ -175,7 +179,7 @@ def _json_safe(value: Any) -> Any:
 
 
 def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, settings: MaintenanceSettings,
-             mode: str, active_keys: frozenset[str], fix_missing: bool, tell: Callable[[str], None],
+             mode: str, active_keys: frozenset[str], fix_missing: bool, tell: Callable[..., None],
              with_rows: bool, cancel: CancelToken | None = None) -> StoreCleanup:
     """What ``--enforce`` with the same options would do, on a scratch copy: no file
     is touched, no directory created, no lock taken."""
@@ -191,7 +195,7 @@ def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, set
         # The preview shows what enforce would do, whatever the configured mode
         # (like the reference), and unlike the reference it honours the active key.
         request = MaintenanceRequest(mode="enforce", force=True, active_keys=active_keys, dry_run=True,
-                                     fix_missing=fix_missing, progress=tell)
+                                     fix_missing=fix_missing, progress=tell, stage_done=tell)
         report = run_maintenance(view, backend, settings, request, pm,
                                  check=cancel.check if cancel is not None else None)
     finally:
@@ -201,14 +205,14 @@ def _preview(config: Config, pm: OpenClawPluginManager, target: StoreTarget, set
 
 
 def _apply(config: Config, pm: OpenClawPluginManager, target: StoreTarget, mode: str, active_keys: frozenset[str],
-           fix_missing: bool, tell: Callable[[str], None], cancel: CancelToken | None = None) -> StoreCleanup:
+           fix_missing: bool, tell: Callable[..., None], cancel: CancelToken | None = None) -> StoreCleanup:
     """One forced maintenance commit through the store's writer; the store is written
     (created as ``{}`` if missing) unless its text did not change."""
     from openclaw_core.store.writer import get_writer
 
     writer = get_writer(target.path, config, pm)
     request = MaintenanceRequest(mode=mode, force=True, active_keys=active_keys, fix_missing=fix_missing,
-                                 progress=tell)
+                                 progress=tell, stage_done=tell)
     # One forced, lazily loaded commit: a big store is never decoded as a whole,
     # only the entries it keeps are normalised and re-encoded.
     committed = writer.run_with_report(lambda store: None, maintenance=request, lazy=True, cancel=cancel)

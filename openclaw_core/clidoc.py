@@ -37,6 +37,12 @@ command, run `python -m openclaw_core.clidoc --write` to regenerate this page
 added by installed third-party plugins are not listed here; `openclaw --help` shows them.
 Each command's behaviour is described in the pages linked from the [README](../README.md);
 [getting started](getting-started.md) shows them at work.
+
+Long work reports its progress on stderr, only when stderr is a terminal and neither
+`--json` nor `-q` was given, so stdout is the same whether it is watched or piped:
+`openclaw sessions` says `reading <store> (N MB)... done` for a store of 1 MB or more,
+`sessions cleanup` prints each maintenance stage with what it selected as it completes
+(`main: stale-prune: 63 entries`), and `store migrate` each step of a big store.
 """
 
 

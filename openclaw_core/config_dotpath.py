@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openclaw_core.errors import ConfigError
+from openclaw_core.jsvalues import js_trim
 
 _MISSING = object()
 # one segment: a bare name up to the next "." or "[", or a bracketed index or quoted key
@@ -19,7 +20,7 @@ _SEGMENT = re.compile(r"""\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|\['((?:[^'\\]|\\.)*)
 
 def parse(path: str) -> list[str]:
     """The segments of ``path``; an empty one (``a..b``) stays, so it names nothing."""
-    if not path.strip():
+    if not js_trim(path):
         raise ConfigError("Error: Path is empty.")
     segments: list[str] = []
     pos = 0

@@ -325,18 +325,29 @@ def _encode_compact(value: Any, depth: int, out: list[str]) -> None:
         _encode(value, "", out)
 
 
+# Where orjson's text may differ from JSON.stringify's: an exponent (JS writes
+# 1e16 as 10000000000000000, 1e-6 as 0.000001), an integral float (3.0 is 3), 16 or
+# more digits (an integer beyond 2**53 is rounded in JS), an integer-like key (JS
+# puts those first). A match in a string only costs the exact encoder's time.
+_NOT_AS_JS = re.compile(rb'\d[eE]|\.0(?=[,\]}]|$)|\d{16}|[{,]"\d+":')
+
+
 def dumps_compact(value: Any) -> str:
     """``JSON.stringify(value)`` (no indent) for a wire frame.
 
-    orjson when it can; the exact encoder for what orjson refuses: a lone
-    surrogate (OpenClaw writes one when it cuts an emoji in half; JS prints it
-    as ``\\udXXX``) or an integer beyond 64 bits. A value JSON cannot hold is a
+    orjson when it can; the exact encoder for what orjson refuses (a lone
+    surrogate: OpenClaw writes one when it cuts an emoji in half, JS prints it
+    as ``\\udXXX``; an integer beyond 64 bits) and for what orjson would print
+    otherwise than JS (see :data:`_NOT_AS_JS`). A value JSON cannot hold is a
     JSONError. Does not modify ``value``.
     """
     try:
-        return orjson.dumps(value).decode("utf-8")
+        fast = orjson.dumps(value)
     except orjson.JSONEncodeError:
         pass
+    else:
+        if _NOT_AS_JS.search(fast) is None:
+            return fast.decode("utf-8")
     try:
         out: list[str] = []
         _encode_compact(value, 0, out)

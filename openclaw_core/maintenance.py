@@ -217,7 +217,10 @@ class MaintenanceRequest:
     maintenance without batching (``sessions cleanup``); ``active_keys`` are
     kept whatever their age; ``dry_run`` computes without touching files;
     ``fix_missing`` drops entries whose transcript is gone; ``progress`` is
-    told the name of each policy as it starts (long cleanups show it).
+    told the name of each policy as it starts (long cleanups show it), and
+    ``stage_done`` its name and what it selected (entries, transcripts,
+    files) as it completes. Both run on the writer's thread: what they raise
+    is ignored, so a broken terminal never fails a commit.
     """
 
     mode: str | None = None
@@ -226,11 +229,13 @@ class MaintenanceRequest:
     dry_run: bool = False
     fix_missing: bool = False
     progress: Callable[[str], None] | None = field(default=None, compare=False)
+    stage_done: Callable[[str, dict[str, int]], None] | None = field(default=None, compare=False)
 
     def merged_with(self, other: MaintenanceRequest) -> MaintenanceRequest:
         return MaintenanceRequest(self.mode or other.mode, self.force or other.force,
                                   self.active_keys | other.active_keys, self.dry_run and other.dry_run,
-                                  self.fix_missing or other.fix_missing, self.progress or other.progress)
+                                  self.fix_missing or other.fix_missing, self.progress or other.progress,
+                                  self.stage_done or other.stage_done)
 
 
 @dataclass
@@ -411,7 +416,24 @@ class MaintenanceContext:
 
     def progress(self, stage: str) -> None:
         if self.request.progress is not None:
-            self.request.progress(stage)
+            try:
+                self.request.progress(stage)
+            except Exception:  # progress is for a person; the commit goes on
+                pass
+
+    def _tally(self) -> tuple[int, int, int]:
+        return len(self.removed), len(self.report.archived), len(self.report.removed_files)
+
+    def stage_done(self, stage: str, before: tuple[int, int, int]) -> None:
+        """Tell ``request.stage_done`` what ``stage`` added since ``before`` (a :meth:`_tally`)."""
+        if self.request.stage_done is None:
+            return
+        after = self._tally()
+        counts = dict(zip(("entries", "transcripts", "files"), (a - b for a, b in zip(after, before))))
+        try:
+            self.request.stage_done(stage, counts)
+        except Exception:  # as progress: never fails the commit
+            pass
 
 
 @runtime_checkable
@@ -502,6 +524,7 @@ def run_maintenance(store: MutationView, backend: StoreBackend, settings: Mainte
         if check is not None:
             check()
         ctx.progress(policy.name)
+        before = ctx._tally()
         try:
             policy.apply(ctx)
         except Exception as exc:
@@ -512,6 +535,7 @@ def run_maintenance(store: MutationView, backend: StoreBackend, settings: Mainte
                 raise
             raise PluginError(f'maintenance policy "{policy.name}" of plugin "{plugin}" failed: '
                               f"{type(exc).__name__}: {exc}") from exc
+        ctx.stage_done(policy.name, before)
     ctx.report.after_count = len(store)
     if check is not None:
         check()

@@ -40,12 +40,10 @@ MUTATIONS = [
     Mutation("atomic-rename", "write sessions.json in place instead of temp file + rename",
              ((FILE_BACKEND, "fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)",
                "fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)"),
-              (FILE_BACKEND, "            if self.version() != expected_version:\n"
-                             "                raise StoreConflict(f\"{self.path} changed while it was being updated\")\n"
-                             "            os.replace(temp, self.path)\n", "")),
+              (FILE_BACKEND, "            self._swap_in(temp, expected_version, version[0])\n", "")),
              ("tests/test_crash.py",)),
     Mutation("durable-before-ack", "let the rename happen 0.2 s after the commit is acknowledged",
-             ((FILE_BACKEND, "            os.replace(temp, self.path)\n",
+             ((FILE_BACKEND, "            self._swap_in(temp, expected_version, version[0])\n",
                "            __import__('threading').Timer(0.2, os.replace, (temp, self.path)).start()\n"
                "            temp += '.deferred'\n"),),
              ("tests/test_crash.py",)),
@@ -90,9 +88,9 @@ MUTATIONS = [
              ("tests/test_gateway_fuzz.py::test_a_flood_on_one_connection_is_answered_and_others_are_still_served",
               "tests/test_gateway_fuzz.py::test_a_flooder_that_never_reads_cannot_grow_the_gateway")),
     Mutation("frame-validation", "dispatch frames without checking their shape",
-             (("openclaw_core/gateway/server.py", "            problem = protocol.validate(frame, protocol.REQUEST_FRAME)\n"
-               "            if problem is not None:\n                frame_id",
-               "            problem = None\n            if problem is not None:\n                frame_id"),),
+             (("openclaw_core/gateway/server.py", "        problem = protocol.validate(frame, protocol.REQUEST_FRAME)\n"
+               "        if problem is not None:\n            frame_id",
+               "        problem = None\n        if problem is not None:\n            frame_id"),),
              ("tests/test_gateway_fuzz.py::test_malformed_frames_get_a_documented_error_and_the_connection_lives",)),
     Mutation("params-validation", "call method handlers with unchecked params",
              (("openclaw_core/gateway/server.py", "problem = protocol.validate(params, method.params)", "problem = None"),),

@@ -54,7 +54,7 @@ def test_there_is_one_trim_and_it_lives_in_jsvalues():
 # trims (those use js_trim) nor on a path (never trimmed). A new one needs a decision.
 OWN_TEXT_STRIPS = {
     "openclaw_core/cli/output.py": 1,                  # FORCE_COLOR: a terminal convention, not the reference's config
-    "openclaw_core/clidoc.py": 1,                      # headings of our generated docs
+    "openclaw_core/clidoc.py": 1,
     "openclaw_core/config_schema.py": 1,               # our own key: session.backend
     "openclaw_core/gateway/identity.py": 1,            # base64 of a key; anything else fails to decode anyway
     "openclaw_core/plugins.py": 3,                     # OPENCLAW_DISABLE_PLUGINS (ours): plugin names

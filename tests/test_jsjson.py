@@ -142,3 +142,16 @@ def test_dumps_compact_round_trips(value):
     text = jsjson.dumps_compact(value)
     assert text.isascii() or not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
     assert jsjson.dumps_compact(jsjson.loads(text)) == text
+
+
+@pytest.mark.parametrize("value,expected", [
+    ([-9223372036854775809], "[-9223372036854776000]"),  # beyond 64 bits
+    ([-9.223372036854776e18], "[-9223372036854776000]"),  # orjson: -9.223372036854776e18
+    ([3.0], "[3]"),
+    ([1e16, 1e-6, 1.5e300], "[10000000000000000,0.000001,1.5e+300]"),
+    ([9007199254740993], "[9007199254740992]"),
+    ({"b": 1, "1": 2}, '{"1":2,"b":1}'),
+    ({"a": "x.0,1e5"}, '{"a":"x.0,1e5"}'),  # a look-alike in a string: same text either way
+])
+def test_dumps_compact_prints_numbers_and_key_order_as_js(value, expected):
+    assert jsjson.dumps_compact(value) == expected

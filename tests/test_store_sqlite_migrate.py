@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import signal
 import subprocess
 import time
@@ -175,3 +176,32 @@ def test_big_stores_report_progress_on_a_terminal_only(state_dir):
                           capture_output=True, timeout=120)
     assert proc.returncode == 0 and proc.stderr == b""  # not a terminal: quiet
     assert export(path, "sqlite") == original
+
+
+def test_no_migrate_progress_on_a_terminal_with_json_or_quiet(state_dir):
+    write_config(state_dir, sqlite_config({"backend": "file"}))
+    path = state_dir / "agents" / "main" / "sessions" / "sessions.json"
+    original = big_store(path, 3000)  # > 1 MB: a terminal without the flags would hear each step
+    env = dict(os.environ, OPENCLAW_STATE_DIR=str(state_dir))
+    for flags in (["store", "migrate", "--to", "sqlite", "--json"], ["-q", "store", "migrate", "--to", "sqlite"]):
+        leader, follower = pty.openpty()
+        try:
+            proc = subprocess.run([OPENCLAW, *flags], env=env, stdout=subprocess.PIPE, stderr=follower, timeout=120)
+            os.close(follower)
+            follower = -1
+            seen = b""
+            while select.select([leader], [], [], 0.5)[0]:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        finally:
+            os.close(leader)
+            if follower >= 0:
+                os.close(follower)
+        assert proc.returncode == 0 and seen == b"", (flags, seen)
+        assert export(path, "sqlite") == original
+        os.replace(path.with_name("sessions.json.migrated"), path)

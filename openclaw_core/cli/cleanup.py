@@ -11,8 +11,6 @@ and, for a dry run, the table of planned actions.
 from __future__ import annotations
 
 import math
-import sys
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -78,7 +76,9 @@ def cleanup(ctx: click.Context, store: str | None, agent: str | None, all_agents
     from openclaw_core.maintenance import store_log_routing
     from openclaw_core.store.writer import configure_writers
 
-    progress = ProgressLine() if not as_json and _stderr_is_tty() else None
+    from openclaw_core.cli.progress import ProgressLine, enabled
+
+    progress = ProgressLine() if enabled(as_json=as_json) else None
     # A one-shot command needs no watcher: the writer checks the store's version anyway.
     previous = configure_writers(watch=False)
     # Ctrl-C / SIGTERM cancel the cleanup until its write starts, never in the middle of it.
@@ -315,58 +315,3 @@ def display_model(config: Any, row: Mapping[str, Any]) -> str:
 
 def _stripped(value: Any) -> str | None:
     return js_trim(value) if isinstance(value, str) else None
-
-
-# --- progress on a terminal ----------------------------------------------------------------------
-
-def _stderr_is_tty() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-STAGE_LABELS = {"load": "reading store", "write": "writing store", "done": "done"}
-
-
-class ProgressLine:
-    """One status line on stderr, redrawn in place with the elapsed time (a terminal only)."""
-
-    def __init__(self, stream: Any = None, interval: float = 0.25) -> None:
-        self.stream = stream or sys.stderr
-        self.interval = interval
-        self.started = time.monotonic()
-        self._text = ""
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._tick, name="openclaw-progress", daemon=True)
-        self._thread.start()
-
-    def update(self, event: Any) -> None:
-        stage = STAGE_LABELS.get(event.stage, event.stage)
-        where = f"[{event.index}/{event.total}] " if event.total > 1 else ""
-        self._text = f"Cleaning up {where}{event.agent_id}: {stage}"
-        self._draw()
-
-    def clear(self) -> None:
-        """Wipe the status line (before another line is printed); the ticker redraws it."""
-        with self._lock:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
-
-    def _draw(self) -> None:
-        if not self._text or self._stop.is_set():
-            return
-        with self._lock:
-            elapsed = time.monotonic() - self.started
-            self.stream.write(f"\r\x1b[2K{self._text} ({elapsed:.1f}s)")
-            self.stream.flush()
-
-    def _tick(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._draw()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.clear()

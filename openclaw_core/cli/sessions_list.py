@@ -73,20 +73,22 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
 def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_minutes: int | float | None,
                    limit_value: int | None, as_json: bool | None) -> None:
     from openclaw_core import listing as lst
-    from openclaw_core.cli import output
+    from openclaw_core.cli import output, progress
 
+    show_progress = progress.enabled(as_json=bool(as_json))
     rows: list[lst.SessionRow] = []
     total = 0
     indexed = False
     for target in targets:
         started = time.perf_counter()
-        newest = _read_newest(str(target.path), config, target.agent_id, active_minutes, limit_value)
-        if newest is not None:
-            indexed = True
-            found, count = newest
-        else:
-            found = _read_rows(str(target.path), config, target.agent_id, active_minutes)
-            count = len(found)
+        with progress.reading(str(target.path), show=show_progress):
+            newest = _read_newest(str(target.path), config, target.agent_id, active_minutes, limit_value)
+            if newest is not None:
+                indexed = True
+                found, count = newest
+            else:
+                found = _read_rows(str(target.path), config, target.agent_id, active_minutes)
+                count = len(found)
         output.detail(f"read {target.path} (agent {target.agent_id}): {count} sessions"
                       f"{' in the --active window' if active_minutes else ''}"
                       f"{f', the first {len(found)} from its index' if newest is not None else ''}, "

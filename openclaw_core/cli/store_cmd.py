@@ -5,7 +5,8 @@ source's ``sessions.json`` bytes are exported under the source's lock,
 imported into the destination in one commit, read back and compared byte
 for byte, and only then is the source retired (the file store keeps its file
 as ``sessions.json.migrated``; the SQLite and PostgreSQL stores delete their
-rows). Big stores report each step on stderr when it is a terminal. Stop
+rows). Big stores report each step on stderr when it is a terminal (not with
+``--json`` or ``-q``: :mod:`openclaw_core.cli.progress`). Stop
 every Gateway first, and point ``session.backend`` at the destination before
 starting them again.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +118,9 @@ def migrate(target: str, origin: str | None, store_path: str | None, agent: str 
     source_config = config_for_backend(config, origin)
     destination_config = config_for_backend(config, target)
     rows: list[dict[str, Any]] = []
-    progress = (lambda text: click.echo(text, err=True)) if sys.stderr.isatty() else None
+    from openclaw_core.cli import progress as progress_rule
+
+    progress = (lambda text: click.echo(text, err=True)) if progress_rule.enabled(as_json=as_json) else None
     for store_target in targets:
         source = open_backend(store_target.path, source_config)
         try:
