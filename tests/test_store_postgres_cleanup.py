@@ -38,9 +38,23 @@ def run_cases(cli: str, cases: list[str], env: dict[str, str], cases_dir: str | 
     return results
 
 
+_ON_FILE: dict[tuple[str | None, str], tuple[str, list[str]]] = {}
+
+
+def on_file_store(cases: list[str], env: dict[str, str], cases_dir: str | None = None,
+                  ) -> dict[str, tuple[str, list[str]]]:
+    """The file store's results, each case run once per test session (the PostgreSQL
+    and SQLite parity tests compare with the same runs)."""
+    missing = [case for case in cases if (cases_dir, case) not in _ON_FILE]
+    if missing:
+        for case, result in run_cases(OPENCLAW, missing, env, cases_dir).items():
+            _ON_FILE[(cases_dir, case)] = result
+    return {case: _ON_FILE[(cases_dir, case)] for case in cases}
+
+
 def check_same(pg_server, cases: list[str], cases_dir: str | None = None) -> None:
     env = dict(os.environ, OPENCLAW_POSTGRES_DSN=pg_server.socket_dsn())
-    on_file = run_cases(OPENCLAW, cases, env, cases_dir)
+    on_file = on_file_store(cases, env, cases_dir)
     on_postgres = run_cases(f"{sys.executable} {WRAPPER}", cases, env, cases_dir)
     assert on_postgres == on_file
 

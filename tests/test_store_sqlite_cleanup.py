@@ -8,15 +8,15 @@ import os
 import sys
 
 import pytest
-from conftest import OPENCLAW, REPO, requires_reference_cases
-from test_store_postgres_cleanup import CLEANUP_CASES, run_cases
+from conftest import REPO, requires_reference_cases
+from test_store_postgres_cleanup import CLEANUP_CASES, on_file_store, run_cases
 
 WRAPPER = REPO / "tests" / "sqlite_cleanup_cli.py"
 
 
 def check_same(cases: list[str], cases_dir: str | None = None) -> None:
     env = dict(os.environ)
-    on_file = run_cases(OPENCLAW, cases, env, cases_dir)
+    on_file = on_file_store(cases, env, cases_dir)
     on_sqlite = run_cases(f"{sys.executable} {WRAPPER}", cases, env, cases_dir)
     assert on_sqlite == on_file
 
