@@ -16,7 +16,9 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from openclaw_core import jsjson
 from openclaw_core.errors import ConfigError
+from openclaw_core.keys import store_key
 from openclaw_core.store.state import ChangeSet, StoreState
 
 if TYPE_CHECKING:
@@ -200,3 +202,35 @@ def open_backend(store_path: str | Path, config: Config, pm: OpenClawPluginManag
     if backend is None:
         raise ConfigError(f'session.backend "{name}": no installed plugin provides this store backend')
     return backend
+
+
+def apply_changed_rows(state: StoreState, removed: Iterable[str],
+                       decoded: list[tuple[str, bool, dict[str, Any], bytes, bool]], dirty: set[str]) -> None:
+    """Bring a cached ``state`` up to date with what a row backend (PostgreSQL,
+    SQLite) read since its version: ``removed`` keys, then ``decoded`` rows as
+    ``(key, appended, entry, chunk, canonical)``. An appended row moves to the end
+    (new, or deleted and set again), as in the file; integer-like keys go first, as
+    JS orders them. ``dirty`` (the keys whose stored text is not canonical) follows."""
+    entries, chunks = state.entries, state.chunks
+    for key in removed:
+        if entries.pop(key, None) is not None:
+            del chunks[key]
+            state.noncanonical_keys.discard(key)
+        dirty.discard(key)
+    for key, appended, entry, chunk, canonical in decoded:
+        if appended:
+            entries.pop(key, None)
+        entries[key] = entry
+        chunks[key] = chunk
+        if key != store_key(key):
+            state.noncanonical_keys.add(key)
+        if canonical:
+            dirty.discard(key)
+        else:
+            dirty.add(key)
+    if any(jsjson.is_index_key(key) for key, *_ in decoded):
+        order = jsjson.js_key_order(list(entries))
+        if order is not None:
+            items = [(k, entries[k]) for k in order]
+            entries.clear()
+            entries.update(items)

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw_core import jsjson
 from openclaw_core.errors import ConfigError, OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.keys import is_protected_entry, store_key
+from openclaw_core.keys import is_protected_entry
 from openclaw_core.maintenance import js_to_number
-from openclaw_core.store.backend import StoreBackend
+from openclaw_core.store.backend import StoreBackend, apply_changed_rows
 from openclaw_core.store.normalize import normalize_loaded_entry
 from openclaw_core.store.state import ChangeSet, StoreState, encode_chunk
 from openclaw_store_postgres.schema import ensure_schema
@@ -351,29 +351,7 @@ class PostgresStoreBackend(StoreBackend):
             if position < old_next and key not in state.entries:
                 return self.load()  # a row we never saw at an old place: out of step
             decoded.append((key, position >= old_next, entry, chunk, canonical))
-        entries, chunks = state.entries, state.chunks
-        for key in removed:
-            if entries.pop(key, None) is not None:
-                del chunks[key]
-                state.noncanonical_keys.discard(key)
-            self._dirty.discard(key)
-        for key, appended, entry, chunk, canonical in decoded:
-            if appended:
-                entries.pop(key, None)  # new, or deleted and set again: it moves to the end
-            entries[key] = entry
-            chunks[key] = chunk
-            if key != store_key(key):
-                state.noncanonical_keys.add(key)
-            if canonical:
-                self._dirty.discard(key)
-            else:
-                self._dirty.add(key)
-        if any(jsjson.is_index_key(key) for key, *_ in decoded):
-            order = jsjson.js_key_order(list(entries))
-            if order is not None:
-                items = [(k, entries[k]) for k in order]
-                entries.clear()
-                entries.update(items)
+        apply_changed_rows(state, removed, decoded, self._dirty)
         state.version = (store[0], store[1])
         state.on_disk_matches = not self._dirty
         state.exists = True
