@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml examples/openclaw-retention-pins/pyproject.to
 	touch $@
 
 demo: setup
-	$(BIN)/python -m openclaw_core.demo $(DEMO) --force
+	$(BIN)/python -m openclaw_core.adapters.demo $(DEMO) --force
 	$(DEMO_ENV) $(BIN)/openclaw plugins list
 	$(DEMO_ENV) $(BIN)/openclaw sessions --all-agents --limit 8
 	@echo "# preview, then enforce: the same flags, so the two sets of counts match"

@@ -82,7 +82,7 @@ def make_state(work: Path, name: str, entries: int, backend: str, pg_dsn: str | 
 WORKER = r"""
 import json, sys, time
 from openclaw_core import update_session_store_entry
-from openclaw_core.store.writer import configure_writers
+from openclaw_core.engine.store.writer import configure_writers
 store, keys, seconds, most, least = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 configure_writers(watch=False)
 update_session_store_entry(store, keys[0], lambda e: {"execNode": "warm"})  # the first load is not a patch

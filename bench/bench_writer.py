@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from openclaw_core import update_session_store_entry
-    from openclaw_core.store.writer import close_writers, configure_writers
+    from openclaw_core.engine.store.writer import close_writers, configure_writers
 
     configure_writers(watch=False)
     with tempfile.TemporaryDirectory(prefix="oc-bench-writer.") as tmp:

@@ -37,7 +37,7 @@ def make_entry(rng: random.Random, i: int, now: int, kind: str) -> dict:
 
 def generate_store(path: Path, entries: int, *, seed: int = 1, now: int | None = None) -> list[str]:
     """Write a store of ``entries`` entries in the reference's format; return its keys."""
-    from openclaw_core.jsjson import stringify
+    from openclaw_core.js.json import stringify
 
     rng = random.Random(seed)
     now = int(time.time() * 1000) if now is None else now

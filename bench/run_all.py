@@ -93,7 +93,7 @@ def updates_for(size: int, threads: int, naive: bool) -> int:
 
 def section_writer(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
     from openclaw_core import update_session_store_entry
-    from openclaw_core.store.writer import close_writers, configure_writers
+    from openclaw_core.engine.store.writer import close_writers, configure_writers
 
     configure_writers(watch=False)
     rows = []
@@ -195,7 +195,7 @@ def section_coldstart(args: argparse.Namespace, work: Path) -> list[dict[str, An
     env = _list_env(state, work / "home")
     repeat = max(5, args.repeat * 3)
     floor = bench_list.timed([*FLOORS, "--help"], env, repeat)
-    # `--help` reads the entry the first run wrote (openclaw_core/helpcache.py); the row after
+    # `--help` reads the entry the first run wrote (openclaw_core/adapters/cli/helpcache.py); the row after
     # it renders every time, as the first run after an install or upgrade does.
     bench_list.timed([OURS, "--help"], env, 1)
     rows = []

@@ -25,18 +25,19 @@ __all__ = [
 ]
 
 # hookimpl too: importing it imports pluggy, which the cached `openclaw --help`
-# (openclaw_core.helpcache) never needs.
+# (openclaw_core.adapters.cli.helpcache) never needs.
 _LAZY = {
     "hookimpl": "openclaw_core.hookspecs",
-    "load_session_store": "openclaw_core.store.api",
-    "update_session_store": "openclaw_core.store.api",
-    "update_session_store_entry": "openclaw_core.store.api",
-    "merge_session_entry": "openclaw_core.store.api",
+    # bound to the process's hooks by the composition root
+    "load_session_store": "openclaw_core.app",
+    "update_session_store": "openclaw_core.app",
+    "update_session_store_entry": "openclaw_core.app",
+    "merge_session_entry": "openclaw_core.adapters.api",
 }
 
 if TYPE_CHECKING:
     from openclaw_core.hookspecs import hookimpl
-    from openclaw_core.store.api import (
+    from openclaw_core.adapters.api import (
         load_session_store,
         merge_session_entry,
         update_session_store,

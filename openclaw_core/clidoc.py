@@ -5,7 +5,7 @@ exactly what ``--help`` prints::
     python -m openclaw_core.clidoc --check    # exit 1 when docs/cli.md is out of date
     python -m openclaw_core.clidoc            # print the page
 
-It walks :func:`openclaw_core.cli.build_cli` (core commands and the commands
+It walks :func:`openclaw_core.adapters.cli.build_cli` (core commands and the commands
 of built-in plugins; third-party plugins are left out so the page is the same
 on every machine) and renders each command's help as an 80-column terminal
 shows it.
@@ -59,17 +59,14 @@ def walk(command: click.Command, ctx: click.Context) -> Iterator[tuple[list[str]
 
 def help_texts() -> list[tuple[str, str]]:
     """``("openclaw sessions cleanup", its --help)`` for every command."""
-    from openclaw_core.cli import build_cli
-    from openclaw_core.plugins import new_plugin_manager, set_plugin_manager
+    from openclaw_core import app
+    from openclaw_core.adapters.cli import build_cli
 
-    previous = set_plugin_manager(new_plugin_manager(disabled=["third-party"]))
-    try:
-        cli = build_cli()
-        settings = {**cli.context_settings, "terminal_width": HELP_WIDTH, "max_content_width": TERMINAL_COLUMNS}
-        root = click.Context(cli, info_name="openclaw", **settings)
-        return [(" ".join(path), command.get_help(ctx)) for path, command, ctx in walk(cli, root)]
-    finally:
-        set_plugin_manager(previous)
+    hooks = app.new_hooks(disabled=["third-party"])  # the built-ins' commands only
+    cli = build_cli(lambda: hooks)
+    settings = {**cli.context_settings, "terminal_width": HELP_WIDTH, "max_content_width": TERMINAL_COLUMNS}
+    root = click.Context(cli, info_name="openclaw", **settings)
+    return [(" ".join(path), command.get_help(ctx)) for path, command, ctx in walk(cli, root)]
 
 
 def anchor(title: str) -> str:

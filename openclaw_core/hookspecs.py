@@ -28,14 +28,15 @@ import pluggy
 if TYPE_CHECKING:  # keep `openclaw --help` from importing the world
     import click
 
-    from openclaw_core.config import Config
-    from openclaw_core.config_schema import ConfigSection
-    from openclaw_core.gateway.methods import GatewayMethod
-    from openclaw_core.maintenance import MaintenancePolicy
-    from openclaw_core.store.backend import StoreBackend
-    from openclaw_core.store.writer import StoreCommit
-    from openclaw_core.transport import TransportRequest, TransportResponse
-    from openclaw_core.trash import TrashContext, TrashResult
+    from openclaw_core.config.model import Config
+    from openclaw_core.contract.hooks import Hooks
+    from openclaw_core.config.schema import ConfigSection
+    from openclaw_core.adapters.gateway.methods import GatewayMethod
+    from openclaw_core.engine.maintenance import MaintenancePolicy
+    from openclaw_core.engine.store.backend import StoreBackend
+    from openclaw_core.engine.store.writer import StoreCommit
+    from openclaw_core.engine.transport import TransportRequest, TransportResponse
+    from openclaw_core.engine.trash import TrashContext, TrashResult
 
 PROJECT = "openclaw"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -63,7 +64,7 @@ def openclaw_config_sections() -> Mapping[str, ConfigSection | Sequence[str]]:
     The config is strict: a key no one declared is refused when the config is
     loaded (``plugins: Unrecognized key: "x"``, exit 1, nothing touched). Put
     a plugin's own table at ``plugins.<name>``. A value is the table's key
-    names, or a :class:`openclaw_core.config_schema.ConfigSection` with the
+    names, or a :class:`openclaw_core.config.schema.ConfigSection` with the
     keys and a validator ``(table, path) -> problems`` (``path: message``
     lines). Keep it cheap and import nothing heavy: it runs on every load.
     """
@@ -72,11 +73,13 @@ def openclaw_config_sections() -> Mapping[str, ConfigSection | Sequence[str]]:
 # --- stores -------------------------------------------------------------------
 
 @hookspec(firstresult=True)
-def openclaw_store_backend(name: str, store_path: str, config: Config) -> StoreBackend | None:
+def openclaw_store_backend(name: str, store_path: str, config: Config, hooks: Hooks) -> StoreBackend | None:
     """Provide the store backend for ``session.backend == name`` (first result wins).
 
     ``store_path`` is the resolved store path (the file store's file; other
     backends use it as the store's identity and to find the transcripts dir).
+    ``hooks`` is the caller's :class:`openclaw_core.contract.hooks.Hooks`: use it
+    for the lock and the protection decision, so the caller's plugins decide.
     Return None for a name you do not serve.
     """
 
@@ -87,7 +90,7 @@ def openclaw_store_lock(lock_path: str, store_path: str, timeout: float) -> Abst
 
     Every writer holds it for the duration of one commit (a group of
     mutations), so offline CLIs and the Gateway never interleave writes to
-    one store. Raise :class:`openclaw_core.errors.StoreLockTimeout` when it
+    one store. Raise :class:`openclaw_core.base.errors.StoreLockTimeout` when it
     cannot be taken within ``timeout`` seconds. The lock file must not be
     counted as a session artifact; the core excludes ``lock_path`` itself.
     """
@@ -144,7 +147,7 @@ def openclaw_transport(request: TransportRequest) -> TransportResponse | None:
 
     Return a response when you carried it; return None when no connection
     could be made, so the next transport, and finally the offline path, gets
-    it. Raise :class:`openclaw_core.errors.GatewayError` when the command may
+    it. Raise :class:`openclaw_core.base.errors.GatewayError` when the command may
     have started or was refused (never fall back then).
     """
 

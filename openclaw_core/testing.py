@@ -56,8 +56,8 @@ def _unused_port() -> int:
 
 @pytest.fixture
 def register_openclaw_plugin() -> Iterator[Callable[..., Any]]:
-    from openclaw_core.plugins import get_plugin_manager
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.app import get_plugin_manager
+    from openclaw_core.engine.store.writer import close_writers
 
     pm = get_plugin_manager()
     registered: list[Any] = []

@@ -13,7 +13,7 @@ from typing import Any
 
 import tomli_w
 
-from openclaw_core.jsjson import stringify
+from openclaw_core.js.json import stringify
 
 
 def write_config(state_dir: Path, data: dict[str, Any]) -> Path:
@@ -47,8 +47,8 @@ class StoreUnderTest:
 
     def backend(self):
         """A backend of its own (its own connection), not the writer's."""
-        from openclaw_core.config import load_config
-        from openclaw_core.store.backend import open_backend
+        from oc import load_config
+        from oc import open_backend
 
         return open_backend(self.path, load_config())
 

@@ -70,8 +70,8 @@ def _isolated(tmp_path_factory, monkeypatch):
     # other) would replace the default trash and add policies in every test: all are off,
     # in this process and in every subprocess; a test turns one on with enable_only().
     monkeypatch.setenv("OPENCLAW_DISABLE_PLUGINS", THIRD_PARTY)
-    from openclaw_core import plugins
-    from openclaw_core.store import writer
+    from openclaw_core import app as plugins
+    from openclaw_core.engine.store import writer
 
     previous = plugins.set_plugin_manager(None)
     yield
@@ -109,7 +109,7 @@ def store_path(state_dir) -> Path:
 
 def write_store(path: Path, entries: dict) -> bytes:
     """A store in the reference's exact format."""
-    from openclaw_core.jsjson import stringify
+    from openclaw_core.js.json import stringify
 
     path.parent.mkdir(parents=True, exist_ok=True)
     data = stringify(entries).encode()
@@ -140,10 +140,10 @@ class CliResult:
 @pytest.fixture
 def cli(capsysbinary):
     """Run the CLI in this process (fast); returns a CliResult."""
-    from openclaw_core.cli import main
+    from openclaw_core.app import run_cli as main
 
     def run(*args: str, input: str | None = None) -> CliResult:
-        from openclaw_core.store import writer
+        from openclaw_core.engine.store import writer
 
         capsysbinary.readouterr()
         if input is not None:

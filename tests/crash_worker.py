@@ -43,7 +43,7 @@ def main() -> None:
     threads = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 
     from openclaw_core import update_session_store, update_session_store_entry
-    from openclaw_core.store.writer import configure_writers
+    from openclaw_core.engine.store.writer import configure_writers
 
     configure_writers(watch=False)
     update_session_store(store, lambda s: None)  # takes the lock once: leftover temps go

@@ -25,7 +25,7 @@ def base_key(i: int) -> str:
 def make_state(root: Path, *, entries: int = STORE_ENTRIES, maintenance: dict[str, Any] | None = None) -> Path:
     """``root/state`` with ``openclaw.json`` and a store of ``entries`` fresh entries
     (~1.6 KB each, the reference's exact format); returns the store path."""
-    from openclaw_core.jsjson import stringify
+    from openclaw_core.js.json import stringify
 
     state = root / "state"
     store = state / "agents" / "main" / "sessions" / "sessions.json"
@@ -51,7 +51,7 @@ def make_state(root: Path, *, entries: int = STORE_ENTRIES, maintenance: dict[st
 def strict_load(store: Path) -> dict[str, Any]:
     """The store's entries; fails unless it parses with the core's strict loader
     and is byte for byte a text the writer produces (never a mix of two)."""
-    from openclaw_core.store.state import StoreState
+    from openclaw_core.engine.store.state import StoreState
 
     raw = store.read_bytes()
     state = StoreState.parse(raw, source=str(store))

@@ -116,7 +116,7 @@ def connect_params(*, token: str | None = TOKEN, scopes: list[str] | None = None
 
 def signed_device(identity: Any, params: dict[str, Any], nonce: str, *, signed_at: int | None = None,
                   sign_nonce: str | None = None) -> dict[str, Any]:
-    from openclaw_core.gateway.identity import auth_payload_v3
+    from openclaw_core.engine.wire.identity import auth_payload_v3
 
     at = int(time.time() * 1000) if signed_at is None else signed_at
     client = params["client"]

@@ -46,7 +46,7 @@ def openclaw(*args: str, env: dict[str, str], check: bool = True) -> subprocess.
 def main(argv: list[str]) -> int:
     if argv[:2] != ["sessions", "cleanup"]:
         os.execv(OPENCLAW, [OPENCLAW, *argv])
-    from openclaw_core.config import load_config
+    from oc import load_config
 
     state = Path(os.environ["OPENCLAW_STATE_DIR"])
     if not os.environ.get("OPENCLAW_POSTGRES_DSN"):
@@ -80,7 +80,7 @@ def main(argv: list[str]) -> int:
 
 def store_paths(config, state: Path, argv: list[str]) -> set[Path]:
     """Every store the command may touch."""
-    from openclaw_core import paths
+    from openclaw_core.config import paths
 
     found = set(state.glob("agents/*/sessions/sessions.json"))
     found |= {Path(config.store_path(agent)) for agent in config.agent_ids()}
@@ -103,8 +103,8 @@ def _restore(path: Path, original: bytes | None, dry_run: bool, env: dict[str, s
 
 def _export(path: Path, env: dict[str, str]) -> bytes | None:
     proc = subprocess.run([sys.executable, "-c", (
-        "import sys; from openclaw_core.config import load_config; "
-        "from openclaw_core.store.backend import open_backend; "
+        "import sys; from openclaw_core.app import load_config; "
+        "from openclaw_core.engine.store.backend import open_backend; "
         "b = open_backend(sys.argv[1], load_config()); s = b.load(); "
         "sys.stdout.buffer.write(s.text() if s.exists else b'<missing>')"), str(path)],
         env=env, capture_output=True, check=True)

@@ -206,7 +206,7 @@ def pg_store_config(pg_server: PostgresServer) -> Iterator[dict[str, str]]:
     """A fresh schema for one test: ``{"dsn": ..., "schema": ...}``."""
     schema = new_schema_name()
     yield {"dsn": pg_server.dsn(), "schema": schema}
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
 
     close_writers()  # connections first, then the schema
     _close_listeners()

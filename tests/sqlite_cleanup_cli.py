@@ -38,7 +38,7 @@ SIDE_FILES = ("", "-wal", "-shm", "-journal")
 def main(argv: list[str]) -> int:
     if argv[:2] != ["sessions", "cleanup"]:
         os.execv(OPENCLAW, [OPENCLAW, *argv])
-    from openclaw_core.config import load_config
+    from oc import load_config
 
     state = Path(os.environ["OPENCLAW_STATE_DIR"])
     config = load_config(validate=False)
@@ -86,8 +86,8 @@ def _restore(path: Path, original: bytes | None, dry_run: bool, env: dict[str, s
 
 def _export(path: Path, env: dict[str, str]) -> bytes | None:
     proc = subprocess.run([sys.executable, "-c", (
-        "import sys; from openclaw_core.config import load_config; "
-        "from openclaw_core.store.backend import open_backend; "
+        "import sys; from openclaw_core.app import load_config; "
+        "from openclaw_core.engine.store.backend import open_backend; "
         "b = open_backend(sys.argv[1], load_config()); s = b.load(); "
         "sys.stdout.buffer.write(s.text() if s.exists else b'<missing>')"), str(path)],
         env=env, capture_output=True, check=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import OPENCLAW, enable_only, now_ms, write_store
 
-from openclaw_core.store.writer import close_writers
+from openclaw_core.engine.store.writer import close_writers
 
 DAY = 86_400_000
 
@@ -455,8 +455,8 @@ def assert_both_survived(store: Path, rounds: int) -> None:
 
 
 def test_a_purge_racing_patches_in_threads_loses_neither(state_dir):
-    from openclaw_core.agents import delete_agent
-    from openclaw_core.config import load_config
+    from oc import delete_agent
+    from oc import load_config
 
     shared = shared_store_team(state_dir)
     errors: list = []
@@ -608,7 +608,7 @@ ARCHIVER = '''
 import os, time
 from pathlib import Path
 from openclaw_core import hookimpl
-from openclaw_core.trash import TrashResult
+from openclaw_core.engine.trash import TrashResult
 
 @hookimpl
 def openclaw_trash(path, context):
@@ -796,7 +796,7 @@ def test_add_text_output(cli, state_dir):
 
 
 def test_owner_with_global_scope_leaves_main_aliases_without_owner():
-    from openclaw_core.keys import owner_agent_id
+    from openclaw_core.base.keys import owner_agent_id
 
     def owner(key, store="main", **kw):
         return owner_agent_id(key, store, global_scope=True, configured_agent_ids=frozenset({"main", "solo"}), **kw)

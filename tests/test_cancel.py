@@ -14,7 +14,7 @@ import pytest
 from cancel_support import big_store, gate_env, install_gate, release, tree, wait_reached
 from conftest import OPENCLAW
 
-from openclaw_core.cancel import CANCELLED_MESSAGE, FINISHING_MESSAGE
+from openclaw_core.base.cancel import CANCELLED_MESSAGE, FINISHING_MESSAGE
 
 
 def start(args, env_extra):
@@ -232,7 +232,7 @@ def test_ctrl_c_of_a_cli_whose_cleanup_runs_on_the_gateway(tmp_path, state_dir, 
 
     from gateway_support import TOKEN, handshake, request, start_gateway
 
-    from openclaw_core.cancel import GATEWAY_CANCELLED_MESSAGE
+    from openclaw_core.base.cancel import GATEWAY_CANCELLED_MESSAGE
 
     install_gate(tmp_path)
     before_bytes = big_store(sessions, 5_000)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from openclaw_core import hookimpl
-from openclaw_core.cleanup import run_cleanup
-from openclaw_core.config import load_config
-from openclaw_core.errors import GatewayError, UsageError
-from openclaw_core.transport import TransportResponse
+from oc import run_cleanup
+from oc import load_config
+from openclaw_core.base.errors import GatewayError, UsageError
+from openclaw_core.engine.transport import TransportResponse
 import refcases
 from conftest import DAY_MS, OPENCLAW, now_ms, write_store
 
@@ -327,7 +327,7 @@ def test_no_progress_when_stderr_is_not_a_terminal(run_openclaw, state_dir):
 
 
 def test_the_flags_cell_prints_values_as_a_js_template_literal_does():
-    from openclaw_core.cli.cleanup import flags_cell
+    from openclaw_core.adapters.cli.cleanup import flags_cell
 
     row = {"thinkingLevel": float("inf"), "verboseLevel": 2.0, "traceLevel": ["a", None, 1.5],
            "reasoningLevel": {"x": 1}, "elevatedLevel": float("nan"), "responseUsage": 0,

@@ -1,4 +1,4 @@
-"""Progress on long work (openclaw_core/cli/progress.py): on stderr when it is a
+"""Progress on long work (openclaw_core/adapters/cli/progress.py): on stderr when it is a
 real terminal (a pty, a real `openclaw` process), never with --json or -q,
 never when piped, and stdout byte for byte the same either way."""
 
@@ -126,8 +126,8 @@ def test_cleanup_with_json_or_quiet_shows_no_stage_lines(tmp_path, monkeypatch):
 
 
 def test_a_progress_callback_that_raises_never_fails_the_commit(state_dir, store_path):
-    from openclaw_core.cleanup import run_cleanup
-    from openclaw_core.config import load_config
+    from oc import run_cleanup
+    from oc import load_config
 
     now = now_ms()
     write_store(store_path, {"agent:main:main": {"sessionId": "s-main", "updatedAt": now},

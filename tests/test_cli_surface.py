@@ -99,7 +99,7 @@ def test_a_real_process_gets_the_same_error(run_openclaw, state_dir):
 
 
 def test_suggestions_only_when_close():
-    from openclaw_core.cli.usage import did_you_mean
+    from openclaw_core.adapters.cli.usage import did_you_mean
 
     options = ["--store", "--agent", "--all-agents", "--json", "--verbose", "--limit", "--active"]
     assert did_you_mean("--bogus", options) == ""
@@ -112,7 +112,7 @@ def test_a_plugin_s_plain_click_command_gets_the_same_format(cli, state_dir, mon
     """The entry point formats errors, so a command that is not ours is covered too."""
     import click
 
-    from openclaw_core import cli as cli_module
+    from openclaw_core.adapters import cli as cli_module
 
     @click.command("plain")
     @click.option("--name", metavar="NAME")
@@ -158,11 +158,12 @@ def test_examples_name_real_commands(state_dir):
 def _help_exit(words):
     import click
 
-    from openclaw_core.cli import build_cli
+    from openclaw_core.adapters.cli import build_cli
+    from openclaw_core.app import hooks
 
     # The command path is valid and every option exists: --help at the end parses cleanly.
     try:
-        build_cli().main([*words, "--help"], prog_name="openclaw", standalone_mode=False)
+        build_cli(hooks).main([*words, "--help"], prog_name="openclaw", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_core import paths
-from openclaw_core.config import load_config, save_config
-from openclaw_core.errors import ConfigError
-from openclaw_core.maintenance import MaintenanceSettings, entry_high_water
-from openclaw_core.units import UnitError, parse_bytes, parse_duration_ms
+from openclaw_core.config import paths
+from openclaw_core.config.model import save_config
+from oc import load_config
+from openclaw_core.base.errors import ConfigError
+from openclaw_core.engine.maintenance import MaintenanceSettings, entry_high_water
+from openclaw_core.base.units import UnitError, parse_bytes, parse_duration_ms
 
 
 @pytest.mark.parametrize(("text", "unit", "ms"), [
@@ -213,7 +214,7 @@ def test_env_substitution_in_config_strings(state_dir, monkeypatch):
 
 
 def test_current_config_is_reread_only_when_the_file_or_environment_changes(state_dir, monkeypatch):
-    from openclaw_core.config import current_config
+    from oc import current_config
 
     path = state_dir / "openclaw.toml"
     path.write_text('[session.maintenance]\npruneAfter = "7d"\n')

@@ -116,7 +116,7 @@ def test_openclaw_json_keeps_the_reference_rewrite(state_dir, cli):
 
 
 def test_the_in_place_edit_reads_back_as_the_new_config():
-    from openclaw_core.toml_edit import edit
+    from openclaw_core.config.toml_edit import edit
 
     text = ('a = 1  # one\n[t]\nx = { k = 1 }  # inline\nflag = true\n\n'
             '[[l]]\nid = "p"  # p\n\n[[l]]\nid = "q"\nv = 1\n')

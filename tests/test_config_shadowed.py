@@ -29,7 +29,7 @@ def test_both_configs_a_note_names_the_one_used(tmp_path, run_openclaw):
 
 
 def test_the_note_comes_once_per_process(tmp_path, capsys):
-    from openclaw_core.config import load_config
+    from oc import load_config
 
     (tmp_path / "openclaw.toml").write_text("")
     (tmp_path / "openclaw.json").write_text("{}")

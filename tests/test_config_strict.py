@@ -18,7 +18,7 @@ import pytest
 
 from conftest import now_ms, write_store
 from openclaw_core import hookimpl
-from openclaw_core.config_schema import ConfigSection, check_config
+from openclaw_core.config.schema import ConfigSection, check_config
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -29,7 +29,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 def demo_state(tmp_path) -> Path:
     """The demo's state dir (two agents, a warn-only maintenance config, stale sessions)."""
     target = tmp_path / "demo"
-    subprocess.run([sys.executable, "-m", "openclaw_core.demo", str(target)], check=True,
+    subprocess.run([sys.executable, "-m", "openclaw_core.adapters.demo", str(target)], check=True,
                    capture_output=True, text=True)
     return target
 
@@ -126,7 +126,7 @@ def test_keys_openclaw_knows_but_we_do_not_read_are_accepted(state_dir, store_pa
     ({"gateway": {"remote": {"url": 3}}}, "gateway.remote.url: Invalid input: expected string, received number"),
 ])
 def test_a_read_key_of_the_wrong_type_is_refused_with_the_reference_message(data, problem):
-    assert check_config(data, {})[0] == [problem]
+    assert check_config(data, sections={})[0] == [problem]
 
 
 def test_a_numeric_main_key_is_refused_before_the_gateway_starts(state_dir, run_openclaw, free_port):

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def demo(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "openclaw_core.demo", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "openclaw_core.adapters.demo", *args], capture_output=True, text=True,
                           timeout=120, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
 
 

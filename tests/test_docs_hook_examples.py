@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from openclaw_core.app import hooks
 from conftest import DAY_MS, now_ms, write_store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -44,7 +45,7 @@ def main_store(state_dir) -> Path:
 @pytest.fixture
 def sessions_group_restored():
     """The core groups are module-level click objects: take the plugin's command off again."""
-    from openclaw_core.cli.sessions import sessions
+    from openclaw_core.adapters.cli.sessions import sessions
 
     had = "count" in sessions.commands
     yield
@@ -86,7 +87,7 @@ def test_hook_store_lock_docs_example(state_dir, main_store, register_openclaw_p
     import os
 
     from openclaw_core import update_session_store
-    from openclaw_core.errors import StoreLockTimeout
+    from openclaw_core.base.errors import StoreLockTimeout
 
     module = register_openclaw_plugin(example("openclaw_store_lock"), "docs-flock")
     calls = []
@@ -182,8 +183,8 @@ def cleanup_service(status: int = 200):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            from openclaw_core.cleanup import run_cleanup
-            from openclaw_core.config import load_config
+            from openclaw_core.app import run_cleanup
+            from openclaw_core.app import load_config
 
             params = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append(params)
@@ -253,12 +254,12 @@ def test_hook_trash_docs_example(cli, state_dir, register_openclaw_plugin):
 
 @contextmanager
 def gateway_in_thread(port: int):
-    from openclaw_core.config import load_config
-    from openclaw_core.gateway.server import GatewayServer
-    from openclaw_core.plugins import get_plugin_manager
+    from openclaw_core.app import load_config
+    from openclaw_core.adapters.gateway.server import GatewayServer
+    from openclaw_core.app import get_plugin_manager
 
     loop = asyncio.new_event_loop()
-    server = GatewayServer(load_config(), get_plugin_manager(), hosts=["127.0.0.1"], port=port, token=None,
+    server = GatewayServer(load_config(), hooks(), hosts=["127.0.0.1"], port=port, token=None,
                            log=lambda line: None)
     loop.run_until_complete(server.start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)

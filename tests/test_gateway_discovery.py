@@ -108,7 +108,7 @@ def test_without_a_record_a_loopback_config_also_dials_ipv6(tmp_path, free_port,
 
 
 def test_a_dead_gateways_record_is_ignored_and_an_offline_run_creates_no_file(tmp_path, free_port, run_openclaw):
-    from openclaw_core.gateway import endpoint
+    from openclaw_core.engine.wire import endpoint
 
     state = tmp_path / "state"
     _seed(state)
@@ -133,7 +133,7 @@ def test_a_dead_gateways_record_is_ignored_and_an_offline_run_creates_no_file(tm
 
 
 def test_record_is_written_atomically_and_validated(tmp_path):
-    from openclaw_core.gateway import endpoint
+    from openclaw_core.engine.wire import endpoint
 
     path = endpoint.write_record(tmp_path, [("127.0.0.1", 4242), ("::1", 4242)], tmp_path / "openclaw.toml")
     assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -8,14 +8,14 @@ import pytest
 
 
 def config_with(tmp_path, data, **env):
-    from openclaw_core.config import load_config
+    from oc import load_config
 
     (tmp_path / "openclaw.json").write_text(json.dumps(data))
     return load_config({"OPENCLAW_STATE_DIR": str(tmp_path), "HOME": str(tmp_path), **env})
 
 
 def test_port_precedence(tmp_path):
-    from openclaw_core.gateway.endpoint import resolve_port
+    from openclaw_core.engine.wire.endpoint import resolve_port
 
     assert resolve_port(config_with(tmp_path, {})) == 18789
     assert resolve_port(config_with(tmp_path, {"gateway": {"port": 19001}})) == 19001
@@ -24,8 +24,8 @@ def test_port_precedence(tmp_path):
 
 
 def test_bad_port_values_are_errors(tmp_path):
-    from openclaw_core.errors import ConfigError, UsageError
-    from openclaw_core.gateway.endpoint import resolve_port
+    from openclaw_core.base.errors import ConfigError, UsageError
+    from openclaw_core.engine.wire.endpoint import resolve_port
 
     with pytest.raises(ConfigError, match="OPENCLAW_GATEWAY_PORT: not a port number"):
         resolve_port(config_with(tmp_path, {}, OPENCLAW_GATEWAY_PORT="http"))
@@ -34,8 +34,8 @@ def test_bad_port_values_are_errors(tmp_path):
 
 
 def test_bind_and_token_and_url(tmp_path):
-    from openclaw_core.gateway.endpoint import is_loopback_host, resolve_bind, resolve_token, resolve_url
-    from openclaw_core.gateway.server import resolve_bind_hosts
+    from openclaw_core.engine.wire.endpoint import is_loopback_host, resolve_bind, resolve_token, resolve_url
+    from openclaw_core.adapters.gateway.server import resolve_bind_hosts
 
     config = config_with(tmp_path, {"gateway": {"auth": {"token": "from-config"}, "port": 19005}})
     assert resolve_bind(config) == "loopback" and resolve_bind_hosts("loopback") == ["127.0.0.1", "::1"]

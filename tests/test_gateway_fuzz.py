@@ -22,8 +22,8 @@ from gateway_support import challenge, closed_with, handshake, open_ws, recv_jso
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from openclaw_core.gateway.builtin import builtin_methods
-from openclaw_core.gateway.protocol import MAX_PAYLOAD_BYTES, PREAUTH_MAX_BYTES
+from openclaw_core.adapters.gateway.builtin import builtin_methods
+from openclaw_core.engine.wire.protocol import MAX_PAYLOAD_BYTES, PREAUTH_MAX_BYTES
 
 METHODS = sorted(m.name for m in builtin_methods())
 # No shrinking: against a live server a failing example may cost a receive timeout

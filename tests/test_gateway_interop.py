@@ -107,7 +107,7 @@ def _our_cleanup_cli_exists() -> bool:
     try:
         import importlib
 
-        importlib.import_module("openclaw_core.cli.cleanup")
+        importlib.import_module("openclaw_core.adapters.cli.cleanup")
     except ImportError:
         return False
     return True

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from openclaw_core.app import hooks
 from conftest import DAY_MS, now_ms, write_store
 from gateway_support import TOKEN, handshake, open_ws, read_store, recv_json, request, start_gateway
 
@@ -259,7 +260,7 @@ def test_sigterm_finishes_queued_writes(tmp_path, free_port):
 
 def test_hook_gateway_methods_plugin_method_is_served(tmp_path, monkeypatch, register_openclaw_plugin, free_port):
     from openclaw_core import hookimpl
-    from openclaw_core.gateway.methods import GatewayMethod, MethodError
+    from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodError
 
     state = tmp_path / "state"
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(state))
@@ -285,14 +286,14 @@ def test_hook_gateway_methods_plugin_method_is_served(tmp_path, monkeypatch, reg
 
 
 def run_in_process_gateway(port: int, calls: list[tuple[str, dict]]) -> list[dict]:
-    from openclaw_core.config import load_config
-    from openclaw_core.gateway.server import GatewayServer
-    from openclaw_core.plugins import get_plugin_manager
+    from oc import load_config
+    from openclaw_core.adapters.gateway.server import GatewayServer
+    from openclaw_core.app import get_plugin_manager
 
     out: list[dict] = []
 
     async def main() -> None:
-        server = GatewayServer(load_config(), get_plugin_manager(), hosts=["127.0.0.1"], port=port, token=TOKEN,
+        server = GatewayServer(load_config(), hooks(), hosts=["127.0.0.1"], port=port, token=TOKEN,
                                log=lambda line: None)
         await server.start()
         try:

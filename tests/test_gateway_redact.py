@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from openclaw_core.gateway.redact import REDACTED, is_sensitive_key, redact
+from openclaw_core.adapters.gateway.redact import REDACTED, is_sensitive_key, redact
 
 
 @pytest.mark.parametrize("name", [

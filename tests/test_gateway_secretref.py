@@ -82,8 +82,9 @@ def test_gateway_first_commands_fail_as_the_reference_and_touch_nothing(tmp_path
 
 
 def test_the_marker_tells_an_unset_reference_from_a_literal(tmp_path):
-    from openclaw_core.config import load_config, unresolved_env_refs
-    from openclaw_core.errors import GatewaySecretRefUnavailableError
+    from openclaw_core.config.model import unresolved_env_refs
+    from oc import load_config
+    from openclaw_core.base.errors import GatewaySecretRefUnavailableError
 
     assert unresolved_env_refs("${A}-${B}-$${C}", {"B": "b"}) == ["A"]
     assert unresolved_env_refs("${A}", {"A": ""}) == ["A"]  # empty counts as unset, as substitution does
@@ -103,9 +104,9 @@ def test_the_marker_tells_an_unset_reference_from_a_literal(tmp_path):
 
 
 def test_an_unset_remote_token_reference_is_no_token(tmp_path):
-    from openclaw_core.config import load_config
-    from openclaw_core.errors import GatewaySecretRefUnavailableError
-    from openclaw_core.gateway.endpoint import resolve_token
+    from oc import load_config
+    from openclaw_core.base.errors import GatewaySecretRefUnavailableError
+    from openclaw_core.engine.wire.endpoint import resolve_token
 
     (tmp_path / "openclaw.json").write_text(json.dumps({"gateway": {
         "mode": "remote", "remote": {"url": "ws://127.0.0.1:1", "token": "${REMOTE_TOKEN}"}}}))

@@ -90,7 +90,7 @@ def test_missing_token_without_device_needs_a_device(gw):
 
 
 def test_missing_token_with_a_valid_device_is_unauthorized(gw, tmp_path):
-    from openclaw_core.gateway.identity import load_or_create_identity
+    from openclaw_core.engine.wire.identity import load_or_create_identity
 
     identity = load_or_create_identity(tmp_path)
     ws = open_ws(gw.port)
@@ -104,7 +104,7 @@ def test_missing_token_with_a_valid_device_is_unauthorized(gw, tmp_path):
 
 
 def test_signed_device_with_token_is_accepted_and_keeps_scopes(gw, tmp_path):
-    from openclaw_core.gateway.identity import load_or_create_identity
+    from openclaw_core.engine.wire.identity import load_or_create_identity
 
     identity = load_or_create_identity(tmp_path)
     ws = open_ws(gw.port)
@@ -125,7 +125,7 @@ def test_signed_device_with_token_is_accepted_and_keeps_scopes(gw, tmp_path):
     ("id", "DEVICE_AUTH_DEVICE_ID_MISMATCH"),
 ])
 def test_a_bad_device_identity_is_refused(gw, tmp_path, tamper, code):
-    from openclaw_core.gateway.identity import load_or_create_identity
+    from openclaw_core.engine.wire.identity import load_or_create_identity
 
     identity = load_or_create_identity(tmp_path)
     ws = open_ws(gw.port)

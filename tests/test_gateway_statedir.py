@@ -176,8 +176,8 @@ def test_with_two_gateways_each_state_dir_gets_its_own(two_state_dirs, run_openc
 def test_a_gateway_that_names_no_state_dir_gets_nothing_and_nothing_runs_offline(tmp_path, free_port):
     from test_gateway_transport import MisbehavingGateway, _request
 
-    from openclaw_core.errors import GatewayError
-    from openclaw_core.transport import dispatch
+    from openclaw_core.base.errors import GatewayError
+    from oc import dispatch
 
     with MisbehavingGateway(free_port, "close") as fake:  # its hello-ok has no snapshot
         with pytest.raises(GatewayError) as info:

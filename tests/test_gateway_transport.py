@@ -17,13 +17,13 @@ from gateway_support import TOKEN, start_gateway
 
 
 def _config(state, **env):
-    from openclaw_core.config import load_config
+    from oc import load_config
 
     return load_config({"OPENCLAW_STATE_DIR": str(state), "HOME": str(state), **env})
 
 
 def _request(state, method="sessions.cleanup", params=None, timeout=10.0, **env):
-    from openclaw_core.transport import TransportRequest
+    from openclaw_core.engine.transport import TransportRequest
 
     return TransportRequest(method, params if params is not None else {"enforce": True}, _config(state, **env),
                             timeout=timeout)
@@ -40,7 +40,7 @@ def gw(tmp_path, free_port):
 
 
 def test_hook_transport_returns_none_when_nothing_listens(tmp_path, free_port):
-    from openclaw_core.transport import dispatch
+    from oc import dispatch
 
     started = time.monotonic()
     assert dispatch(_request(tmp_path, OPENCLAW_GATEWAY_PORT=str(free_port))) is None
@@ -52,7 +52,7 @@ def test_hook_transport_returns_none_when_nothing_listens(tmp_path, free_port):
 
 
 def test_hook_transport_carries_the_call_to_a_running_gateway(gw):
-    from openclaw_core.transport import dispatch
+    from oc import dispatch
 
     response = dispatch(_request(gw.state_dir, "sessions.patch", {"key": "main", "label": "via-rpc"},
                                  OPENCLAW_GATEWAY_PORT=str(gw.port), OPENCLAW_GATEWAY_TOKEN=TOKEN))
@@ -62,8 +62,8 @@ def test_hook_transport_carries_the_call_to_a_running_gateway(gw):
 
 
 def test_device_identity_file_is_openclaws_format(gw):
-    from openclaw_core.gateway.identity import fingerprint, load_identity, raw_public_key
-    from openclaw_core.transport import dispatch
+    from openclaw_core.engine.wire.identity import fingerprint, load_identity, raw_public_key
+    from oc import dispatch
 
     dispatch(_request(gw.state_dir, "health", {}, OPENCLAW_GATEWAY_PORT=str(gw.port), OPENCLAW_GATEWAY_TOKEN=TOKEN))
     path = gw.state_dir / "identity" / "device.json"
@@ -79,8 +79,8 @@ def test_device_identity_file_is_openclaws_format(gw):
 
 
 def test_rejected_token_is_an_error_not_a_fallback(gw):
-    from openclaw_core.errors import GatewayError
-    from openclaw_core.transport import dispatch
+    from openclaw_core.base.errors import GatewayError
+    from oc import dispatch
 
     with pytest.raises(GatewayError) as info:
         dispatch(_request(gw.state_dir, OPENCLAW_GATEWAY_PORT=str(gw.port), OPENCLAW_GATEWAY_TOKEN="wrong"))
@@ -169,10 +169,8 @@ class MisbehavingGateway:
 
 @pytest.mark.parametrize("behaviour", ["close", "silent"])
 def test_no_local_replay_after_the_request_was_sent(tmp_path, free_port, behaviour):
-    from openclaw_core.errors import GatewayError
-    from openclaw_core.transport import dispatch
-
-    # It says it serves this state dir, so the mutation is sent to it.
+    from openclaw_core.base.errors import GatewayError
+    from oc import dispatch
     snapshot = {"stateDir": str(tmp_path), "configPath": str(tmp_path / "openclaw.toml")}
     with MisbehavingGateway(free_port, behaviour, snapshot) as fake:
         with pytest.raises(GatewayError) as info:

@@ -112,7 +112,7 @@ def test_a_v4_client_does_what_a_v3_client_does(gw):
 
 
 def test_device_auth_on_v4(gw):
-    from openclaw_core.gateway.identity import load_or_create_identity
+    from openclaw_core.engine.wire.identity import load_or_create_identity
 
     # The signed payload carries no protocol version: OpenClaw 2026.9.6 accepted the same
     # "v3|deviceId|clientId|..." payload from a protocol-4 client (fixture step 20-device-cli).
@@ -234,7 +234,7 @@ def test_our_client_offers_3_to_4_and_accepts_either(free_port, version):
 
 
 def test_our_client_refuses_a_version_it_did_not_offer(free_port):
-    from openclaw_core.errors import GatewayError
+    from openclaw_core.base.errors import GatewayError
     from openclaw_gateway_rpc.client import Session
 
     with OneVersionGateway(free_port, 5):

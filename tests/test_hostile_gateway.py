@@ -232,7 +232,7 @@ HANG_PLUGIN = '''
 import asyncio
 
 from openclaw_core import hookimpl
-from openclaw_core.gateway.methods import GatewayMethod
+from openclaw_core.adapters.gateway.methods import GatewayMethod
 
 
 async def hang(call):

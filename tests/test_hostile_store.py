@@ -12,7 +12,7 @@ import pytest
 from conftest import now_ms, write_store
 
 import openclaw_store_file.backend as file_backend
-from openclaw_core.store.writer import get_writer
+from oc import get_writer
 
 
 def outside_replace(store: Path, key: str) -> None:
@@ -190,7 +190,7 @@ def _settle(expected: int, count, seconds: float = 10.0) -> int:
 
 @pytest.fixture
 def watching():
-    from openclaw_core.store.writer import configure_writers
+    from openclaw_core.engine.store.writer import configure_writers
 
     previous = configure_writers(watch=True)
     yield
@@ -200,7 +200,7 @@ def watching():
 def test_writers_of_200_agent_dirs_share_one_watcher_thread_and_leave_none_behind(state_dir, watching):
     import threading
 
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
     from openclaw_store_file.watch import watcher_threads
 
     stores = []
@@ -456,7 +456,7 @@ def test_the_watchdog_fallback_also_gives_its_threads_back_with_the_last_writer(
     import threading
     import time
 
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
     from openclaw_store_file import watch
 
     monkeypatch.setattr(watch, "_current", watch._Watchdog())
@@ -490,7 +490,7 @@ def test_a_gateway_serving_200_agents_keeps_one_watcher_thread(tmp_path):
 
     from fault_support import free_port
     from gateway_support import handshake, request, start_gateway
-    from openclaw_core.store.writer import IDLE_SECONDS
+    from openclaw_core.engine.store.writer import IDLE_SECONDS
 
     state = tmp_path / "state"
     for i in range(200):

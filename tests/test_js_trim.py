@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_core import jsvalues, keys
-from openclaw_core.units import UnitError, parse_bytes, parse_duration_ms
+from openclaw_core.js import values as jsvalues
+
+from openclaw_core.base import keys
+from openclaw_core.base.units import UnitError, parse_bytes, parse_duration_ms
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,18 +49,18 @@ def test_there_is_one_trim_and_it_lives_in_jsvalues():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and "\u2028" in node.value \
                     and "\u3000" in node.value:
                 spelled.append(str(path.relative_to(REPO)))
-    assert spelled == ["openclaw_core/jsvalues.py"]
+    assert spelled == ["openclaw_core/js/values.py"]
 
 
 # Audited: every bare .strip() left is on our own text, never on a value the reference
 # trims (those use js_trim) nor on a path (never trimmed). A new one needs a decision.
 OWN_TEXT_STRIPS = {
-    "openclaw_core/cli/output.py": 1,                  # FORCE_COLOR: a terminal convention, not the reference's config
+    "openclaw_core/adapters/cli/output.py": 1,                  # FORCE_COLOR: a terminal convention, not the reference's config
     "openclaw_core/clidoc.py": 1,
-    "openclaw_core/config_schema.py": 1,               # our own key: session.backend
-    "openclaw_core/gateway/identity.py": 1,            # base64 of a key; anything else fails to decode anyway
-    "openclaw_core/plugins.py": 3,                     # OPENCLAW_DISABLE_PLUGINS (ours): plugin names
-    "openclaw_core/store/state.py": 1,                 # "empty file" vs "not JSON": both refuse the store
+    "openclaw_core/config/schema.py": 1,               # our own key: session.backend
+    "openclaw_core/engine/wire/identity.py": 1,            # base64 of a key; anything else fails to decode anyway
+    "openclaw_core/contract/manager.py": 3,                     # OPENCLAW_DISABLE_PLUGINS (ours): plugin names
+    "openclaw_core/engine/store/state.py": 1,                 # "empty file" vs "not JSON": both refuse the store
     "plugins/openclaw_gateway_rpc/client.py": 1,       # a close reason for our own error text
     "plugins/openclaw_store_postgres/backend.py": 1,   # an exception's text
     "plugins/openclaw_store_sqlite/backend.py": 1,     # an exception's text
@@ -80,9 +82,9 @@ def test_bare_strip_is_left_only_on_our_own_text():
 # --- sites the audit changed ------------------------------------------------------------------------
 
 def test_model_refs_trim_as_js_does_in_every_parser():
-    from openclaw_core.cli.cleanup import _parse_model_ref
-    from openclaw_core.gateway.sessions_rpc import _split_model_ref
-    from openclaw_core.listing import parse_model_ref
+    from openclaw_core.adapters.cli.cleanup import _parse_model_ref
+    from openclaw_core.adapters.gateway.sessions_rpc import _split_model_ref
+    from openclaw_core.services.listing import parse_model_ref
 
     for parse in (lambda raw: _parse_model_ref(raw, "anthropic"), _split_model_ref,
                   lambda raw: parse_model_ref(raw, "anthropic")):
@@ -104,7 +106,7 @@ def test_durations_and_sizes_trim_as_js_does():
 
 
 def test_identity_lines_use_js_whitespace(tmp_path):
-    from openclaw_core.agents import read_identity_file
+    from openclaw_core.services.agents import read_identity_file
 
     (tmp_path / "IDENTITY.md").write_text("\ufeff- \ufeffName:\u00a0Fox\n\x1f- Emoji: x\n", encoding="utf-8")
     # JS trims U+FEFF/NBSP around "- Name: Fox"; "\x1f- Emoji" is no list item there.
@@ -133,7 +135,7 @@ def test_escaped_surrogate_pairs_become_one_code_point_keys_and_values_too():
 
 
 def test_openclaw_json_decodes_a_pair_as_one_character(tmp_path):
-    from openclaw_core.config import parse_config_text
+    from openclaw_core.config.model import parse_config_text
 
     text = '{agents: {list: [{id: "work", workspace: "~/ws-\\ud83d\\ude00", "n\\uD83D\\uDE00": "\\ud83d"}]}}'
     agent = parse_config_text(text, "json", tmp_path / "openclaw.json")["agents"]["list"][0]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openclaw_core import jsjson
+from openclaw_core.js import json as jsjson
 
 # What node's JSON.stringify printed for these numbers (checked with the
 # reference's own Node 26 when this test was written).

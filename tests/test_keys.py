@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openclaw_core import keys
+from openclaw_core.base import keys
 
 
 @pytest.mark.parametrize(("raw", "normalized"), [

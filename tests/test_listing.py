@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openclaw_core import jsvalues as js
-from openclaw_core import listing as lst
-from openclaw_core.config import Config
-from openclaw_core.errors import UsageError
-from openclaw_core.jsjson import stringify
-from openclaw_core.jssort import v8_sort
-from openclaw_core.keys import session_kind
-from openclaw_core.listing_text import format_k_tokens, format_time_ago, tokens_cell, truncate_key
-from openclaw_core.targets import resolve_targets
+from openclaw_core.js import values as js
+from openclaw_core.services import listing as lst
+from openclaw_core.config.model import Config
+from openclaw_core.base.errors import UsageError
+from openclaw_core.js.json import stringify
+from openclaw_core.js.sort import v8_sort
+from openclaw_core.base.keys import session_kind
+from openclaw_core.adapters.cli.listing_text import format_k_tokens, format_time_ago, tokens_cell, truncate_key
+from openclaw_core.config.targets import resolve_targets
 
 
 def config(data: dict, tmp_path: Path, env: dict | None = None) -> Config:

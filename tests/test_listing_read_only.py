@@ -11,14 +11,14 @@ import json
 import pytest
 from conftest import now_ms
 
-from openclaw_core import jsjson
-from openclaw_core import listing as lst
-from openclaw_core.config import load_config
-from openclaw_core.errors import StoreCorruptError
-from openclaw_core.jsvalues import replace_lone_surrogates
-from openclaw_core.listing_text import listing_lines
-from openclaw_core.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
-from openclaw_core.store.state import StoreState
+from openclaw_core.js import json as jsjson
+from openclaw_core.services import listing as lst
+from oc import load_config
+from openclaw_core.base.errors import StoreCorruptError
+from openclaw_core.js.values import replace_lone_surrogates
+from openclaw_core.adapters.cli.listing_text import listing_lines
+from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
+from openclaw_core.engine.store.state import StoreState
 
 NOW = 1_780_000_000_000
 

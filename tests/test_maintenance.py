@@ -14,21 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_core import keys
-from openclaw_core.config import load_config
-from openclaw_core.errors import OpenClawError
-from openclaw_core.maintenance import (
+from openclaw_core.app import hooks
+from openclaw_core.base import keys
+from oc import load_config
+from openclaw_core.base.errors import OpenClawError
+from openclaw_core.engine.maintenance import (
     MaintenanceRequest,
     MaintenanceSettings,
     entry_high_water,
     js_to_number,
     run_maintenance,
 )
-from openclaw_core.plugins import get_plugin_manager
-from openclaw_core.store.api import load_session_store, update_session_store, update_session_store_entry
-from openclaw_core.store.backend import open_backend
-from openclaw_core.store.state import MutationView
-from openclaw_core.store.writer import close_writers
+from openclaw_core.app import get_plugin_manager
+from openclaw_core.app import load_session_store, update_session_store, update_session_store_entry
+from oc import open_backend
+from openclaw_core.engine.store.state import MutationView
+from openclaw_core.engine.store.writer import close_writers
 from conftest import DAY_MS, write_store
 
 from openclaw_maintenance import artifacts
@@ -58,12 +59,11 @@ def maintain(store_path: Path, entries: dict | None = None, *, maintenance: dict
     """Run every registered policy once on the store; returns (report, entries after, log lines)."""
     if entries is not None:
         write_store(store_path, entries)
-    pm = get_plugin_manager()
-    backend = open_backend(str(store_path), load_config(), pm)
+    backend = open_backend(str(store_path), load_config())
     view = MutationView(backend.load())
     lines: list[str] = []
     report = run_maintenance(view, backend, MaintenanceSettings.resolve(maintenance or {}),
-                             request or MaintenanceRequest(mode="enforce", force=True), pm, now_ms=now,
+                             request or MaintenanceRequest(mode="enforce", force=True), hooks(), now_ms=now,
                              log=lines.append)
     return report, {k: dict(v) for k, v in view.peek_items()}, lines
 

@@ -8,10 +8,13 @@ import json
 import types
 from pathlib import Path
 
-from openclaw_core import hookimpl, keys
-from openclaw_core.maintenance import MaintenanceContext, collect_policies
-from openclaw_core.plugins import get_plugin_manager
-from openclaw_core.store.api import load_session_store, update_session_store
+from openclaw_core.app import hooks
+from openclaw_core import hookimpl
+
+from openclaw_core.base import keys
+from openclaw_core.engine.maintenance import MaintenanceContext, collect_policies
+from openclaw_core.app import get_plugin_manager
+from openclaw_core.app import load_session_store, update_session_store
 from conftest import DAY_MS, now_ms, write_store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -87,7 +90,7 @@ def _store(state_dir: Path, maintenance: dict) -> Path:
 
 
 def test_hook_maintenance_policies_builtins_in_order():
-    policies = [(p.order, p.name) for plugin, p in collect_policies(get_plugin_manager()) if plugin == "maintenance"]
+    policies = [(p.order, p.name) for plugin, p in collect_policies(hooks()) if plugin == "maintenance"]
     assert policies == BUILTIN_ORDER
 
 
@@ -180,7 +183,7 @@ def test_a_plugin_returning_something_else_is_ignored_with_a_warning(capsys, reg
             return ["not a policy"]
 
     register_openclaw_plugin(Odd(), "odd")
-    names = [p.name for _, p in collect_policies(get_plugin_manager())]
+    names = [p.name for _, p in collect_policies(hooks())]
     assert "fix-missing" in names and len(names) == len(BUILTIN_ORDER)
     assert 'plugin "odd" returned' in capsys.readouterr().err
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_core.store.normalize import normalize_delivery_context
-from openclaw_core.store.state import StoreState
+from openclaw_core.engine.store.normalize import normalize_delivery_context
+from openclaw_core.engine.store.state import StoreState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "normalize"
 PAIRS = sorted(p.name.removesuffix(".before.json") for p in FIXTURES.glob("*.before.json"))

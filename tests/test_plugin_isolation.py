@@ -56,7 +56,7 @@ def test_an_installed_third_party_plugin_is_off_in_tests_until_one_enables_it(tm
     # Installed for this process too (on sys.path, so importlib.metadata finds it).
     monkeypatch.syspath_prepend(str(site))
     importlib.invalidate_caches()
-    from openclaw_core.plugins import get_plugin_manager
+    from openclaw_core.app import get_plugin_manager
 
     assert not get_plugin_manager().has_plugin("keep_all")
     result = cli("sessions", "cleanup", "--enforce", "--store", str(store), "--json")

@@ -12,7 +12,7 @@ import pytest
 from conftest import OPENCLAW, now_ms, write_store
 
 from openclaw_core import hookspecs
-from openclaw_core.plugins import new_plugin_manager
+from openclaw_core.app import new_plugin_manager
 
 
 def make_distribution(root: Path, name: str, module_source: str, entry_points: dict[str, str]) -> Path:
@@ -127,7 +127,7 @@ def test_every_hookspec_is_typed_prefixed_and_documented():
 
 
 def test_help_does_not_import_what_it_does_not_need(tmp_path):
-    code = ("import sys; from openclaw_core.cli import main; main(['--help']); "
+    code = ("import sys; from openclaw_core.app import run_cli as main; main(['--help']); "
             "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
@@ -135,7 +135,7 @@ def test_help_does_not_import_what_it_does_not_need(tmp_path):
     assert "sessions" in proc.stdout
     loaded = set(proc.stderr.split())
     for heavy in ("websockets", "watchdog", "send2trash", "psycopg", "orjson", "filelock", "cryptography",
-                  "openclaw_core.store.writer", "openclaw_core.store.state", "json5", "tomli_w"):
+                  "openclaw_core.engine.store.writer", "openclaw_core.engine.store.state", "json5", "tomli_w"):
         assert heavy not in loaded, heavy
 
 
@@ -160,17 +160,19 @@ def test_hook_register_commands_can_extend_a_core_group(cli, register_openclaw_p
 def test_plugin_commands_do_not_leak_into_the_next_cli(register_openclaw_plugin, state_dir):
     import click
 
-    from openclaw_core.cli import build_cli
+    from openclaw_core.adapters.cli import build_cli
 
     extension = register_openclaw_plugin(CountCommand(), "leaky-extension")
-    first = build_cli()
+    from openclaw_core.app import hooks
+
+    first = build_cli(hooks)
     ctx = click.Context(first)
     first.list_commands(ctx)  # loads the plugins' commands, as --help does
     assert "count" in first.get_command(ctx, "sessions").commands
-    from openclaw_core.plugins import get_plugin_manager
+    from openclaw_core.app import get_plugin_manager
 
     get_plugin_manager().unregister(extension)
-    second = build_cli()
+    second = build_cli(hooks)
     second.list_commands(click.Context(second))
     assert "count" not in second.get_command(click.Context(second), "sessions").commands
 

@@ -30,7 +30,7 @@ RACE_MAINTENANCE = {"mode": "warn", "maxEntries": 100_000, "pruneAfter": "30d"} 
 def load_any(store: Path) -> dict:
     """The store through the core's strict loader (the editor may have written last,
     in its own layout, so the bytes need not be canonical)."""
-    from openclaw_core.store.state import StoreState
+    from openclaw_core.engine.store.state import StoreState
 
     return StoreState.parse(store.read_bytes(), source=str(store)).snapshot()
 
@@ -162,7 +162,7 @@ def test_gateway_patches_offline_cleanup_and_outside_editor_lose_nothing(tmp_pat
 def _cleanup_fixture(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     """A store of fresh entries with transcripts, 300 stale ones (with transcripts)
     and 200 fresh ones whose transcript is missing."""
-    from openclaw_core.jsjson import stringify
+    from openclaw_core.js.json import stringify
 
     state = tmp_path / "state"
     sessions = state / "agents" / "main" / "sessions"

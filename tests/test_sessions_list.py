@@ -62,7 +62,7 @@ def _materialise(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     cwd = case["cwd"].replace("$STATE", str(state)).replace("$HOME", str(home))
     os.makedirs(cwd, exist_ok=True)
     monkeypatch.chdir(cwd)
-    monkeypatch.setattr("openclaw_core.listing.now_ms", lambda: case["runEndMs"])
+    monkeypatch.setattr("openclaw_core.services.listing.now_ms", lambda: case["runEndMs"])
     return case
 
 
@@ -130,7 +130,7 @@ def test_the_replay_compares_ages_and_fields(cli, tmp_path, monkeypatch):
     """The replay is not blind: a clock an hour off, or a changed field, is caught."""
     name = "list-fields-json"
     case = _materialise(name, tmp_path, monkeypatch)
-    monkeypatch.setattr("openclaw_core.listing.now_ms", lambda: case["runEndMs"] + 3_600_000)
+    monkeypatch.setattr("openclaw_core.services.listing.now_ms", lambda: case["runEndMs"] + 3_600_000)
     expected = json.loads(_expected(name, case, tmp_path, "stdout.txt"))
     ours = cli(*_args(case, tmp_path)).json()
     with pytest.raises(AssertionError):
@@ -141,7 +141,7 @@ def test_the_replay_compares_ages_and_fields(cli, tmp_path, monkeypatch):
 def test_sort_recordings_need_v8_order_not_insertion():
     """The sort-nan recordings pin an order only V8's TimSort gives (not the
     insertion pick the reference uses up to 200 rows), so they test jssort."""
-    from openclaw_core import listing as lst
+    from openclaw_core.services import listing as lst
 
     store = json.loads((FIXTURES / "sort-nan-1000-all" / "state/agents/main/sessions/sessions.json").read_text())
     expected = [r["key"] for r in json.loads((FIXTURES / "sort-nan-1000-all" / "stdout.txt").read_text())["sessions"]]
@@ -230,7 +230,7 @@ def _store(state_dir: Path, entries: dict, agent: str = "main") -> Path:
 ])
 def test_active_keeps_numeric_times_within_the_window(cli, state_dir, monkeypatch, active, kept):
     now = 1_800_000_000_000
-    monkeypatch.setattr("openclaw_core.listing.now_ms", lambda: now)
+    monkeypatch.setattr("openclaw_core.services.listing.now_ms", lambda: now)
     _store(state_dir, {"a": {"updatedAt": now - 60 * 60_000}, "b": {"updatedAt": now - 60 * 60_000 - 1},
                        "string": {"updatedAt": str(now)}, "none": {}, "future": {"updatedAt": now + 5}})
     doc = cli("sessions", "--json", "--active", active).json()
@@ -269,7 +269,7 @@ def test_limit_values(cli, state_dir, limit, applied, count):
 
 def test_order_is_newest_first_with_ties_in_store_order(cli, state_dir, monkeypatch):
     now = 1_800_000_000_000
-    monkeypatch.setattr("openclaw_core.listing.now_ms", lambda: now)
+    monkeypatch.setattr("openclaw_core.services.listing.now_ms", lambda: now)
     entries = {"old": {"updatedAt": now - 5000}, "tie-1": {"updatedAt": now - 10}, "none": {},
                "negative": {"updatedAt": -1000}, "tie-2": {"updatedAt": now - 10}, "zero": {"updatedAt": 0},
                "null": {"updatedAt": None}, "10": {"updatedAt": now - 10}, "new": {"updatedAt": now}}
@@ -283,7 +283,7 @@ def test_order_is_newest_first_with_ties_in_store_order(cli, state_dir, monkeypa
 
 def test_multi_agent_listing(cli, state_dir, monkeypatch):
     now = 1_800_000_000_000
-    monkeypatch.setattr("openclaw_core.listing.now_ms", lambda: now)
+    monkeypatch.setattr("openclaw_core.services.listing.now_ms", lambda: now)
     (state_dir / "openclaw.json").write_text(json.dumps({"agents": {
         "defaults": {"agentRuntime": {"id": " Auto "}},
         "list": [{"id": "work", "default": True, "model": "google/gemini-3-pro",
@@ -352,12 +352,12 @@ def test_text_output_in_a_subprocess_is_utf8_with_replacement_for_cut_pairs(stor
 
 def test_sessions_json_imports_nothing_heavy(tmp_path, store_path):
     write_store(store_path, {"agent:main:main": {"updatedAt": now_ms()}})
-    code = ("import sys; from openclaw_core.cli import main; rc = main(['sessions', '--json']); "
+    code = ("import sys; from openclaw_core.app import run_cli as main; rc = main(['sessions', '--json']); "
             "print(rc, ' '.join(sorted(sys.modules)), file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "HOME": str(tmp_path)})
     rc, modules = proc.stderr.strip().split(" ", 1)
     assert rc == "0" and json.loads(proc.stdout)["count"] == 1
     for heavy in ("watchdog", "websockets", "send2trash", "psycopg", "cryptography", "filelock",
-                  "openclaw_core.gateway", "openclaw_core.jssort"):
+                  "openclaw_core.adapters.gateway", "openclaw_core.js.sort"):
         assert heavy not in modules.split(), heavy

@@ -13,8 +13,8 @@ import pytest
 from conftest import CASES, DAY_MS, build_case, now_ms, requires_reference_cases, write_store
 
 from openclaw_core import load_session_store, update_session_store, update_session_store_entry
-from openclaw_core.errors import StoreCorruptError
-from openclaw_core.store.state import StoreState
+from openclaw_core.base.errors import StoreCorruptError
+from openclaw_core.engine.store.state import StoreState
 
 
 def test_save_is_byte_identical_to_the_reference_format(store_path):
@@ -26,7 +26,7 @@ def test_save_is_byte_identical_to_the_reference_format(store_path):
     raw = write_store(store_path, entries)
     update_session_store(store_path, lambda store: store["agent:main:main"].update(label="changed"))
     entries["agent:main:main"]["label"] = "changed"
-    from openclaw_core.jsjson import stringify
+    from openclaw_core.js.json import stringify
 
     assert store_path.read_bytes() == stringify(entries).encode()
     assert not store_path.read_bytes().endswith(b"\n")

@@ -12,9 +12,9 @@ from backends import StoreUnderTest
 from conftest import DAY_MS, now_ms
 
 from openclaw_core import load_session_store, update_session_store, update_session_store_entry
-from openclaw_core.errors import StoreCorruptError
-from openclaw_core.jsjson import stringify
-from openclaw_core.store.writer import get_writer
+from openclaw_core.base.errors import StoreCorruptError
+from openclaw_core.js.json import stringify
+from oc import get_writer
 
 BACKENDS = ["file", "postgres", "sqlite"]
 
@@ -165,7 +165,7 @@ def test_a_key_deleted_and_set_again_moves_to_the_end(store):
 
 def test_a_store_written_by_the_other_backend_reads_back_byte_identical(store, tmp_path):
     """Legacy fields are migrated on load and the canonical text is what both write."""
-    from openclaw_core.store.state import StoreState
+    from openclaw_core.engine.store.state import StoreState
 
     legacy = {"agent:main:main": {"sessionId": "a", "updatedAt": 3, "provider": "telegram", "room": "r",
                                   "model": "  gpt ", "modelProvider": " "}}

@@ -13,9 +13,9 @@ import pytest
 from conftest import now_ms, write_store
 
 from openclaw_core import hookimpl, load_session_store, update_session_store, update_session_store_entry
-from openclaw_core.errors import ConfigError, StoreConflict, StoreLockTimeout
-from openclaw_core.store.backend import StoreBackend
-from openclaw_core.store.state import StoreState
+from openclaw_core.base.errors import ConfigError, StoreConflict, StoreLockTimeout
+from openclaw_core.engine.store.backend import StoreBackend
+from openclaw_core.engine.store.state import StoreState
 
 
 class MemoryBackend(StoreBackend):
@@ -108,7 +108,7 @@ def test_offline_lock_serialises_two_processes(store_path):
 
 
 def test_lock_timeout_is_a_clear_error(store_path, monkeypatch):
-    from openclaw_core.store import writer
+    from openclaw_core.engine.store import writer
 
     write_store(store_path, {"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
     monkeypatch.setattr(writer, "LOCK_TIMEOUT", 0.3)

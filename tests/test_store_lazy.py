@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openclaw_core import jsjson
-from openclaw_core.errors import StoreCorruptError
-from openclaw_core.maintenance import MaintenanceRequest
-from openclaw_core.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
-from openclaw_core.store.state import LazyEntry, MutationView, StoreState
-from openclaw_core.store.writer import get_writer
+from openclaw_core.js import json as jsjson
+from openclaw_core.base.errors import StoreCorruptError
+from openclaw_core.engine.maintenance import MaintenanceRequest
+from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
+from openclaw_core.engine.store.state import LazyEntry, MutationView, StoreState
+from oc import get_writer
 from conftest import write_store
 
 scalars = st.one_of(

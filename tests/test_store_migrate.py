@@ -8,8 +8,8 @@ import pytest
 from backends import postgres_config, write_config
 from conftest import CASES, build_case, now_ms, requires_reference_cases, write_store
 
-from openclaw_core.jsjson import stringify
-from openclaw_core.store.state import StoreState
+from openclaw_core.js.json import stringify
+from openclaw_core.engine.store.state import StoreState
 
 
 @pytest.fixture
@@ -19,9 +19,9 @@ def pg(pg_store_config):
 
 def pg_export(state_dir, pg, path):
     """What the PostgreSQL store holds for ``path``, read with a config that selects it."""
-    from openclaw_core.config import load_config
-    from openclaw_core.store.backend import open_backend
-    from openclaw_core.cli.store_cmd import config_for_backend
+    from oc import load_config
+    from oc import open_backend
+    from openclaw_core.adapters.cli.store_cmd import config_for_backend
 
     backend = open_backend(path, config_for_backend(load_config(), "postgres"))
     try:

@@ -18,11 +18,12 @@ from backends import StoreUnderTest, postgres_config, write_config
 from conftest import DAY_MS, now_ms
 
 from openclaw_core import load_session_store, update_session_store, update_session_store_entry
-from openclaw_core.config import load_config
-from openclaw_core.errors import ConfigError, StoreCorruptError, StoreLockTimeout
-from openclaw_core.jsjson import stringify
-from openclaw_core.store.backend import open_backend
-from openclaw_core.store.writer import StoreWriter, get_writer
+from oc import load_config
+from openclaw_core.base.errors import ConfigError, StoreCorruptError, StoreLockTimeout
+from openclaw_core.js.json import stringify
+from oc import open_backend
+from openclaw_core.engine.store.writer import StoreWriter
+from oc import get_writer
 
 
 @pytest.fixture
@@ -160,7 +161,7 @@ def test_a_cache_older_than_the_removal_log_reloads_fully(pg_store, monkeypatch)
 def test_the_lock_waits_for_another_holder_and_times_out_clearly(pg_store, monkeypatch):
     import psycopg
 
-    from openclaw_core.store import writer as writer_module
+    from openclaw_core.engine.store import writer as writer_module
 
     pg_store.seed({"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
     backend = pg_store.backend()
@@ -212,7 +213,7 @@ def test_a_hand_edited_row_is_read_and_rewritten_canonical(pg_store):
                  [json.dumps({"sessionId": "b", "updatedAt": t, "provider": "telegram"})])  # compact, legacy
     assert load_session_store(pg_store.path)["agent:main:b"]["channel"] == "telegram"
     update_session_store_entry(pg_store.path, "agent:main:a", lambda e: {"label": "x"})
-    from openclaw_core.store.normalize import normalize_loaded_entry
+    from openclaw_core.engine.store.normalize import normalize_loaded_entry
 
     rows = {key: text for key, _, text, _ in pg_store.raw_rows()}
     expected_b = {"sessionId": "b", "updatedAt": t, "provider": "telegram"}
@@ -283,7 +284,7 @@ class ProtectionRules:
 
 def enforce_with_changes(path, t):
     """One group: a mutation that makes entries stale in memory, then maintenance."""
-    from openclaw_core.maintenance import MaintenanceRequest
+    from openclaw_core.engine.maintenance import MaintenanceRequest
 
     def change(s):
         s["agent:main:direct:new"]["updatedAt"] = t - 50 * DAY_MS          # stale only in memory
@@ -436,7 +437,7 @@ def test_the_listener_comes_back_after_its_connection_is_killed(pg_store):
 def test_without_psycopg_the_postgres_backend_is_a_clear_error(state_dir, pg_store_config):
     write_config(state_dir, postgres_config(pg_store_config))
     code = ("import sys; sys.modules['psycopg'] = None\n"
-            "from openclaw_core.cli import main\n"
+            "from openclaw_core.app import run_cli as main\n"
             "sys.exit(main(['store', 'migrate', '--to', 'file']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openclaw_core import jsjson
-from openclaw_core.errors import StoreCorruptError
-from openclaw_core.store.normalize import NORMALIZED_FIELDS
-from openclaw_core.store.state import StoreState
+from openclaw_core.js import json as jsjson
+from openclaw_core.base.errors import StoreCorruptError
+from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS
+from openclaw_core.engine.store.state import StoreState
 
 # --- strategies ----------------------------------------------------------------------------------
 
@@ -73,7 +73,8 @@ def test_loaded_store_saves_to_the_same_bytes_every_time(store):
 @SLOW
 @given(stores)
 def test_writer_round_trip_through_the_file_is_byte_stable(store):
-    from openclaw_core.store.writer import close_writers, get_writer
+    from openclaw_core.engine.store.writer import close_writers
+    from oc import get_writer
 
     with tempfile.TemporaryDirectory(prefix="oc-prop-") as tmp:
         one, two = Path(tmp) / "a" / "sessions.json", Path(tmp) / "b" / "sessions.json"
@@ -167,7 +168,7 @@ def test_damaged_bytes_are_refused_by_both_loaders(case):
 @given(_corruptions())
 def test_a_damaged_store_file_is_refused_and_left_untouched(case):
     from openclaw_core import load_session_store, update_session_store
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
 
     kind, raw = case
     with tempfile.TemporaryDirectory(prefix="oc-prop-") as tmp:

@@ -16,8 +16,8 @@ from backends import StoreUnderTest, sqlite_config, write_config
 from conftest import now_ms
 
 from openclaw_core import load_session_store, update_session_store, update_session_store_entry
-from openclaw_core.errors import StoreCorruptError, StoreLockTimeout
-from openclaw_core.store.writer import get_writer
+from openclaw_core.base.errors import StoreCorruptError, StoreLockTimeout
+from oc import get_writer
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def _foreign(path):
 
 def _wrong_layout(path, store):
     seeded(store)
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
 
     close_writers()
     with contextlib.closing(sqlite3.connect(path)) as conn:
@@ -162,7 +162,7 @@ def _wrong_layout(path, store):
 
 def _truncated(path, store):
     seeded(store, 400)  # several pages
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
 
     close_writers()
     with contextlib.closing(sqlite3.connect(path)) as conn:
@@ -205,7 +205,7 @@ def test_a_database_that_is_not_ours_is_refused_with_one_line_and_never_touched(
 def test_a_corrupt_row_is_refused_and_the_database_keeps_its_bytes(store, cli):
     store.seed({"agent:main:main": {"sessionId": "m", "updatedAt": now_ms()}})
     store.corrupt()
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
 
     close_writers()
     before = store.raw_rows()
@@ -227,7 +227,7 @@ def test_agents_delete_trashes_the_database_with_the_sessions_dir_and_creates_no
         update_session_store(path, lambda s, a=agent: s.update({
             f"agent:{a}:main": {"sessionId": f"{a}-1", "updatedAt": now_ms()},
             "cron:bare-key": {"sessionId": f"{a}-2", "updatedAt": now_ms()}}), skip_maintenance=True)
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
 
     close_writers()
     result = cli("agents", "delete", "solo", "--force", "--json")

@@ -9,8 +9,8 @@ import pytest
 from backends import sqlite_config, write_config
 from conftest import DAY_MS, now_ms, write_store
 
-from openclaw_core.store.api import load_session_entry
-from openclaw_core.store.writer import get_writer
+from openclaw_core.app import load_session_entry
+from oc import get_writer
 
 MIN = 60_000
 
@@ -30,7 +30,7 @@ def entries(t: int) -> dict:
 
 
 def listing(cli, *args) -> tuple[dict | str, int]:
-    from openclaw_core.store.writer import close_writers
+    from openclaw_core.engine.store.writer import close_writers
 
     close_writers()  # a cached store would be listed from memory: read the backend
     result = cli("sessions", *args)
@@ -76,7 +76,7 @@ def test_sessions_limit_on_sqlite_prints_what_the_file_store_prints(two_backends
 
 
 def test_a_limited_listing_reads_the_index_not_the_store(two_backends, capsysbinary):
-    from openclaw_core.cli.sessions_list import run_list
+    from openclaw_core.adapters.cli.sessions_list import run_list
 
     main, to_sqlite = two_backends
     to_sqlite()

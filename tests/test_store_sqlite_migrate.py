@@ -16,14 +16,14 @@ import pytest
 from backends import postgres_config, sqlite_config, write_config
 from conftest import CASES, OPENCLAW, build_case, now_ms, requires_reference_cases, write_store
 
-from openclaw_core.store.state import StoreState
+from openclaw_core.engine.store.state import StoreState
 
 
 def export(path, backend: str) -> bytes | None:
     """What the ``backend`` store holds for ``path``, read with a config that selects it."""
-    from openclaw_core.cli.store_cmd import config_for_backend
-    from openclaw_core.config import load_config
-    from openclaw_core.store.backend import open_backend
+    from openclaw_core.adapters.cli.store_cmd import config_for_backend
+    from oc import load_config
+    from oc import open_backend
 
     store = open_backend(path, config_for_backend(load_config(), backend))
     try:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from openclaw_core import hookimpl
-from openclaw_core.plugins import get_plugin_manager
-from openclaw_core.trash import TrashContext, TrashResult, refusal, trash_path
+from openclaw_core.app import get_plugin_manager
+from openclaw_core.engine.trash import TrashContext, TrashResult, refusal
+from oc import trash_path
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from conftest import now_ms, write_store
 
 from openclaw_core import hookimpl, update_session_store, update_session_store_entry
-from openclaw_core.store.writer import get_writer
+from oc import get_writer
 
 
 def test_eight_threads_times_two_hundred_entry_updates_lose_nothing(store_path):

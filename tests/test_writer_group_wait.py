@@ -10,8 +10,8 @@ from conftest import write_store
 
 
 def test_returning_callers_share_commits(store_path):
-    from openclaw_core.store import writer as writer_module
-    from openclaw_core.store.writer import get_writer
+    from openclaw_core.engine.store import writer as writer_module
+    from oc import get_writer
 
     write_store(store_path, {f"k{i}": {"sessionId": f"s{i}", "updatedAt": 1, "pad": "x" * 1500} for i in range(2000)})
     writer = get_writer(store_path)
@@ -38,8 +38,8 @@ def test_returning_callers_share_commits(store_path):
 def test_a_lone_caller_never_waits(store_path, monkeypatch):
     import time
 
-    from openclaw_core.store import writer as writer_module
-    from openclaw_core.store.writer import get_writer
+    from openclaw_core.engine.store import writer as writer_module
+    from oc import get_writer
 
     monkeypatch.setattr(writer_module, "GROUP_WAIT", 0.5)  # a wait would show in the timing below
     write_store(store_path, {"k": {"sessionId": "s", "updatedAt": 1}})

@@ -52,8 +52,8 @@ class LockTracer:
 
 
 def main() -> int:
-    from openclaw_core.cli import main as cli_main
-    from openclaw_core.plugins import get_plugin_manager
+    from openclaw_core.app import run_cli as cli_main
+    from openclaw_core.app import get_plugin_manager
 
     pm = get_plugin_manager()
     pm.register_plugin(LockTracer(), "lock_tracer")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from openclaw_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from openclaw_core.transport import TransportRequest, TransportResponse
+    from openclaw_core.engine.transport import TransportRequest, TransportResponse
 
 
 @hookimpl(trylast=True)

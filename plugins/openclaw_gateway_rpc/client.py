@@ -3,7 +3,7 @@
 
 Errors are classified by *when* they happen, because that decides whether the
 offline path may run: :class:`Unreachable` before a TCP connection existed,
-:class:`~openclaw_core.errors.GatewayError` for everything after.
+:class:`~openclaw_core.base.errors.GatewayError` for everything after.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openclaw_core import __version__
-from openclaw_core.errors import GatewayError
-from openclaw_core.gateway import endpoint
-from openclaw_core.gateway.identity import DeviceIdentity, auth_payload_v3, identity_path, load_or_create_identity
+from openclaw_core.base.errors import GatewayError
+from openclaw_core.engine.wire import endpoint
+from openclaw_core.engine.wire.identity import DeviceIdentity, auth_payload_v3, identity_path, load_or_create_identity
 
 # We offer both versions: OpenClaw 2026.5.4's Gateway speaks only 3, the later one only 4,
 # and the frames we send and read are the same in both.
@@ -206,7 +206,7 @@ class Session:
 
 
 def call_for_transport(request: Any) -> Any:
-    from openclaw_core.transport import TransportResponse
+    from openclaw_core.engine.transport import TransportResponse
 
     config = request.config
     token = endpoint.resolve_token(config)  # an unset ${VAR} token fails here, before anything is touched

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openclaw_core import hookimpl
-from openclaw_core.keys import is_protected_entry  # light: asked once per entry, keep it at hand
+from openclaw_core.base.keys import is_protected_entry  # light: asked once per entry, keep it at hand
 
 
 @hookimpl

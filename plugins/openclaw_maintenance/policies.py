@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openclaw_core.jsvalues import js_trim
-from openclaw_core.maintenance import (
+from openclaw_core.js.values import js_trim
+from openclaw_core.engine.maintenance import (
     ACTION_BUDGET,
     ACTION_CAP,
     ACTION_MISSING,

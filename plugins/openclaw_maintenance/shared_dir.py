@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from openclaw_core import jsjson
-from openclaw_core.maintenance import MaintenanceContext
+from openclaw_core.js import json as jsjson
+from openclaw_core.engine.maintenance import MaintenanceContext
 
 from openclaw_maintenance import artifacts
 from openclaw_maintenance.transcripts import SessionFiles
@@ -93,7 +93,7 @@ class OtherStores:
     def _read_backend_siblings(self, own: str) -> set[str]:
         """Stores that are rows (PostgreSQL, SQLite) leave no ``*.json`` to scan: the
         configured agents' stores in this dir are asked of their backend instead."""
-        from openclaw_core.store.backend import open_backend
+        from openclaw_core.engine.store.backend import open_backend
 
         here = self._files
         config = self._ctx.backend.config
@@ -107,7 +107,7 @@ class OtherStores:
             if os.path.dirname(here.canonical(path)) != os.path.dirname(own) or here.canonical(path) == own:
                 continue
             try:
-                backend = open_backend(path, config, self._ctx.pm)
+                backend = open_backend(path, config, self._ctx.hooks)
                 try:
                     entries = backend.load().entries  # a missing store is empty, and is not created
                 finally:
@@ -126,10 +126,10 @@ class OtherStores:
             return first if first is False else None
         if not self._lock:
             return first
-        from openclaw_core.errors import StoreLockTimeout
+        from openclaw_core.base.errors import StoreLockTimeout
 
-        hook = self._ctx.pm.hook.openclaw_store_lock if self._ctx.pm is not None else None
-        held = hook(lock_path=path + ".lock", store_path=path, timeout=LOCK_WAIT) if hook is not None else None
+        hooks = self._ctx.hooks
+        held = hooks.store_lock(path + ".lock", path, LOCK_WAIT) if hooks is not None else None
         if held is not None:
             try:
                 self._stack.enter_context(held)

@@ -10,7 +10,7 @@ It lists the directory once, so that the common case (a plain file directly in
 the dir) costs no system call per entry: a store of 50,000 entries would
 otherwise pay for hundreds of thousands of ``lstat`` calls in ``realpath``.
 
-Given the run's :class:`~openclaw_core.fileplan.FilePlan`, it renames and
+Given the run's :class:`~openclaw_core.base.fileplan.FilePlan`, it renames and
 unlinks nothing itself: it plans the operation and from then on answers as if
 it had been done (the writer performs the plan when the commit goes through).
 """
@@ -25,11 +25,13 @@ import stat
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from openclaw_core import paths, regular_file
-from openclaw_core.errors import OpenClawError
-from openclaw_core.fileplan import GONE, FilePlan, Moved
-from openclaw_core.jsvalues import js_trim
-from openclaw_core.keys import normalize_agent_id
+from openclaw_core.config import paths
+
+from openclaw_core.base import regular_file
+from openclaw_core.base.errors import OpenClawError
+from openclaw_core.base.fileplan import GONE, FilePlan, Moved
+from openclaw_core.js.values import js_trim
+from openclaw_core.base.keys import normalize_agent_id
 
 from openclaw_maintenance import artifacts
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from openclaw_core import hookimpl
-from openclaw_core.errors import StoreLockTimeout
+from openclaw_core.base.errors import StoreLockTimeout
 
 
 @contextmanager

@@ -14,9 +14,9 @@ BACKEND_NAME = "file"
 
 
 @hookimpl(trylast=True)
-def openclaw_store_backend(name, store_path, config):
+def openclaw_store_backend(name, store_path, config, hooks):
     if name != BACKEND_NAME:
         return None
     from openclaw_store_file.backend import FileStoreBackend
 
-    return FileStoreBackend(store_path, config)
+    return FileStoreBackend(store_path, config, hooks)

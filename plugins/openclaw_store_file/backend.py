@@ -13,16 +13,19 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openclaw_core.errors import StoreConflict, StoreCorruptError
-from openclaw_core.store.backend import RETIRED_SUFFIX, StoreBackend
-from openclaw_core.store.state import ChangeSet, StoreState
+from openclaw_core.base.errors import StoreConflict, StoreCorruptError
+from openclaw_core.engine.store.backend import RETIRED_SUFFIX, StoreBackend
+from openclaw_core.engine.store.state import ChangeSet, StoreState
 
 LOCK_SUFFIX = ".lock"
 _TEMP_NAME = re.compile(r"\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp")
 
 FileVersion = tuple[int, int, int]
+
+if TYPE_CHECKING:
+    from openclaw_core.contract.hooks import Hooks
 
 
 def _identity(st: os.stat_result) -> FileVersion:
@@ -136,7 +139,8 @@ def _put_back(temp: str, path: str, ours: int) -> None:
 class FileStoreBackend(StoreBackend):
     name = "file"
 
-    def __init__(self, store_path: str | Path, config: Any) -> None:
+    def __init__(self, store_path: str | Path, config: Any, hooks: Hooks) -> None:
+        self.hooks = hooks
         super().__init__(os.path.abspath(store_path), config)
         # The store's directory (inode, mtime) as this backend last left it while
         # holding the lock; None until the first cleanup (see _clean_temps).
@@ -215,11 +219,8 @@ class FileStoreBackend(StoreBackend):
 
     @contextmanager
     def _exclusive(self, timeout: float) -> Iterator[None]:
-        from openclaw_core.plugins import get_plugin_manager
-
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        lock = get_plugin_manager().hook.openclaw_store_lock(
-            lock_path=self.lock_path, store_path=self.path, timeout=timeout)
+        lock = self.hooks.store_lock(self.lock_path, self.path, timeout)
         with lock if lock is not None else nullcontext():
             # A writer killed while we were not holding the lock may have left a
             # temp file; it changed the directory. (A long-running Gateway must not

@@ -17,16 +17,16 @@ BACKEND_NAME = "postgres"
 
 @hookimpl
 def openclaw_config_sections():
-    from openclaw_core.config_schema import ConfigSection
+    from openclaw_core.config.schema import ConfigSection
     from openclaw_store_postgres.settings import KEYS, validate_section
 
     return {"session.postgres": ConfigSection(KEYS, validate_section)}
 
 
 @hookimpl(trylast=True)
-def openclaw_store_backend(name, store_path, config):
+def openclaw_store_backend(name, store_path, config, hooks):
     if name != BACKEND_NAME:
         return None
     from openclaw_store_postgres.backend import PostgresStoreBackend
 
-    return PostgresStoreBackend(store_path, config)
+    return PostgresStoreBackend(store_path, config, hooks)

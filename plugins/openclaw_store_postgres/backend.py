@@ -22,20 +22,20 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw_core import jsjson
-from openclaw_core.errors import ConfigError, OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.keys import is_protected_entry
-from openclaw_core.maintenance import js_to_number
-from openclaw_core.store.backend import StoreBackend, apply_changed_rows
-from openclaw_core.store.normalize import normalize_loaded_entry
-from openclaw_core.store.state import ChangeSet, StoreState, encode_chunk
+from openclaw_core.js import json as jsjson
+from openclaw_core.base.errors import ConfigError, OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
+from openclaw_core.engine.maintenance import js_to_number
+from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
+from openclaw_core.engine.store.normalize import normalize_loaded_entry
+from openclaw_core.engine.store.state import ChangeSet, StoreState, encode_chunk
 from openclaw_store_postgres.schema import ensure_schema
-from openclaw_store_postgres.settings import PostgresSettings, resolve_settings, store_name
+from openclaw_store_postgres.settings import CONNECT_DEFAULTS, PostgresSettings, connect_options, resolve_settings, store_name  # noqa: F401
 
 if TYPE_CHECKING:
+    from openclaw_core.contract.hooks import Hooks
     import psycopg
 
-    from openclaw_core.config import Config
+    from openclaw_core.config.model import Config
     from openclaw_store_postgres.listener import Notification
 
 #: (store row id, store version); None while the store does not exist
@@ -45,11 +45,6 @@ _UNKNOWN: Any = object()
 FORGET_REMOVALS_EVERY = 256     # commits between two prunes of the removed-keys log
 KEEP_REMOVALS_FOR = 4096        # commits a lagging cache may be behind and still catch up row by row
 CACHED_VERSION_SECONDS = 5.0    # a NOTIFY-kept version is trusted this long, then asked again
-# libpq settings unless the DSN says otherwise: never hang on a dead host
-CONNECT_DEFAULTS = {"connect_timeout": "10", "keepalives": "1", "keepalives_idle": "30",
-                    "keepalives_interval": "10", "keepalives_count": "3"}
-
-
 class StoreUnavailable(OpenClawError):
     """The database cannot be reached or refused the operation; nothing was written."""
 
@@ -75,17 +70,6 @@ def require_psycopg() -> None:
         raise ConfigError('session.backend "postgres" needs psycopg: pip install "openclaw-core[postgres]"') from None
 
 
-def connect_options(dsn: str) -> dict[str, str]:
-    """:data:`CONNECT_DEFAULTS` minus what the DSN sets itself."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        given = conninfo_to_dict(dsn)
-    except Exception:  # noqa: BLE001 - connect() reports a malformed DSN
-        given = {}
-    return {k: v for k, v in CONNECT_DEFAULTS.items() if k not in given}
-
-
 def _updated_at_column(entry: dict[str, Any]) -> float | None:
     """``updatedAt`` as the stale prune compares it (JavaScript's ToNumber); NULL
     when absent, null or NaN, which never compare below a cutoff."""
@@ -100,7 +84,8 @@ class PostgresStoreBackend(StoreBackend):
     name = "postgres"
     incremental_refresh = True
 
-    def __init__(self, store_path: str | os.PathLike[str], config: Config) -> None:
+    def __init__(self, store_path: str | os.PathLike[str], config: Config, hooks: Hooks) -> None:
+        self.hooks = hooks
         super().__init__(os.path.abspath(store_path), config)
         self.settings: PostgresSettings = resolve_settings(config)
         require_psycopg()
@@ -399,23 +384,10 @@ class PostgresStoreBackend(StoreBackend):
                         self._drop_connection()  # the session is gone, and its lock with it
 
     def _is_protected(self, key: str, entry: dict[str, Any]) -> bool:
-        """The decision maintenance makes (MaintenanceContext.is_protected)."""
-        from openclaw_core.plugins import get_plugin_manager
+        return self.hooks.is_protected(key, entry, self.path)
 
-        decision = get_plugin_manager().hook.openclaw_entry_protected(key=key, entry=entry, store_path=self.path)
-        return bool(decision) if decision is not None else is_protected_entry(key, entry)
-
-    @staticmethod
-    def _protection_rules() -> str:
-        """Fingerprint of the plugins that decide protection in this process."""
-        from openclaw_core.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-        names = []
-        for impl in pm.hook.openclaw_entry_protected.get_hookimpls():
-            info = pm.infos.get(impl.plugin_name)
-            names.append(f"{impl.plugin_name}={info.version if info else ''}")
-        return hashlib.blake2b("|".join(sorted(names)).encode(), digest_size=6).hexdigest()
+    def _protection_rules(self) -> str:
+        return self.hooks.protection_rules()
 
     def _row(self, state: StoreState, key: str) -> tuple[str, float | None, bool]:
         entry = state.entries[key]

@@ -91,7 +91,7 @@ class Listener:
         import psycopg
         from psycopg import sql
 
-        from openclaw_store_postgres.backend import connect_options
+        from openclaw_store_postgres.settings import connect_options
 
         options = {**connect_options(self.dsn), "tcp_user_timeout": "15000"}
         failures = 0

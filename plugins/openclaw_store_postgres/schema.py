@@ -89,7 +89,7 @@ def ensure_schema(conn: psycopg.Connection, schema: str, key: tuple[str, str]) -
             found = conn.execute(sql.SQL("SELECT value FROM {}.meta WHERE key = 'schema_version'")
                                  .format(sql.Identifier(schema))).fetchone()
         if found is None or found[0] != SCHEMA_VERSION:
-            from openclaw_core.errors import ConfigError
+            from openclaw_core.base.errors import ConfigError
 
             raise ConfigError(f"PostgreSQL schema {schema} has layout version {found[0] if found else '?'}; "
                               f"this openclaw-core uses {SCHEMA_VERSION}")

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw_core.errors import ConfigError
+from openclaw_core.base.errors import ConfigError
 
 if TYPE_CHECKING:
-    from openclaw_core.config import Config
+    from openclaw_core.config.model import Config
 
 DSN_ENV = "OPENCLAW_POSTGRES_DSN"
 DEFAULT_SCHEMA = "openclaw"
@@ -75,3 +75,19 @@ def store_name(store_path: str | os.PathLike[str], state_dir: Path) -> str:
         return path.relative_to(os.path.abspath(state_dir)).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+# libpq settings unless the DSN says otherwise: never hang on a dead host
+CONNECT_DEFAULTS = {"connect_timeout": "10", "keepalives": "1", "keepalives_idle": "30",
+                    "keepalives_interval": "10", "keepalives_count": "3"}
+
+
+def connect_options(dsn: str) -> dict[str, str]:
+    """:data:`CONNECT_DEFAULTS` minus what the DSN sets itself."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        given = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - connect() reports a malformed DSN
+        given = {}
+    return {k: v for k, v in CONNECT_DEFAULTS.items() if k not in given}

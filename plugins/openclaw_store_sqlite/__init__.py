@@ -17,9 +17,9 @@ BACKEND_NAME = "sqlite"
 
 
 @hookimpl(trylast=True)
-def openclaw_store_backend(name, store_path, config):
+def openclaw_store_backend(name, store_path, config, hooks):
     if name != BACKEND_NAME:
         return None
     from openclaw_store_sqlite.backend import SqliteStoreBackend
 
-    return SqliteStoreBackend(store_path, config)
+    return SqliteStoreBackend(store_path, config, hooks)

@@ -15,7 +15,6 @@ version (:meth:`refresh`).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import sqlite3
@@ -26,17 +25,19 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openclaw_core import jsjson, jsvalues
-from openclaw_core.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.keys import is_protected_entry
-from openclaw_core.maintenance import js_to_number
-from openclaw_core.store.backend import StoreBackend, apply_changed_rows
-from openclaw_core.store.normalize import normalize_loaded_entry
-from openclaw_core.store.state import ChangeSet, StoreState, encode_chunk
+from openclaw_core.js import json as jsjson
+
+from openclaw_core.js import values as jsvalues
+from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
+from openclaw_core.engine.maintenance import js_to_number
+from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
+from openclaw_core.engine.store.normalize import normalize_loaded_entry
+from openclaw_core.engine.store.state import ChangeSet, StoreState, encode_chunk
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
 
 if TYPE_CHECKING:
-    from openclaw_core.config import Config
+    from openclaw_core.contract.hooks import Hooks
+    from openclaw_core.config.model import Config
 
 #: (store uid, store version); None while the store does not exist
 SqliteVersion = tuple[str, int]
@@ -92,7 +93,8 @@ class SqliteStoreBackend(StoreBackend):
     name = "sqlite"
     incremental_refresh = True
 
-    def __init__(self, store_path: str | os.PathLike[str], config: Config) -> None:
+    def __init__(self, store_path: str | os.PathLike[str], config: Config, hooks: Hooks) -> None:
+        self.hooks = hooks
         super().__init__(os.path.abspath(store_path), config)
         self.db_path = database_path(self.path)
         self._mutex = threading.RLock()        # one user of the connection at a time
@@ -389,23 +391,10 @@ class SqliteStoreBackend(StoreBackend):
         self._cached = (conn.execute("PRAGMA data_version").fetchone()[0], version)
 
     def _is_protected(self, key: str, entry: dict[str, Any]) -> bool:
-        """The decision maintenance makes (MaintenanceContext.is_protected)."""
-        from openclaw_core.plugins import get_plugin_manager
+        return self.hooks.is_protected(key, entry, self.path)
 
-        decision = get_plugin_manager().hook.openclaw_entry_protected(key=key, entry=entry, store_path=self.path)
-        return bool(decision) if decision is not None else is_protected_entry(key, entry)
-
-    @staticmethod
-    def _protection_rules() -> str:
-        """Fingerprint of the plugins that decide protection in this process."""
-        from openclaw_core.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-        names = []
-        for impl in pm.hook.openclaw_entry_protected.get_hookimpls():
-            info = pm.infos.get(impl.plugin_name)
-            names.append(f"{impl.plugin_name}={info.version if info else ''}")
-        return hashlib.blake2b("|".join(sorted(names)).encode(), digest_size=6).hexdigest()
+    def _protection_rules(self) -> str:
+        return self.hooks.protection_rules()
 
     def _row(self, state: StoreState, key: str, rules: str, version: int) -> tuple[Any, ...]:
         """(entry, updated_at, sort_value, updated_is_number, protected, protected_by, version, key)."""

@@ -17,7 +17,7 @@ import os
 import sys
 from itertools import count
 
-from openclaw_core.trash import TrashContext, TrashResult, refusal, user_home
+from openclaw_core.engine.trash import TrashContext, TrashResult, refusal, user_home
 
 INFO_SUFFIX = b".trashinfo"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import openclaw_retention_pins
-from openclaw_core.cli import main as openclaw
-from openclaw_core.jsjson import stringify
+from openclaw_core.app import run_cli as openclaw
+from openclaw_core.js.json import stringify
 
 DAY_MS = 86_400_000
 

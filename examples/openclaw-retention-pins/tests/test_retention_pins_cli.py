@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_core.jsjson import stringify
+from openclaw_core.js.json import stringify
 
 OPENCLAW = str(Path(sys.executable).parent / "openclaw")
 DAY_MS = 86_400_000

@@ -17,8 +17,8 @@ import shutil
 import time
 from pathlib import Path
 
-from openclaw_core.config import load_config
-from openclaw_core.trash import TrashContext, TrashResult, is_within
+from openclaw_core.config.model import load_config
+from openclaw_core.engine.trash import TrashContext, TrashResult, is_within
 
 from openclaw_retention_pins.settings import read_settings
 

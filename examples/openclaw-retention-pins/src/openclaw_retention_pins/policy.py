@@ -8,8 +8,8 @@ real conversations. The transcripts of the runs it removes are archived as
 
 from __future__ import annotations
 
-from openclaw_core import keys
-from openclaw_core.maintenance import MaintenanceContext
+from openclaw_core.base import keys
+from openclaw_core.engine.maintenance import MaintenanceContext
 
 from openclaw_retention_pins.settings import read_settings
 

@@ -7,7 +7,7 @@
     archiveDir = "archive"   # agents delete moves directories here, relative to the state dir
 
 Both keys are optional (defaults above); without the table the plugin only
-pins. A bad value is a :class:`~openclaw_core.errors.ConfigError` naming the
+pins. A bad value is a :class:`~openclaw_core.base.errors.ConfigError` naming the
 key and the file, so the command stops with one line and exit 1 before it
 writes anything.
 """
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from openclaw_core.config import Config
-from openclaw_core.errors import ConfigError
-from openclaw_core.units import UnitError, parse_duration_ms
+from openclaw_core.config.model import Config
+from openclaw_core.base.errors import ConfigError
+from openclaw_core.base.units import UnitError, parse_duration_ms
 from openclaw_retention_pins import SETTINGS_KEYS as KEYS
 from openclaw_retention_pins import SETTINGS_TABLE as TABLE
 

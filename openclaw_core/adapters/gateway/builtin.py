@@ -1,0 +1,423 @@
+"""The core's Gateway methods, returned through ``openclaw_gateway_methods``
+like any plugin's (see :func:`builtin_methods`).
+
+Every mutation goes through the store's writer (``call.mutate``); the
+response is built only after the write is durable. Whole-store work (a
+cleanup, an agent purge) runs off the event loop and still queues its writes
+on the same writers, so it serialises with concurrent patches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from openclaw_core.base import keys
+
+from openclaw_core.base import regular_file
+from openclaw_core.js.values import js_trim
+from openclaw_core.adapters.gateway import sessions_rpc as srpc
+from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodCall, MethodError
+from openclaw_core.engine.wire.protocol import (
+    ADMIN_SCOPE,
+    BOOL,
+    LABEL,
+    NON_EMPTY,
+    READ_SCOPE,
+    STRING,
+    S,
+    ErrorCodes,
+    nullable,
+    obj,
+    one_of_literals,
+)
+
+from openclaw_core.adapters.gateway.redact import REDACTED, redact  # noqa: F401 - REDACTED re-exported
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# --- params schemas (the reference's, unknown properties rejected) ---------------------------
+
+SESSIONS_LIST = obj({
+    "limit": S(type="integer", minimum=1), "activeMinutes": S(type="integer", minimum=1),
+    "includeGlobal": BOOL, "includeUnknown": BOOL, "includeDerivedTitles": BOOL, "includeLastMessage": BOOL,
+    "label": LABEL, "spawnedBy": NON_EMPTY, "agentId": NON_EMPTY, "search": STRING})
+SESSIONS_CLEANUP = obj({"agent": NON_EMPTY, "allAgents": BOOL, "enforce": BOOL, "activeKey": NON_EMPTY,
+                        "fixMissing": BOOL})
+SESSIONS_PATCH = obj({
+    "key": NON_EMPTY,
+    "label": nullable(LABEL),
+    "thinkingLevel": nullable(NON_EMPTY),
+    "fastMode": nullable(BOOL),
+    "verboseLevel": nullable(NON_EMPTY),
+    "traceLevel": nullable(NON_EMPTY),
+    "reasoningLevel": nullable(NON_EMPTY),
+    "responseUsage": one_of_literals("off", "tokens", "full", "on", nullable=True),
+    "elevatedLevel": nullable(NON_EMPTY),
+    "execHost": nullable(NON_EMPTY),
+    "execSecurity": nullable(NON_EMPTY),
+    "execAsk": nullable(NON_EMPTY),
+    "execNode": nullable(NON_EMPTY),
+    "model": nullable(NON_EMPTY),
+    "spawnedBy": nullable(NON_EMPTY),
+    "spawnedWorkspaceDir": nullable(NON_EMPTY),
+    "spawnDepth": nullable(S(type="integer", minimum=0)),
+    "subagentRole": one_of_literals("orchestrator", "leaf", nullable=True),
+    "subagentControlScope": one_of_literals("children", "none", nullable=True),
+    "sendPolicy": one_of_literals("allow", "deny", nullable=True),
+    "groupActivation": one_of_literals("mention", "always", nullable=True),
+}, ("key",))
+SESSIONS_RESET = obj({"key": NON_EMPTY, "reason": one_of_literals("new", "reset")}, ("key",))
+SESSIONS_DELETE = obj({"key": NON_EMPTY, "deleteTranscript": BOOL, "emitLifecycleHooks": BOOL}, ("key",))
+EMPTY = obj({})
+AGENTS_DELETE = obj({"agentId": NON_EMPTY, "deleteFiles": BOOL}, ("agentId",))
+HEALTH = obj({"probe": BOOL}, additional=True)
+
+
+def _require_key(params: Mapping[str, Any]) -> str:
+    key = js_trim(params["key"]) if isinstance(params.get("key"), str) else ""
+    if not key:
+        raise MethodError("key required")
+    return key
+
+
+def _entry_copy(entry: Mapping[str, Any]) -> dict[str, Any]:
+    import orjson
+
+    try:
+        return orjson.loads(orjson.dumps(entry))
+    except orjson.JSONEncodeError:  # a lone surrogate, an integer beyond 64 bits: any value a store holds
+        import copy
+
+        return copy.deepcopy(dict(entry))
+
+
+def _changed_payload(key: str, reason: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"sessionKey": key, "reason": reason}
+    if entry:
+        for name in ("updatedAt", "sessionId", "label", "displayName", "channel", "chatType", "thinkingLevel",
+                     "sendPolicy", "responseUsage", "modelProvider", "model"):
+            if entry.get(name) is not None:
+                payload[name] = entry[name]
+        payload["kind"] = srpc.row_kind(key, entry)
+    return payload
+
+
+# --- health, config --------------------------------------------------------------------------
+
+async def health(call: MethodCall) -> dict[str, Any]:
+    started = time.monotonic()
+    config = call.config
+    agents = []
+    default = config.default_agent_id()
+    for agent_id in config.agent_ids():
+        path = str(config.store_path(agent_id))
+        agents.append({"agentId": agent_id, "isDefault": agent_id == default,
+                       "sessions": await call.run_blocking(_store_summary, call, path)})
+    default_sessions = next((a["sessions"] for a in agents if a["isDefault"]), None)
+    return {"ok": True, "ts": _now_ms(), "durationMs": int((time.monotonic() - started) * 1000),
+            "channels": {}, "channelOrder": [], "channelLabels": {}, "heartbeatSeconds": 0,
+            "defaultAgentId": default, "agents": agents, "sessions": default_sessions,
+            "uptimeMs": call.gateway.uptime_ms()}
+
+
+def _store_summary(call: MethodCall, path: str) -> dict[str, Any]:
+    from openclaw_core.engine.store.writer import get_writer
+
+    now = _now_ms()
+
+    def summarise(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        newest = sorted(entries.items(), key=lambda kv: -srpc._number(kv[1].get("updatedAt")))[:5]
+        return {"path": path, "count": len(entries), "recent": [
+            {"key": k, "updatedAt": e.get("updatedAt"), "age": now - srpc._number(e.get("updatedAt"))}
+            for k, e in newest]}
+
+    if not _store_exists(path, call.config, call.gateway.hooks):
+        return {"path": path, "count": 0, "recent": []}
+    return get_writer(path, call.config, call.gateway.hooks).read(summarise)
+
+
+def config_get(call: MethodCall) -> dict[str, Any]:
+    config = call.config
+    try:
+        raw = regular_file.read_bytes(config.path)  # swapped for a FIFO since: no hang
+    except OSError:
+        raw = b""
+    return {"path": str(config.path), "exists": config.exists, "valid": True, "format": config.format,
+            "config": redact(config.data), "hash": hashlib.sha256(raw).hexdigest(), "issues": []}
+
+
+# --- sessions -----------------------------------------------------------------------------------------
+
+async def sessions_list(call: MethodCall) -> dict[str, Any]:
+    params = call.params
+    config = call.config
+    now = _now_ms()
+    agent = params.get("agentId")
+    if isinstance(agent, str):
+        agent_id = keys.normalize_agent_id(agent)
+        targets = [(agent_id, str(config.store_path(agent_id)))]
+        path = targets[0][1]
+    elif config.session_store and not config.session_store.count("{agentId}"):
+        targets = [(config.default_agent_id(), str(config.store_path()))]
+        path = targets[0][1]
+    else:
+        targets = [(a, str(config.store_path(a))) for a in srpc.agent_ids_for_listing(config)]
+        path = "(multiple)"
+
+    def build() -> dict[str, Any]:
+        from openclaw_core.engine.store.writer import get_writer
+
+        combined: list[tuple[str, Mapping[str, Any]]] = []
+        seen: set[str] = set()
+        for agent_id, store_path in targets:
+            if store_path in seen:
+                continue
+            seen.add(store_path)
+            if not _store_exists(store_path, config, call.gateway.hooks):
+                continue  # no writer (and no watcher creating its dir) for a store that is not there
+
+            def collect(entries: Mapping[str, Mapping[str, Any]], agent_id: str = agent_id) -> None:
+                for key, entry in entries.items():
+                    combined.append((keys.canonical_key_for_agent(agent_id, key), entry))
+
+            get_writer(store_path, config, call.gateway.hooks).read(collect)
+        selected, total, limit = srpc.select_rows(combined, params, now)
+        rows = [srpc.session_row(config, key, entry) for key, entry in selected]
+        return {"ts": now, "path": path, "count": len(rows), "totalCount": total, "limitApplied": limit,
+                "hasMore": len(rows) < total, "defaults": srpc.list_defaults(config), "sessions": rows}
+
+    return await call.run_blocking(build)
+
+
+def _store_exists(store_path: str, config: Any, hooks: Any) -> bool:
+    from openclaw_core.engine.store.writer import store_exists
+
+    return store_exists(store_path, config, hooks)
+
+
+async def sessions_patch(call: MethodCall) -> dict[str, Any]:
+    params = call.params
+    key = _require_key(params)
+    if "model" in params and params["model"] is not None:
+        # Choosing a model needs the model catalog of a running agent runtime.
+        raise MethodError("model catalog unavailable", code=ErrorCodes.UNAVAILABLE)
+    config = call.config
+    target = srpc.session_target(config, key)
+    model_reset = "model" in params
+
+    def mutate(store: Any) -> dict[str, Any]:
+        store_key = srpc.promote_canonical(store, target)
+        entry = srpc.apply_patch(store, store_key, params, _now_ms())
+        if model_reset:  # model: null -> back to the configured default
+            for name in ("providerOverride", "modelOverride", "modelOverrideSource"):
+                entry.pop(name, None)
+        return _entry_copy(entry)
+
+    try:
+        entry = await call.mutate(target.store_path, mutate,
+                                  maintenance=_maintenance(frozenset({target.canonical_key})))
+    except srpc.PatchRejected as exc:
+        raise MethodError(str(exc)) from None
+    provider, model = srpc.session_model(config, entry, target.agent_id)
+    call.emit_sessions_changed(_changed_payload(target.canonical_key, "patch", entry))
+    return {"ok": True, "path": target.store_path, "key": target.canonical_key, "entry": entry,
+            "resolved": {"modelProvider": provider, "model": model,
+                         "agentRuntime": {"id": "pi", "source": "implicit"}}}
+
+
+def _maintenance(active: frozenset[str] = frozenset()) -> Any:
+    from openclaw_core.engine.maintenance import MaintenanceRequest
+
+    return MaintenanceRequest(active_keys=active)
+
+
+async def sessions_reset(call: MethodCall) -> dict[str, Any]:
+    params = call.params
+    key = _require_key(params)
+    reason = "new" if params.get("reason") == "new" else "reset"
+    config = call.config
+    target = srpc.session_target(config, key)
+    sessions_dir = Path(target.store_path).parent
+    previous: dict[str, Any] = {}
+
+    def mutate(store: Any) -> dict[str, Any]:
+        store_key = srpc.promote_canonical(store, target)
+        current = store.peek(store_key)
+        previous["entry"] = _entry_copy(current) if current else None
+        entry = srpc.reset_entry(config, store_key, current, sessions_dir, _now_ms())
+        store[store_key] = entry
+        return _entry_copy(entry)
+
+    entry = await call.mutate(target.store_path, mutate,
+                              maintenance=_maintenance(frozenset({target.canonical_key})))
+
+    def transcripts() -> None:
+        srpc.archive_transcript(previous.get("entry"), sessions_dir, target.agent_id, "reset")
+        srpc.create_transcript(Path(entry["sessionFile"]), entry["sessionId"])
+
+    await call.run_blocking(transcripts)
+    call.emit_sessions_changed(_changed_payload(target.canonical_key, reason, entry))
+    return {"ok": True, "key": target.canonical_key, "entry": entry}
+
+
+async def sessions_delete(call: MethodCall) -> dict[str, Any]:
+    params = call.params
+    key = _require_key(params)
+    config = call.config
+    target = srpc.session_target(config, key)
+    main_key = srpc.canonical_session_key(config, config.main_session_key())
+    if target.canonical_key == main_key:
+        raise MethodError(f"Cannot delete the main session ({main_key}).")
+    delete_transcript = params.get("deleteTranscript") if isinstance(params.get("deleteTranscript"), bool) else True
+    removed: dict[str, Any] = {}
+
+    def mutate(store: Any) -> bool:
+        store_key = srpc.promote_canonical(store, target)
+        entry = store.peek(store_key)
+        if entry is None:
+            store.cancel_save()
+            return False
+        removed["entry"] = _entry_copy(entry)
+        del store[store_key]
+        return True
+
+    deleted = await call.mutate(target.store_path, mutate, maintenance=_maintenance())
+    archived: list[str] = []
+    if deleted and delete_transcript:
+        archived = await call.run_blocking(srpc.archive_transcript, removed.get("entry"),
+                                           Path(target.store_path).parent, target.agent_id, "deleted")
+    if deleted:
+        call.emit_sessions_changed(_changed_payload(target.canonical_key, "delete", None))
+    return {"ok": True, "key": target.canonical_key, "deleted": deleted, "archived": archived}
+
+
+async def _unless_disconnected(call: MethodCall, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, cancel=token, **kwargs)`` off the loop; if the client goes away
+    first, the token is set: the job stops unless its write has started (then it
+    completes). Either way the job's writer is left free for the next request."""
+    import asyncio
+
+    from openclaw_core.base.cancel import CancelToken
+
+    token = CancelToken()
+    job = asyncio.ensure_future(call.run_blocking(fn, *args, cancel=token, **kwargs))
+    closed = asyncio.ensure_future(call.client.ws.wait_closed())
+    try:
+        await asyncio.wait({job, closed}, return_when=asyncio.FIRST_COMPLETED)
+        if not job.done() and token.cancel():
+            call.gateway.log(f"[gateway] {call.method} cancelled: its client disconnected before the write")
+        return await job
+    finally:
+        closed.cancel()
+
+
+async def sessions_cleanup(call: MethodCall) -> dict[str, Any]:
+    params = call.params
+    try:
+        from openclaw_core.services.cleanup import run_cleanup
+    except ImportError:
+        raise MethodError("sessions.cleanup is not available in this build", code=ErrorCodes.UNAVAILABLE) from None
+    config = call.config
+    try:
+        result = await _unless_disconnected(
+            call, run_cleanup, config, agent=params.get("agent"), all_agents=params.get("allAgents") is True,
+            enforce=params.get("enforce") is True, dry_run=False, active_key=params.get("activeKey"),
+            fix_missing=params.get("fixMissing") is True, hooks=call.gateway.hooks)
+    except MethodError:
+        raise
+    except Exception as exc:  # the reference answers every failure as INVALID_REQUEST with its message
+        message = getattr(exc, "message", None) or str(exc)
+        raise MethodError(message) from None
+    stores = result.get("stores") if isinstance(result, dict) and "stores" in result else [result]
+    for _ in stores:
+        call.emit_sessions_changed({"reason": "cleanup"})
+    return result
+
+
+def sessions_subscribe(call: MethodCall) -> dict[str, Any]:
+    call.client.subscribed = True
+    return {"subscribed": True}
+
+
+def sessions_unsubscribe(call: MethodCall) -> dict[str, Any]:
+    call.client.subscribed = False
+    return {"subscribed": False}
+
+
+# --- agents ------------------------------------------------------------------------------------------------
+
+def agents_list(call: MethodCall) -> dict[str, Any]:
+    config = call.config
+    agents = []
+    configured = {keys.normalize_agent_id(a.get("id") if isinstance(a.get("id"), str) else None): a
+                  for a in config.agents_list()}
+    for agent_id in config.agent_ids():
+        summary: dict[str, Any] = {"id": agent_id}
+        agent = configured.get(agent_id, {})
+        name = agent.get("name")
+        if isinstance(name, str) and js_trim(name):
+            summary["name"] = js_trim(name)
+        identity = agent.get("identity")
+        if isinstance(identity, dict):
+            cleaned = {k: v for k, v in identity.items()
+                       if k in ("name", "theme", "emoji", "avatar", "avatarUrl") and isinstance(v, str) and v}
+            if cleaned:
+                summary["identity"] = cleaned
+        workspace = agent.get("workspace")
+        if isinstance(workspace, str) and js_trim(workspace):
+            from openclaw_core.config.paths import expand_user_path
+
+            summary["workspace"] = str(expand_user_path(workspace, config.env))
+        model = agent.get("model")
+        if isinstance(model, str) and js_trim(model):
+            summary["model"] = {"primary": js_trim(model)}
+        elif isinstance(model, dict) and isinstance(model.get("primary"), str):
+            summary["model"] = {"primary": model["primary"]}
+        summary["agentRuntime"] = {"id": "pi", "source": "implicit"}
+        agents.append(summary)
+    return {"defaultId": config.default_agent_id(), "mainKey": config.main_key,
+            "scope": "global" if config.get("session.scope") == "global" else "per-sender", "agents": agents}
+
+
+async def agents_delete(call: MethodCall) -> dict[str, Any]:
+    params = call.params
+    agent_id = keys.normalize_agent_id(params["agentId"])
+    if agent_id == keys.DEFAULT_AGENT_ID:
+        raise MethodError(f'"{keys.DEFAULT_AGENT_ID}" cannot be deleted')
+    config = call.config
+    if config.find_agent(agent_id) is None:
+        raise MethodError(f'agent "{agent_id}" not found')
+    delete_files = params.get("deleteFiles") if isinstance(params.get("deleteFiles"), bool) else True
+    from openclaw_core.services.agents import delete_agent
+
+    try:
+        # Config rewrite, session purge (through the store's writer), then the trash; off the loop.
+        result = await _unless_disconnected(call, delete_agent, config, agent_id, delete_files=delete_files,
+                                            hooks=call.gateway.hooks)
+    except Exception as exc:  # noqa: BLE001 - a refusal of the service is the caller's error
+        raise MethodError(getattr(exc, "message", None) or str(exc)) from None
+    call.emit_sessions_changed({"reason": "agent-delete", "agentId": agent_id})
+    return result.gateway_payload()
+
+
+def builtin_methods() -> list[GatewayMethod]:
+    return [
+        GatewayMethod("health", health, scope=None, params=HEALTH),
+        GatewayMethod("config.get", config_get, scope=READ_SCOPE, params=EMPTY),
+        GatewayMethod("agents.list", agents_list, scope=READ_SCOPE, params=EMPTY),
+        GatewayMethod("agents.delete", agents_delete, scope=ADMIN_SCOPE, params=AGENTS_DELETE),
+        GatewayMethod("sessions.list", sessions_list, scope=READ_SCOPE, params=SESSIONS_LIST),
+        GatewayMethod("sessions.subscribe", sessions_subscribe, scope=READ_SCOPE),
+        GatewayMethod("sessions.unsubscribe", sessions_unsubscribe, scope=READ_SCOPE),
+        GatewayMethod("sessions.patch", sessions_patch, scope=ADMIN_SCOPE, params=SESSIONS_PATCH),
+        GatewayMethod("sessions.cleanup", sessions_cleanup, scope=ADMIN_SCOPE, params=SESSIONS_CLEANUP),
+        GatewayMethod("sessions.reset", sessions_reset, scope=ADMIN_SCOPE, params=SESSIONS_RESET),
+        GatewayMethod("sessions.delete", sessions_delete, scope=ADMIN_SCOPE, params=SESSIONS_DELETE),
+    ]

@@ -1,0 +1,259 @@
+"""Agent ids and session keys: normalisation, parsing, ownership and the
+maintenance classification (protected / synthetic) of spec sections 3 and 7.3.
+
+Every other module asks this one; nothing else re-implements a key rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from openclaw_core.js.values import js_trim
+
+DEFAULT_AGENT_ID = "main"
+DEFAULT_MAIN_KEY = "main"
+
+_VALID_AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
+_INVALID_AGENT_CHARS = re.compile(r"[^a-z0-9_-]+")
+
+def normalize_agent_id(value: str | None) -> str:
+    """The reference's ``normalizeAgentId``: a safe, lower-case path segment.
+
+    ``"../x"`` becomes ``"x"``; an id with nothing usable becomes ``"main"``.
+    """
+    trimmed = js_trim(value or "")
+    if not trimmed:
+        return DEFAULT_AGENT_ID
+    lowered = trimmed.lower()
+    if _VALID_AGENT_ID.fullmatch(trimmed):
+        return lowered
+    cleaned = _INVALID_AGENT_CHARS.sub("-", lowered).strip("-")[:64]
+    # Cutting at 64 can leave a trailing dash; the reference keeps it (it trims first).
+    return cleaned or DEFAULT_AGENT_ID
+
+
+def normalize_main_key(value: str | None) -> str:
+    return js_trim(value or "").lower() or DEFAULT_MAIN_KEY
+
+
+@dataclass(frozen=True)
+class AgentSessionKey:
+    agent_id: str
+    rest: str
+
+    def __str__(self) -> str:
+        return f"agent:{self.agent_id}:{self.rest}"
+
+
+def parse_agent_session_key(key: str | None) -> AgentSessionKey | None:
+    """``agent:<id>:<rest>`` (lower-cased, empty segments dropped) or None."""
+    raw = js_trim(key or "").lower()
+    if not raw:
+        return None
+    parts = [p for p in raw.split(":") if p]
+    if len(parts) < 3 or parts[0] != "agent":
+        return None
+    agent_id = js_trim(parts[1])
+    rest = ":".join(parts[2:])
+    if not agent_id or not rest:
+        return None
+    return AgentSessionKey(agent_id, rest)
+
+
+def key_rest(key: str) -> str:
+    """The part after ``agent:<id>:``, or the whole lower-cased key."""
+    parsed = parse_agent_session_key(key)
+    return parsed.rest if parsed else js_trim(key).lower()
+
+
+def store_key(key: str) -> str:
+    """The key under which an entry is stored (spec 3: trim + lower-case)."""
+    return js_trim(key).lower()
+
+
+# --- maintenance classification (spec 7.3) ---------------------------------
+
+def is_cron_key(key: str) -> bool:
+    parsed = parse_agent_session_key(key)
+    return bool(parsed and parsed.rest.startswith("cron:"))
+
+
+def is_cron_run_key(key: str) -> bool:
+    parsed = parse_agent_session_key(key)
+    return bool(parsed and re.fullmatch(r"cron:[^:]+:run:[^:]+", parsed.rest))
+
+
+def is_subagent_key(key: str) -> bool:
+    raw = js_trim(key)
+    if not raw:
+        return False
+    return raw.lower().startswith("subagent:") or key_rest_or_empty(raw).startswith("subagent:")
+
+
+def is_acp_key(key: str) -> bool:
+    raw = js_trim(key)
+    if not raw:
+        return False
+    return raw.lower().startswith("acp:") or key_rest_or_empty(raw).startswith("acp:")
+
+
+def key_rest_or_empty(key: str) -> str:
+    parsed = parse_agent_session_key(key)
+    return parsed.rest if parsed else ""
+
+
+def thread_id_of(key: str) -> str | None:
+    """Generic ``:thread:<id>`` suffix (last occurrence, non-empty)."""
+    raw = js_trim(key)
+    idx = raw.lower().rfind(":thread:")
+    if idx == -1:
+        return None
+    return js_trim(raw[idx + len(":thread:"):]) or None
+
+
+def is_synthetic_key(key: str) -> bool:
+    """Runtime keys (cron, hooks, heartbeats, subagents, acp, nodes): never protected."""
+    raw = js_trim(key)
+    return _is_synthetic(raw.lower(), parse_agent_session_key(raw))
+
+
+def _is_synthetic(lowered: str, parsed: AgentSessionKey | None) -> bool:
+    # One parse for every rule (maintenance asks this for each of 50,000 keys).
+    if parsed is not None:
+        rest = parsed.rest
+        if rest.startswith(("subagent:", "acp:", "cron:")):
+            return True
+    else:
+        rest = lowered
+    if lowered.startswith(("subagent:", "acp:")):
+        return True
+    return (
+        rest.startswith(("hook:", "node:"))
+        or rest == "heartbeat"
+        or rest.endswith(":heartbeat")
+        or ":heartbeat:" in rest
+    )
+
+
+_TELEGRAM_TOPIC = re.compile(r"telegram:(?:group|channel|direct|dm):.+:topic:[^:]+", re.DOTALL)
+_GROUP_OR_CHANNEL = re.compile(r"[^:]+:(?:group|channel):.+", re.DOTALL)
+_PROTECTED_CHAT_TYPES = frozenset({"group", "channel", "thread"})
+
+
+def entry_chat_type(entry: Mapping[str, Any] | None) -> str:
+    if not isinstance(entry, Mapping):
+        return ""
+    chat_type = entry.get("chatType")
+    if chat_type is None:
+        origin = entry.get("origin")
+        chat_type = origin.get("chatType") if isinstance(origin, Mapping) else None
+    return js_trim(chat_type).lower() if isinstance(chat_type, str) else ""
+
+
+def is_protected_entry(key: str, entry: Mapping[str, Any] | None) -> bool:
+    """Durable conversations (groups, channels, threads, topics) that age-based
+    maintenance must keep. Synthetic keys are never protected."""
+    raw = js_trim(key)
+    lowered = raw.lower()
+    parsed = parse_agent_session_key(raw)
+    if _is_synthetic(lowered, parsed):
+        return False
+    idx = lowered.rfind(":thread:")
+    if idx != -1 and js_trim(raw[idx + len(":thread:"):]):
+        return True
+    rest = parsed.rest if parsed is not None else lowered
+    if _TELEGRAM_TOPIC.fullmatch(rest) or _GROUP_OR_CHANNEL.fullmatch(rest):
+        return True
+    return entry_chat_type(entry) in _PROTECTED_CHAT_TYPES
+
+
+# --- kinds and ownership ----------------------------------------------------
+
+def session_kind(key: str, entry: Mapping[str, Any] | None = None, *,
+                 parsed: AgentSessionKey | None | bool = False) -> str:
+    """The ``kind`` of a ``sessions`` row: ``global``, ``unknown``, ``cron``, ``group``
+    or ``direct``, in the reference's order (``classifySessionKey``).
+
+    Only ``global``/``unknown`` and the group/channel markers are case-sensitive
+    (``Global`` and ``agent:main:discord:GROUP:7`` are direct); the cron test
+    parses the key (``AGENT:Main:CRON:x`` is cron, bare ``cron:x`` is not) and
+    comes before ``chatType``. Only the entry's own ``chatType`` counts, exactly
+    ``"group"`` or ``"channel"`` (not ``origin.chatType``). ``parsed`` is
+    ``parse_agent_session_key(key)`` when the caller has it already.
+    """
+    if key == "global" or key == "unknown":
+        return key
+    if parsed is False:
+        parsed = parse_agent_session_key(key)
+    if parsed and parsed.rest.startswith("cron:"):  # is_cron_key
+        return "cron"
+    chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
+    if chat_type == "group" or chat_type == "channel":
+        return "group"
+    if ":group:" in key or ":channel:" in key:
+        return "group"
+    return "direct"
+
+
+def canonical_key_for_agent(agent_id: str, key: str) -> str:
+    """Read an un-prefixed (legacy) key as belonging to ``agent_id``."""
+    raw = js_trim(key)
+    lowered = raw.lower()
+    if lowered in ("global", "unknown"):
+        return lowered
+    parsed = parse_agent_session_key(raw)
+    if parsed:
+        return str(parsed)
+    if lowered.startswith("agent:"):
+        return lowered
+    return f"agent:{normalize_agent_id(agent_id)}:{lowered}"
+
+
+def owner_agent_id(
+    key: str,
+    store_agent_id: str,
+    *,
+    default_agent_id: str = DEFAULT_AGENT_ID,
+    configured_agent_ids: frozenset[str] | None = None,
+    main_key: str = DEFAULT_MAIN_KEY,
+    global_scope: bool = False,
+) -> str | None:
+    """The agent a stored key belongs to (spec 3), None for global/unknown.
+
+    With ``global_scope`` (``session.scope = "global"``) a main-session alias
+    (``agent:<id>:main``, ``agent:<id>:<mainKey>``, their ``agent:main:``
+    legacy forms, or a bare ``main``) is the global session: no owner.
+    """
+    canonical = canonical_key_for_agent(store_agent_id, key)
+    if canonical in ("global", "unknown"):
+        return None
+    parsed = parse_agent_session_key(canonical)
+    if parsed is None:
+        return normalize_agent_id(default_agent_id)
+    owner = normalize_agent_id(parsed.agent_id)
+    ids = configured_agent_ids or frozenset()
+    mkey = normalize_main_key(main_key)
+    remapped = (
+        owner == DEFAULT_AGENT_ID
+        and parsed.rest in (DEFAULT_MAIN_KEY, mkey)
+        and DEFAULT_AGENT_ID not in ids
+        and normalize_agent_id(store_agent_id) == normalize_agent_id(default_agent_id)
+    )
+    if remapped:
+        owner = normalize_agent_id(default_agent_id)
+    if global_scope:
+        # The reference compares the key as written (lower-cased), not its canonical form.
+        raw = js_trim(key).lower()
+        if remapped:
+            written = f"agent:{owner}:{parsed.rest}"
+        elif parse_agent_session_key(raw) is not None or raw.startswith("agent:"):
+            written = raw
+        else:
+            written = f"agent:{normalize_agent_id(store_agent_id)}:{raw}"
+        aliases = {f"agent:{owner}:{mkey}", f"agent:{owner}:{DEFAULT_MAIN_KEY}",
+                   f"agent:{DEFAULT_AGENT_ID}:{mkey}", f"agent:{DEFAULT_AGENT_ID}:{DEFAULT_MAIN_KEY}"}
+        if written in aliases:
+            return None
+    return owner

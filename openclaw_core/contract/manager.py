@@ -1,0 +1,216 @@
+"""The plugin manager: built-ins and third-party plugins come through the same
+``openclaw`` entry-point group, each loaded inside its own error boundary.
+
+The manager is built by the composition root (:mod:`openclaw_core.app`)
+and reached through :class:`openclaw_core.contract.hooks.Hooks`.
+
+Kill switches (read at load time):
+
+``OPENCLAW_DISABLE_PLUGINS``
+    comma-separated plugin (entry-point) or distribution names to skip; the
+    word ``third-party`` skips every plugin not shipped with openclaw-core.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from openclaw_core import hookspecs
+from openclaw_core.base.notices import warn
+
+ENTRY_POINT_GROUP = "openclaw"
+CORE_DISTRIBUTION = "openclaw-core"
+DISABLE_ENV = "OPENCLAW_DISABLE_PLUGINS"
+THIRD_PARTY_TOKEN = "third-party"
+CORE_PLUGIN_NAME = "openclaw_core"
+
+
+@dataclass
+class PluginInfo:
+    """What ``openclaw plugins list`` shows for one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    module: str | None = None
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
+
+
+def _dist_identity(dist: metadata.Distribution | None, cache: dict[Any, tuple[str, str]]) -> tuple[str, str] | None:
+    """(name, version) of a distribution. Each entry point carries its own
+    Distribution object and every ``.metadata`` re-parses the METADATA file,
+    so read it once per distribution (cold start pays for every parse)."""
+    if dist is None:
+        return None
+    where = getattr(dist, "_path", None) or id(dist)
+    if where not in cache:
+        meta = dist.metadata
+        cache[where] = (meta["Name"], meta["Version"])
+    return cache[where]
+
+
+# The hooks whose every implementation is called and collected; a plugin
+# failing in one is reported and skipped (first-result hooks and the commit
+# wrapper let the error through: it decides the outcome).
+COLLECT_HOOKS = frozenset({"openclaw_register_commands", "openclaw_config_sections", "openclaw_store_committed",
+                           "openclaw_maintenance_policies", "openclaw_gateway_methods"})
+
+_given_by: contextvars.ContextVar[dict[int, str] | None] = contextvars.ContextVar("openclaw_given_by", default=None)
+
+
+@contextlib.contextmanager
+def provenance() -> Iterator[dict[int, str]]:
+    """Within it, each guarded implementation records id(result) -> its plugin."""
+    given_by: dict[int, str] = {}
+    token = _given_by.set(given_by)
+    try:
+        yield given_by
+    finally:
+        _given_by.reset(token)
+
+
+def _guarded(function: Callable[..., Any], plugin_name: str, hook_name: str) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def boundary(*args: Any) -> Any:
+        try:
+            result = function(*args)
+        except Exception as exc:  # noqa: BLE001 - a plugin's failure is contained
+            warn(f'plugin "{plugin_name}" failed in {hook_name}: {type(exc).__name__}: {exc}')
+            return None
+        given_by = _given_by.get()
+        if given_by is not None and result is not None:
+            given_by[id(result)] = plugin_name
+        return result
+
+    return boundary
+
+
+class OpenClawPluginManager(pluggy.PluginManager):
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self.failed: list[PluginInfo] = []
+
+    # -- registration ------------------------------------------------------------
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        registered = super().register(plugin, name)
+        if registered is not None:
+            self._guard_collect_hooks(plugin)
+        return registered
+
+    def _guard_collect_hooks(self, plugin: object) -> None:
+        # The error boundary of a collect hook, put around each plain
+        # implementation (not wrappers: they must see the others' errors), so
+        # pluggy's loop stays the one loop and a failing plugin is skipped.
+        for caller in self.get_hookcallers(plugin) or []:
+            if caller.name not in COLLECT_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                    impl.function = _guarded(impl.function, impl.plugin_name, caller.name)
+
+    def register_plugin(self, plugin: object, name: str, *, distribution: str | None = None,
+                        version: str | None = None, builtin: bool = False) -> bool:
+        """Register inside an error boundary; True when it took."""
+        try:
+            self.register(plugin, name=name)
+        except Exception as exc:  # noqa: BLE001 - any failure of a plugin is contained
+            self._fail(name, distribution, version, builtin, f"cannot register: {type(exc).__name__}: {exc}")
+            return False
+        module = getattr(plugin, "__name__", type(plugin).__name__)
+        self.infos[name] = PluginInfo(name, distribution, version, builtin, module)
+        return True
+
+    def _fail(self, name: str, distribution: str | None, version: str | None, builtin: bool, why: str) -> None:
+        info = PluginInfo(name, distribution, version, builtin, error=why)
+        self.failed.append(info)
+        where = f" (from {distribution} {version})" if distribution else ""
+        warn(f'plugin "{name}"{where} disabled: {why}')
+
+    def load_entrypoints(self, disabled: Iterable[str] = ()) -> None:
+        blocked = {d.strip() for d in disabled if d.strip()}
+        no_third_party = THIRD_PARTY_TOKEN in blocked
+        seen: set[str] = set()
+        identities: dict[Any, tuple[str, str]] = {}
+        eps = []
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            name, version = _dist_identity(getattr(ep, "dist", None), identities) or ("", None)
+            eps.append((name, version, ep))
+        # Built-ins first: pluggy calls the last registered first, so an
+        # installed plugin overrides a built-in without tricks.
+        eps.sort(key=lambda item: (item[0] != CORE_DISTRIBUTION, item[2].name))
+        known = {THIRD_PARTY_TOKEN} | {ep.name for _, _, ep in eps} | {dist for dist, _, _ in eps if dist}
+        unmatched = sorted(blocked - known)
+        if unmatched:
+            # A typo here would leave the plugin on while the user believes it off.
+            warn(f"{DISABLE_ENV}: no installed plugin or distribution is named "
+                 + ", ".join(f'"{name}"' for name in unmatched) + " (ignored)")
+        for dist_name, version, ep in eps:
+            builtin = dist_name == CORE_DISTRIBUTION
+            if builtin and CORE_PLUGIN_NAME in self.infos and self.infos[CORE_PLUGIN_NAME].version is None:
+                self.infos[CORE_PLUGIN_NAME].version = version
+            if ep.name in seen or self.has_plugin(ep.name):
+                continue
+            seen.add(ep.name)
+            if ep.name in blocked or dist_name in blocked or (no_third_party and not builtin):
+                self.set_blocked(ep.name)
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # noqa: BLE001
+                self._fail(ep.name, dist_name or None, version, builtin,
+                           f"cannot import {ep.value}: {type(exc).__name__}: {exc}")
+                continue
+            self.register_plugin(plugin, ep.name, distribution=dist_name or None, version=version, builtin=builtin)
+        self.check_plugins()
+
+    def check_plugins(self) -> None:
+        """``check_pending()``, dropping (with a warning) each plugin it rejects."""
+        while True:
+            try:
+                self.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                plugin = exc.plugin
+                name = self.get_name(plugin) or repr(plugin)
+                info = self.infos.pop(name, None)
+                self.unregister(plugin)
+                self._fail(name, info.distribution if info else None, info.version if info else None,
+                           bool(info and info.builtin), str(exc))
+
+    # -- calling --------------------------------------------------------------------
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        infos = []
+        for name, info in self.infos.items():
+            plugin = self.get_plugin(name)
+            if plugin is None:
+                continue
+            info.hooks = sorted(caller.name for caller in self.get_hookcallers(plugin) or [])
+            infos.append(info)
+        return infos + list(self.failed)
+
+
+def disabled_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    return [p for p in env.get(DISABLE_ENV, "").split(",") if p.strip()]
+
+
+def core_version() -> str | None:
+    try:
+        return metadata.version(CORE_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
