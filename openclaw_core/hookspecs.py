@@ -88,11 +88,14 @@ def openclaw_store_backend(name: str, store_path: str, config: Config, hooks: Ho
 def openclaw_store_lock(lock_path: str, store_path: str, timeout: float) -> AbstractContextManager[None] | None:
     """Return a context manager holding a cross-process lock on ``lock_path``.
 
-    Every writer holds it for the duration of one commit (a group of
+    The file store's backend takes it around each commit (a group of
     mutations), so offline CLIs and the Gateway never interleave writes to
-    one store. Raise :class:`openclaw_core.base.errors.StoreLockTimeout` when it
-    cannot be taken within ``timeout`` seconds. The lock file must not be
-    counted as a session artifact; the core excludes ``lock_path`` itself.
+    one store file; maintenance takes it on a sibling store whose references
+    it must read. (The row backends lock inside their database.) Raise
+    :class:`openclaw_core.base.errors.StoreLockTimeout` when it cannot be taken
+    within ``timeout`` seconds. The backend names its lock file among its own
+    files (``StoreBackend.excluded_files``), so maintenance never counts it as
+    a session artifact.
     """
 
 

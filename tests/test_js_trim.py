@@ -81,13 +81,11 @@ def test_bare_strip_is_left_only_on_our_own_text():
 
 # --- sites the audit changed ------------------------------------------------------------------------
 
-def test_model_refs_trim_as_js_does_in_every_parser():
-    from openclaw_core.adapters.cli.cleanup import _parse_model_ref
-    from openclaw_core.adapters.gateway.sessions_rpc import _split_model_ref
-    from openclaw_core.services.listing import parse_model_ref
+def test_model_refs_trim_as_js_does_in_both_splits():
+    from openclaw_core.config.models import parse_model_ref as _parse_model_ref
+    from openclaw_core.config.models import split_gateway_ref as _split_model_ref
 
-    for parse in (lambda raw: _parse_model_ref(raw, "anthropic"), _split_model_ref,
-                  lambda raw: parse_model_ref(raw, "anthropic")):
+    for parse in (lambda raw: _parse_model_ref(raw, "anthropic"), _split_model_ref):
         assert parse("\ufeffanthropic/claude") == ("anthropic", "claude")
         assert parse("openai\u00a0/ gpt-5\u2028") == ("openai", "gpt-5")
     # U+001F is not whitespace: the model keeps it, as the reference shows it.

@@ -104,15 +104,6 @@ def key_rest_or_empty(key: str) -> str:
     return parsed.rest if parsed else ""
 
 
-def thread_id_of(key: str) -> str | None:
-    """Generic ``:thread:<id>`` suffix (last occurrence, non-empty)."""
-    raw = js_trim(key)
-    idx = raw.lower().rfind(":thread:")
-    if idx == -1:
-        return None
-    return js_trim(raw[idx + len(":thread:"):]) or None
-
-
 def is_synthetic_key(key: str) -> bool:
     """Runtime keys (cron, hooks, heartbeats, subagents, acp, nodes): never protected."""
     raw = js_trim(key)

@@ -79,6 +79,13 @@ class Config:
     # config are checked against the same.
     sections: SectionSource | None = field(default=None, compare=False, repr=False)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Config:
+        # A copy of the config's data; the plugins that declared its sections stay shared.
+        import copy
+        import dataclasses
+
+        return dataclasses.replace(self, data=copy.deepcopy(self.data, memo), env=dict(self.env))
+
     # -- generic access -------------------------------------------------------------
 
     def get(self, dotted: str, default: Any = None) -> Any:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from openclaw_core.base import keys
 from openclaw_core.base.fileplan import FilePlan
-from openclaw_core.js.values import js_trim
+from openclaw_core.js.values import js_trim, to_number
 from openclaw_core.base.units import UnitError, parse_bytes, parse_duration_ms
 
 if TYPE_CHECKING:
@@ -140,63 +139,12 @@ def entry_high_water(max_entries: Any) -> int:
     return max_entries + max(25, math.ceil(max_entries * 0.1))
 
 
-# --- JS number semantics for stored values ----------------------------------------
-
-_JS_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|Infinity)")
-_JS_RADIX = {"0x": 16, "0o": 8, "0b": 2}
-
-
-def js_to_number(value: Any) -> float:
-    """JavaScript's ``ToNumber`` of a JSON value (NaN when it has none).
-
-    ``updatedAt`` is compared with JS's loose rules in the reference: a
-    numeric string compares as its number, ``true`` as 1, ``[]`` as 0.
-    """
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    if value is None:
-        return 0.0
-    if isinstance(value, list):
-        if len(value) == 0:
-            return 0.0
-        if len(value) == 1 and not isinstance(value[0], (list, dict)):
-            inner = value[0]
-            return 0.0 if inner is None else js_to_number(inner if isinstance(inner, str) else _js_text(inner))
-        return math.nan
-    if not isinstance(value, str):
-        return math.nan
-    text = js_trim(value)
-    if not text:
-        return 0.0
-    radix = _JS_RADIX.get(text[:2].lower())
-    if radix is not None:
-        try:
-            return float(int(text[2:], radix))
-        except ValueError:
-            return math.nan
-    if _JS_DECIMAL.fullmatch(text) is None:
-        return math.nan
-    return float(text.replace("Infinity", "inf"))
-
-
-def _js_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        from openclaw_core.js.json import js_number
-
-        return js_number(value)
-    return str(value)
-
-
 def updated_at_or(entry: Mapping[str, Any] | None, missing: float) -> float:
     """``entry.updatedAt`` as JS arithmetic sees it; ``missing`` when null/absent."""
     value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
     if value is None:
         return missing
-    return js_to_number(value)
+    return to_number(value)
 
 
 def finite_updated_at(entry: Mapping[str, Any] | None) -> float:

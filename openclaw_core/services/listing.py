@@ -24,13 +24,12 @@ from typing import Any
 from openclaw_core.js import json as jsjson
 from openclaw_core.js import values as js
 from openclaw_core.config.model import Config
+from openclaw_core.config.models import DEFAULT_MODEL, DEFAULT_PROVIDER, parse_model_ref  # noqa: F401 - re-exported
 from openclaw_core.js.json import MAX_SAFE_INTEGER
 from openclaw_core.js.values import js_trim
 from openclaw_core.base.keys import normalize_agent_id, parse_agent_session_key, session_kind
 from openclaw_core.engine.store.normalize import normalize_model_fields
 
-DEFAULT_PROVIDER = "openai"
-DEFAULT_MODEL = "gpt-5.5"
 DEFAULT_CONTEXT_TOKENS = 200_000
 DEFAULT_LIMIT = 100
 _ABSENT = object()
@@ -82,17 +81,6 @@ def primary_model_value(model: Any) -> str | None:
 def normalize_provider_id(provider: Any) -> str:
     lowered = (_opt_str(provider) or "").lower()
     return _PROVIDER_ALIASES.get(lowered, lowered)
-
-
-def parse_model_ref(raw: str, default_provider: str) -> tuple[str, str]:
-    """``provider/model`` split with fallbacks, as the listing does it (no alias rules)."""
-    text = js_trim(raw)
-    if not text:
-        return default_provider, DEFAULT_MODEL
-    slash = text.find("/")
-    if slash <= 0 or slash == len(text) - 1:
-        return default_provider, text
-    return js_trim(text[:slash]) or default_provider, js_trim(text[slash + 1:]) or DEFAULT_MODEL
 
 
 def normalize_runtime_id(value: Any) -> str | None:

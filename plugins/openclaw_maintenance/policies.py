@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openclaw_core.js.values import js_trim
+from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.maintenance import (
     ACTION_BUDGET,
     ACTION_CAP,
@@ -33,7 +34,6 @@ from openclaw_core.engine.maintenance import (
     MaintenanceContext,
     entry_high_water,
     finite_updated_at,
-    js_to_number,
     updated_at_or,
 )
 

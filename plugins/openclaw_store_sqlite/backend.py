@@ -29,7 +29,7 @@ from openclaw_core.js import json as jsjson
 
 from openclaw_core.js import values as jsvalues
 from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.engine.maintenance import js_to_number
+from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
 from openclaw_core.engine.store.state import ChangeSet, StoreState, encode_chunk

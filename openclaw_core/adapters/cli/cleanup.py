@@ -22,13 +22,12 @@ from openclaw_core.adapters.cli.session_options import inherited, target_options
 from openclaw_core.adapters.cli.usage import OpenClawCommand
 from openclaw_core.js.values import js_trim, js_trim_end, to_string, truthy
 from openclaw_core.adapters.cli.context import hooks_of
+from openclaw_core.config.models import DEFAULT_MODEL, DEFAULT_PROVIDER, parse_model_ref, primary_ref
 
 ACTION_PAD = 12
 KEY_PAD = 26
 AGE_PAD = 9
 MODEL_PAD = 14
-DEFAULT_PROVIDER = "openai"
-DEFAULT_MODEL = "gpt-5.5"
 
 
 @click.command("cleanup", cls=OpenClawCommand, examples=[
@@ -230,7 +229,7 @@ def format_time_ago(duration_ms: float | None) -> str:
 
 
 def age_cell(updated_at: Any, now_ms: int) -> str:
-    from openclaw_core.engine.maintenance import js_to_number
+    from openclaw_core.js.values import to_number as js_to_number
 
     if not truthy(updated_at):
         return "unknown"
@@ -271,22 +270,6 @@ def flags_cell(row: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _parse_model_ref(raw: str, default_provider: str) -> tuple[str, str]:
-    trimmed = js_trim(raw)
-    if not trimmed:
-        return default_provider, DEFAULT_MODEL
-    slash = trimmed.find("/")
-    if slash <= 0 or slash == len(trimmed) - 1:
-        return default_provider, trimmed
-    return (js_trim(trimmed[:slash]) or default_provider), (js_trim(trimmed[slash + 1:]) or DEFAULT_MODEL)
-
-
-def _primary_model(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        value = value.get("primary")
-    return js_trim(value) or None if isinstance(value, str) else None
-
-
 def display_model(config: Any, row: Mapping[str, Any]) -> str:
     """The model column: the entry's override, else its model, else the agent's default."""
     key = row["key"]
@@ -295,10 +278,10 @@ def display_model(config: Any, row: Mapping[str, Any]) -> str:
     if agent_id is not None:
         for agent in config.agents_list():
             if agent.get("id") == agent_id:
-                primary = _primary_model(agent.get("model"))
+                primary = primary_ref(agent.get("model"))
                 break
-    primary = primary or _primary_model(config.get("agents.defaults.model")) or DEFAULT_MODEL
-    default_provider, default_model = _parse_model_ref(primary, DEFAULT_PROVIDER)
+    primary = primary or primary_ref(config.get("agents.defaults.model")) or DEFAULT_MODEL
+    default_provider, default_model = parse_model_ref(primary, DEFAULT_PROVIDER)
     provider_override = _stripped(row.get("providerOverride"))
     model_override = _stripped(row.get("modelOverride"))
     if provider_override and model_override:
@@ -306,11 +289,11 @@ def display_model(config: Any, row: Mapping[str, Any]) -> str:
         if model_override.lower().startswith(prefix):
             model_override = js_trim(model_override[len(provider_override) + 1:]) or model_override
     if model_override:
-        return _parse_model_ref(model_override, provider_override or default_provider)[1]
+        return parse_model_ref(model_override, provider_override or default_provider)[1]
     model = row.get("model")
     if isinstance(model, str) and model:
         provider = row.get("modelProvider")
-        return _parse_model_ref(model, provider if isinstance(provider, str) else default_provider)[1]
+        return parse_model_ref(model, provider if isinstance(provider, str) else default_provider)[1]
     return default_model
 
 

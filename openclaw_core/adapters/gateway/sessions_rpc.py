@@ -20,13 +20,12 @@ from openclaw_core.base import keys
 
 from openclaw_core.config import paths
 from openclaw_core.js.values import js_trim
+from openclaw_core.config.models import DEFAULT_MODEL, DEFAULT_PROVIDER, split_gateway_ref
 
 if TYPE_CHECKING:
     from openclaw_core.config.model import Config
     from openclaw_core.engine.store.state import MutationView
 
-DEFAULT_PROVIDER = "openai"
-DEFAULT_MODEL = "gpt-5.5"
 DEFAULT_CONTEXT_TOKENS = 200_000
 THINKING_LEVELS = ("off", "minimal", "low", "medium", "high", "xhigh")
 LIST_DEFAULT_LIMIT = 100
@@ -114,26 +113,14 @@ def agent_ids_for_listing(config: Config) -> list[str]:
 
 # --- models and rows --------------------------------------------------------------------------
 
-def _split_model_ref(ref: Any) -> tuple[str, str] | None:
-    if isinstance(ref, Mapping):
-        ref = ref.get("primary")
-    if not isinstance(ref, str) or not js_trim(ref):
-        return None
-    text = js_trim(ref)
-    if "/" in text:
-        provider, model = text.split("/", 1)
-        return js_trim(provider) or DEFAULT_PROVIDER, js_trim(model)
-    return DEFAULT_PROVIDER, text
-
-
 def default_model(config: Config, agent_id: str | None = None) -> tuple[str, str]:
     if agent_id is not None:
         agent = config.find_agent(agent_id)
         if agent is not None:
-            ref = _split_model_ref(agent.get("model"))
+            ref = split_gateway_ref(agent.get("model"))
             if ref:
                 return ref
-    return _split_model_ref(config.get("agents.defaults.model")) or (DEFAULT_PROVIDER, DEFAULT_MODEL)
+    return split_gateway_ref(config.get("agents.defaults.model")) or (DEFAULT_PROVIDER, DEFAULT_MODEL)
 
 
 def session_model(config: Config, entry: Mapping[str, Any], agent_id: str) -> tuple[str, str]:

@@ -383,14 +383,6 @@ class StoreState:
             pos += len(part)
         return True
 
-    def text_size(self) -> int:
-        """Length of :meth:`text` without building it (the disk budget's projection)."""
-        if self.unverified:
-            self.verify_all()
-        if not self.entries:
-            return 2
-        return 4 + sum(len(c) for c in self.chunks.values()) + 2 * (len(self.chunks) - 1)
-
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Fresh copies of every entry (for read-only callers)."""
         if self.unverified:
