@@ -199,6 +199,21 @@ def test_no_source_module_over_500_lines() -> None:
     assert big == {}
 
 
+def test_the_architecture_page_shows_every_layer_in_order() -> None:
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    table = page[page.index("## Layers and modules"):]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| layer")]
+    named = [row.split("|")[1].strip() for row in rows]
+    # Top to bottom on the page, bottom to top in LAYERS.
+    assert named[:len(LAYERS)] == [name for name, _ in reversed(LAYERS)]
+    for name, prefixes in LAYERS:
+        row = rows[named.index(name)]
+        for prefix in prefixes:
+            if prefix.startswith("openclaw_core"):
+                path = prefix.replace(".", "/")
+                assert f"`{path}/`" in row or f"`{path}.py`" in row, (name, prefix)
+
+
 if __name__ == "__main__":
     for breach in upward_imports():
         print("UP   ", breach)
