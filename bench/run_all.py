@@ -195,7 +195,7 @@ def section_coldstart(args: argparse.Namespace, work: Path) -> list[dict[str, An
     env = _list_env(state, work / "home")
     repeat = max(5, args.repeat * 3)
     floor = bench_list.timed([*FLOORS, "--help"], env, repeat)
-    # `--help` reads the entry the first run wrote (openclaw_core/adapters/cli/helpcache.py); the row after
+    # `--help` reads the entry the first run wrote (openclaw_core/adapters/helpcache.py); the row after
     # it renders every time, as the first run after an install or upgrade does.
     bench_list.timed([OURS, "--help"], env, 1)
     rows = []

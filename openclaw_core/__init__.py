@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 # hookimpl too: importing it imports pluggy, which the cached `openclaw --help`
-# (openclaw_core.adapters.cli.helpcache) never needs.
+# (openclaw_core.adapters.helpcache) never needs.
 _LAZY = {
     "hookimpl": "openclaw_core.hookspecs",
     # bound to the process's hooks by the composition root

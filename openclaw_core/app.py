@@ -118,7 +118,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: the cached ``--help`` when it is still true, else the CLI."""
-    from openclaw_core.adapters.cli import helpcache
+    from openclaw_core.adapters import helpcache
 
     return helpcache.main(argv, run_cli=run_cli)
 

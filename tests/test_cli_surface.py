@@ -121,8 +121,8 @@ def test_a_plugin_s_plain_click_command_gets_the_same_format(cli, state_dir, mon
 
     original = cli_module.build_cli
 
-    def with_plain():
-        root = original()
+    def with_plain(hooks=None):
+        root = original(hooks)
         root.add_command(plain)
         return root
 

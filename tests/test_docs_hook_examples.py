@@ -183,7 +183,7 @@ def cleanup_service(status: int = 200):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            from openclaw_core.app import run_cleanup
+            from oc import run_cleanup
             from openclaw_core.app import load_config
 
             params = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

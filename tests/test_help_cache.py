@@ -1,4 +1,4 @@
-"""The cached ``openclaw --help`` (openclaw_core/adapters/cli/helpcache.py): the same bytes as the
+"""The cached ``openclaw --help`` (openclaw_core/adapters/helpcache.py): the same bytes as the
 rendered help, and stale the moment anything that could change them changes."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from conftest import OPENCLAW, THIRD_PARTY
 from test_plugins import make_distribution
 
-from openclaw_core.adapters.cli.helpcache import NO_CACHE_ENV
+from openclaw_core.adapters.helpcache import NO_CACHE_ENV
 
 FORMS = [[], ["-h"], ["--help"]]
 
