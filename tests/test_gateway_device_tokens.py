@@ -55,7 +55,7 @@ def recorded_hello_auth(step: str) -> dict:
 
 
 def tokens_file(gw):
-    return gw.state_dir / "gateway" / "device-tokens.json"
+    return gw.state_dir / "devices" / "device-tokens.json"
 
 
 @pytest.mark.parametrize("version", [3, 4])
@@ -76,6 +76,7 @@ def test_a_signed_device_gets_a_device_token_and_keeps_it(gw, tmp_path, version)
     assert (again["payload"]["auth"]["deviceToken"], again["payload"]["auth"]["issuedAtMs"]) == (token, issued)
     path = tokens_file(gw)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert token not in gw.log()  # never logged
 
 
@@ -175,8 +176,8 @@ def test_tokens_go_to_their_own_connection_only(gw, tmp_path):
 
 def test_a_token_file_that_does_not_parse_is_left_alone(tmp_path):
     state = tmp_path / "state"
-    (state / "gateway").mkdir(parents=True)
-    broken = state / "gateway" / "device-tokens.json"
+    (state / "devices").mkdir(parents=True)
+    broken = state / "devices" / "device-tokens.json"
     broken.write_text('{"version": 1, "devices": {"x": ')
     gateway = start_gateway(state, _free_port())
     try:

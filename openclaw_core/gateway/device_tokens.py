@@ -8,8 +8,9 @@ the device asks for more. The token is then a credential of its own: a device
 that signs its connect and sends it (``auth.deviceToken``, or ``auth.token``
 once the shared token does not match) is let in for scopes within the token's.
 
-Tokens are secrets: kept in ``<stateDir>/gateway/device-tokens.json`` (mode
-0600, written atomically and fsynced), compared in
+Tokens are secrets: kept in ``<stateDir>/devices/device-tokens.json`` (mode
+0600, in a 0700 directory when it creates it; beside the reference's
+``devices/paired.json``, not in it; written atomically and fsynced), compared in
 constant time, never logged, sent only to the connection of the device they
 belong to. A file that does not parse is never overwritten: no token is issued
 or accepted until it is fixed (logged once).
@@ -36,7 +37,7 @@ TOKEN_BYTES = 32  # 43 base64url characters, as the later OpenClaw's tokens
 
 
 def tokens_path(state_dir: Path) -> Path:
-    return state_dir / "gateway" / TOKENS_FILE
+    return state_dir / "devices" / TOKENS_FILE
 
 
 def scopes_allow(requested: Iterable[str], granted: Iterable[str]) -> bool:
