@@ -31,11 +31,18 @@ def _seed(state, *, agents=("main", "work")) -> None:
     (state / "agents" / "work" / "sessions").mkdir(parents=True, exist_ok=True)
 
 
+# The Gateway's record of the device tokens it issued: a device that connects (and is then
+# skipped for serving another state dir) gets one, as the reference records its pairing.
+ISSUED_TOKENS = os.path.join("devices", "device-tokens.json")
+
+
 def _tree(root) -> dict[str, bytes]:
     out = {}
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             path = os.path.join(dirpath, name)
+            if os.path.relpath(path, root) == ISSUED_TOKENS:
+                continue
             with open(path, "rb") as fh:
                 out[os.path.relpath(path, root)] = fh.read()
     return out

@@ -123,8 +123,12 @@ def test_device_auth_on_v4(gw):
     try:
         assert res["ok"], res
         assert res["payload"]["protocol"] == 4
-        # A signed device keeps its scopes (a device-less cli client would get none).
-        assert res["payload"]["auth"] == {"method": "token", "role": "operator", "scopes": ["operator.admin"]}
+        # A signed device keeps its scopes (a device-less cli client would get none) and, as
+        # from OpenClaw 2026.9.6 (fixture step 20-device-cli), gets a device token.
+        granted = res["payload"]["auth"]
+        assert {k: v for k, v in granted.items() if k not in ("deviceToken", "issuedAtMs")} == {
+            "method": "token", "role": "operator", "scopes": ["operator.admin"]}
+        assert len(granted["deviceToken"]) == 43 and isinstance(granted["issuedAtMs"], int)
         assert request(ws, "sessions.list", {})["ok"]
     finally:
         ws.close()

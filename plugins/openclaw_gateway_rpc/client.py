@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,9 +25,11 @@ from openclaw_core import __version__
 from openclaw_core.base.errors import GatewayError
 from openclaw_core.engine.wire import endpoint
 from openclaw_core.engine.wire.identity import DeviceIdentity, auth_payload_v3, identity_path, load_or_create_identity
+from openclaw_gateway_rpc import device_auth
 
-# We offer both versions: OpenClaw 2026.5.4's Gateway speaks only 3, the later one only 4,
-# and the frames we send and read are the same in both.
+# By default we offer both versions: OpenClaw 2026.5.4's Gateway speaks only 3, the later
+# one only 4 (ours both), and the frames we send and read are the same in both. A Session
+# may narrow the range (min_protocol/max_protocol).
 MIN_PROTOCOL, MAX_PROTOCOL = 3, 4
 DEFAULT_TIMEOUT = 10.0
 AUTH_DETAIL_PREFIXES = ("AUTH_", "DEVICE_", "PAIRING_")
@@ -62,7 +65,11 @@ class Session:
     def __init__(self, url: str, *, token: str | None,
                  identity: DeviceIdentity | Callable[[], DeviceIdentity] | None, scopes: list[str],
                  timeout: float = DEFAULT_TIMEOUT, client_id: str = "cli", client_mode: str = "cli",
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, min_protocol: int = MIN_PROTOCOL, max_protocol: int = MAX_PROTOCOL,
+                 device_auth: Path | None = None) -> None:
+        if not MIN_PROTOCOL <= min_protocol <= max_protocol <= MAX_PROTOCOL:
+            raise ValueError(f"protocol range {min_protocol}..{max_protocol} is not within "
+                             f"{MIN_PROTOCOL}..{MAX_PROTOCOL}")
         self.url = url
         self.token = token
         # A callable is called once something answered: no identity is written
@@ -73,6 +80,9 @@ class Session:
         self.deadline = time.monotonic() + timeout if deadline is None else deadline
         self.client_id = client_id
         self.client_mode = client_mode
+        self.min_protocol, self.max_protocol = min_protocol, max_protocol
+        # Where to keep the device token a Gateway issues (device_auth.py); None: not kept.
+        self.device_auth = device_auth
         self.ws: Any = None
         self.hello: dict[str, Any] = {}
 
@@ -97,19 +107,23 @@ class Session:
         if callable(self.identity):
             self.identity = self.identity()
         params: dict[str, Any] = {
-            "minProtocol": MIN_PROTOCOL, "maxProtocol": MAX_PROTOCOL,
+            "minProtocol": self.min_protocol, "maxProtocol": self.max_protocol,
             "client": {"id": self.client_id, "version": __version__, "platform": sys.platform,
                        "mode": self.client_mode, "instanceId": str(uuid.uuid4())},
             "caps": [], "role": "operator", "scopes": self.scopes,
         }
+        stored = self._stored_token()
         if self.token:
             params["auth"] = {"token": self.token}
+        elif stored is not None:
+            # No shared token: the device token this Gateway issued us stands in for it.
+            params["auth"] = {"deviceToken": stored.token}
         if self.identity is not None:
             signed_at = int(time.time() * 1000)
             payload = auth_payload_v3(device_id=self.identity.device_id, client_id=self.client_id,
                                       client_mode=self.client_mode, role="operator", scopes=self.scopes,
-                                      signed_at_ms=signed_at, token=self.token, nonce=nonce,
-                                      platform=sys.platform, device_family=None)
+                                      signed_at_ms=signed_at, token=self.token or (stored and stored.token),
+                                      nonce=nonce, platform=sys.platform, device_family=None)
             params["device"] = {"id": self.identity.device_id, "publicKey": self.identity.public_key_b64url,
                                 "signature": self.identity.sign(payload), "signedAt": signed_at, "nonce": nonce}
         response = self._exchange("connect", params, stage="connect")
@@ -130,10 +144,31 @@ class Session:
             raise GatewayError(f"the Gateway at {self.url} refused the connection: {message}")
         self.hello = response.get("payload") or {}
         version = self.hello.get("protocol")
-        if not isinstance(version, int) or isinstance(version, bool) or not MIN_PROTOCOL <= version <= MAX_PROTOCOL:
+        if (not isinstance(version, int) or isinstance(version, bool)
+                or not self.min_protocol <= version <= self.max_protocol):
             raise GatewayError(f"the Gateway at {self.url} answered with protocol {version!r}; this client speaks "
-                               f"{MIN_PROTOCOL}..{MAX_PROTOCOL}. Not running offline while a Gateway is there.")
+                               f"{self.min_protocol}..{self.max_protocol}. Not running offline while a Gateway "
+                               "is there.")
+        self._keep_device_token(stored)
         return self.hello
+
+    def _stored_token(self) -> Any:
+        if self.device_auth is None or not isinstance(self.identity, DeviceIdentity):
+            return None
+        return device_auth.load_token(self.device_auth, self.identity.device_id)
+
+    def _keep_device_token(self, stored: Any) -> None:
+        """Persist hello-ok's ``auth.deviceToken`` when it is new or different (OpenClaw's rule)."""
+        granted = self.hello.get("auth") if isinstance(self.hello.get("auth"), dict) else {}
+        token = granted.get("deviceToken")
+        if self.device_auth is None or not isinstance(self.identity, DeviceIdentity) or not isinstance(token, str):
+            return
+        if not token or (stored is not None and stored.token == token):
+            return
+        scopes = [s for s in granted.get("scopes") or [] if isinstance(s, str)]
+        if not device_auth.store_token(self.device_auth, self.identity.device_id, "operator", token, scopes):
+            print(f"openclaw: not keeping the Gateway's device token: {self.device_auth} is not readable "
+                  "(left as it is)", file=sys.stderr, flush=True)
 
     def _await_challenge(self) -> str:
         while True:

@@ -12,6 +12,9 @@ Rules (OpenClaw's, for the token auth mode this Gateway implements):
 * A device identity, when present, must verify: id = SHA-256 of the key,
   ``signedAt`` within 2 minutes, the challenge nonce, an Ed25519 signature over
   the v3 (or legacy v2) payload.
+* A verified device whose shared token is missing or wrong is let in with its
+  device token (``auth.deviceToken``, or ``auth.token``) when it matches the one
+  issued to it for that role and covers the scopes asked for (``device_tokens.py``).
 Every rejection is an error shape plus the close code and reason to send.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +40,7 @@ UI_CLIENT_IDS = ("openclaw-control-ui", "webchat-ui", "webchat")
 class Accepted:
     role: str
     scopes: list[str]
-    auth_method: str            # "token" | "none"
+    auth_method: str            # "token" | "none" | "device-token"
     device_id: str | None
 
 
@@ -64,18 +68,21 @@ def _token_hint(client: dict[str, Any]) -> str:
     return "provide gateway auth token"
 
 
-def _unauthorized(reason: str, client: dict[str, Any], has_device: bool, provided_token: bool) -> Rejected:
+def _unauthorized(reason: str, client: dict[str, Any], has_device: bool, provided_token: bool,
+                  sent_device_token: bool = False) -> Rejected:
     hint = _token_hint(client)
     message = {
         "token_missing": f"unauthorized: gateway token missing ({hint})",
         "token_mismatch": f"unauthorized: gateway token mismatch ({hint})",
+        "device_token_mismatch": "unauthorized: device token mismatch (rotate/reissue device token)",
     }.get(reason, "unauthorized")
-    code = {"token_missing": "AUTH_TOKEN_MISSING", "token_mismatch": "AUTH_TOKEN_MISMATCH"}.get(
-        reason, "AUTH_UNAUTHORIZED")
-    can_retry = reason == "token_mismatch" and has_device and provided_token
+    code = {"token_missing": "AUTH_TOKEN_MISSING", "token_mismatch": "AUTH_TOKEN_MISMATCH",
+            "device_token_mismatch": "AUTH_DEVICE_TOKEN_MISMATCH"}.get(reason, "AUTH_UNAUTHORIZED")
+    can_retry = reason == "token_mismatch" and has_device and provided_token and not sent_device_token
     next_step = ("retry_with_device_token" if can_retry else
                  "update_auth_configuration" if reason == "token_missing" else
-                 "update_auth_credentials" if reason == "token_mismatch" else "review_auth_configuration")
+                 "update_auth_credentials" if reason in ("token_mismatch", "device_token_mismatch")
+                 else "review_auth_configuration")
     error = error_shape(ErrorCodes.INVALID_REQUEST, message, details={
         "code": code, "authReason": reason, "canRetryWithDeviceToken": can_retry,
         "recommendedNextStep": next_step})
@@ -120,8 +127,13 @@ def _verify_device(device: dict[str, Any], params: dict[str, Any], role: str, sc
     return None
 
 
+# (device id, role, token, scopes asked for) -> is it that device's token for them?
+DeviceTokenCheck = Callable[[str, str, str, list[str]], bool]
+
+
 def decide(params: dict[str, Any], *, nonce: str, configured_token: str | None,
-           now_ms: int | None = None, protocol_version: int = 3) -> Accepted | Rejected:
+           now_ms: int | None = None, protocol_version: int = 3,
+           device_token_ok: DeviceTokenCheck | None = None) -> Accepted | Rejected:
     """Accept or reject a schema-valid ``connect`` (``protocol_version`` is the negotiated one)."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     client = params["client"]
@@ -160,6 +172,13 @@ def decide(params: dict[str, Any], *, nonce: str, configured_token: str | None,
     if problem is not None:
         return problem
     if not auth_ok:
+        # Only a signed device may use a device token (the signature covers it).
+        explicit = auth.get("deviceToken") or ""
+        candidate = explicit or provided
+        if candidate and device_token_ok is not None and device_token_ok(device["id"], role, candidate, scopes):
+            return Accepted(role, scopes, "device-token", device["id"])
+        if explicit:
+            return _unauthorized("device_token_mismatch", client, True, bool(provided), True)
         return _unauthorized(reason or "unauthorized", client, True, bool(provided))
     return Accepted(role, scopes, method, device["id"])
 

@@ -36,6 +36,7 @@ from openclaw_core.base.errors import OpenClawError
 from openclaw_core.adapters.gateway import auth
 from openclaw_core.engine.wire import protocol
 from openclaw_core.adapters.gateway.backpressure import POLL_S, Outbox
+from openclaw_core.adapters.gateway.device_tokens import DeviceTokens, IssuedToken, tokens_path
 from openclaw_core.engine.wire.endpoint import is_loopback_host  # noqa: F401 - re-exported for the CLI
 from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodCall, MethodError
 from openclaw_core.engine.wire.protocol import ErrorCodes, error_shape
@@ -142,6 +143,7 @@ class GatewayServer:
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.verbose = verbose  # one log line per request (operators, interop tests)
         self.methods: dict[str, GatewayMethod] = collect_methods(hooks, self.log)
+        self.device_tokens = DeviceTokens(tokens_path(config.state_dir), self.log)
         self.clients: dict[str, ClientSession] = {}
         self.started_at = time.monotonic()
         self.bound: list[tuple[str, int]] = []
@@ -409,7 +411,8 @@ class GatewayServer:
             await refuse(protocol.protocol_mismatch(params["minProtocol"], params["maxProtocol"]),
                          protocol.CLOSE_PROTOCOL_ERROR, "protocol mismatch")
             return None
-        decision = auth.decide(params, nonce=nonce, configured_token=self.token, protocol_version=version)
+        decision = auth.decide(params, nonce=nonce, configured_token=self.token, protocol_version=version,
+                               device_token_ok=self.device_tokens.verify)
         if isinstance(decision, auth.Rejected):
             client = params["client"]
             self.log(f"[gateway] connect refused conn={conn_id} client={client.get('id')} "
@@ -418,12 +421,19 @@ class GatewayServer:
             return None
         session = ClientSession(conn_id, ws, decision.role, decision.scopes, params["client"], decision.device_id,
                                 protocol_version=version)
+        issued = None
+        client = params["client"]
+        if decision.device_id is not None and not (client["id"] == "gateway-client" and client["mode"] == "backend"):
+            # A paired device gets its token (the local backend helper pairs nothing, as in OpenClaw).
+            issued = await asyncio.to_thread(self.device_tokens.ensure, decision.device_id, decision.role,
+                                             decision.scopes)
         await ws.send(_dumps({"type": "res", "id": request_id, "ok": True,
-                              "payload": self._hello(session, decision)}))
+                              "payload": self._hello(session, decision, issued)}))
         ws.protocol.max_message_size = protocol.MAX_PAYLOAD_BYTES
         return session
 
-    def _hello(self, session: ClientSession, decision: auth.Accepted) -> dict[str, Any]:
+    def _hello(self, session: ClientSession, decision: auth.Accepted,
+               issued: IssuedToken | None = None) -> dict[str, Any]:
         config = self.config
         snapshot: dict[str, Any] = {
             "presence": [],
@@ -446,17 +456,21 @@ class GatewayServer:
             "server": {"version": __version__, "connId": session.conn_id},
             "features": {"methods": list(self.methods), "events": EVENTS},
             "snapshot": snapshot,
-            "auth": self._hello_auth(session, decision),
+            "auth": self._hello_auth(session, decision, issued),
             "policy": {"maxPayload": protocol.MAX_PAYLOAD_BYTES, "maxBufferedBytes": self.max_buffered,
                        "tickIntervalMs": self.tick_interval_ms},
         }
 
     @staticmethod
-    def _hello_auth(session: ClientSession, decision: auth.Accepted) -> dict[str, Any]:
+    def _hello_auth(session: ClientSession, decision: auth.Accepted, issued: IssuedToken | None) -> dict[str, Any]:
+        shape: dict[str, Any] = {"role": session.role, "scopes": session.scopes}
         if session.protocol_version >= 4:
             # The later OpenClaw's v4 hello-ok names the auth method first.
-            return {"method": decision.auth_method, "role": session.role, "scopes": session.scopes}
-        return {"role": session.role, "scopes": session.scopes}
+            shape = {"method": decision.auth_method, **shape}
+        if issued is not None:
+            # Only in this connection's own hello-ok; never logged.
+            shape.update(deviceToken=issued.token, issuedAtMs=issued.issued_at_ms)
+        return shape
 
     def uptime_ms(self) -> int:
         return int((time.monotonic() - self.started_at) * 1000)
