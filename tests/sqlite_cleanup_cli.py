@@ -86,9 +86,9 @@ def _restore(path: Path, original: bytes | None, dry_run: bool, env: dict[str, s
 
 def _export(path: Path, env: dict[str, str]) -> bytes | None:
     proc = subprocess.run([sys.executable, "-c", (
-        "import sys; from openclaw_core.app import load_config; "
+        "import sys; from openclaw_core.app import hooks, load_config; "
         "from openclaw_core.engine.store.backend import open_backend; "
-        "b = open_backend(sys.argv[1], load_config()); s = b.load(); "
+        "b = open_backend(sys.argv[1], load_config(), hooks()); s = b.load(); "
         "sys.stdout.buffer.write(s.text() if s.exists else b'<missing>')"), str(path)],
         env=env, capture_output=True, check=True)
     return None if proc.stdout == b"<missing>" else proc.stdout

@@ -62,9 +62,9 @@ class Client(threading.Thread):
 
 def read_pg_store(env: dict[str, str], path) -> dict:
     """The store as the database holds it, read by a process of its own."""
-    code = ("import sys; from openclaw_core.app import load_config; "
+    code = ("import sys; from openclaw_core.app import hooks, load_config; "
             "from openclaw_core.engine.store.backend import open_backend; "
-            "b = open_backend(sys.argv[1], load_config()); sys.stdout.buffer.write(b.export_bytes())")
+            "b = open_backend(sys.argv[1], load_config(), hooks()); sys.stdout.buffer.write(b.export_bytes())")
     out = subprocess.run([sys.executable, "-c", code, str(path)], env=env, capture_output=True, check=True)
     return json.loads(out.stdout)
 

@@ -45,9 +45,9 @@ def sqlite_state(tmp_path: Path, maintenance=None) -> Path:
 
 def read_sqlite_store(store: Path) -> dict:
     """The store's entries, read by a process of its own through the backend."""
-    code = ("import sys; from openclaw_core.app import load_config; "
+    code = ("import sys; from openclaw_core.app import hooks, load_config; "
             "from openclaw_core.engine.store.backend import open_backend; "
-            "b = open_backend(sys.argv[1], load_config()); sys.stdout.buffer.write(b.export_bytes())")
+            "b = open_backend(sys.argv[1], load_config(), hooks()); sys.stdout.buffer.write(b.export_bytes())")
     out = subprocess.run([sys.executable, "-c", code, str(store)], env=gateway_env(store.parents[3], token=None),
                          capture_output=True, check=True, timeout=120)
     return json.loads(out.stdout)

@@ -76,18 +76,23 @@ def test_sessions_limit_on_sqlite_prints_what_the_file_store_prints(two_backends
 
 
 def test_a_limited_listing_reads_the_index_not_the_store(two_backends, capsysbinary):
+    import click
+
+    from openclaw_core import app
+    from openclaw_core.adapters.cli import build_cli
     from openclaw_core.adapters.cli.sessions_list import run_list
 
     main, to_sqlite = two_backends
     to_sqlite()
     capsysbinary.readouterr()
-    run_list(limit="2", as_json=True)
-    doc = json.loads(capsysbinary.readouterr().out)
-    assert [row["key"] for row in doc["sessions"]] == ["agent:main:new", "agent:main:string"]
-    assert doc["totalCount"] == 9 and doc["hasMore"] is True
-    assert get_writer(main)._state is None  # nothing was loaded: the rows came from the index
-    run_list(limit="all", as_json=True)  # --limit all reads everything, in one read-only load
-    assert len(json.loads(capsysbinary.readouterr().out)["sessions"]) == 9
+    with click.Context(build_cli(app.hooks)):  # run_list asks the CLI's context for its hooks
+        run_list(limit="2", as_json=True)
+        doc = json.loads(capsysbinary.readouterr().out)
+        assert [row["key"] for row in doc["sessions"]] == ["agent:main:new", "agent:main:string"]
+        assert doc["totalCount"] == 9 and doc["hasMore"] is True
+        assert get_writer(main)._state is None  # nothing was loaded: the rows came from the index
+        run_list(limit="all", as_json=True)  # --limit all reads everything, in one read-only load
+        assert len(json.loads(capsysbinary.readouterr().out)["sessions"]) == 9
 
 
 def test_an_updated_at_that_sorts_as_nan_falls_back_to_the_whole_store(two_backends, cli):

@@ -32,6 +32,8 @@ class TrashContext:
     (which may differ from the process's own, e.g. in the Gateway or tests).
     ``agent_id`` and ``role`` (``"workspace"``, ``"agentDir"``,
     ``"sessionsDir"``) say what the path is, for plugins that file it.
+    ``config`` is the command's config (checked against its plugins'
+    sections), for a plugin that reads its own table.
     """
 
     home: Path
@@ -39,12 +41,13 @@ class TrashContext:
     env: Mapping[str, str] = field(default_factory=dict)
     agent_id: str | None = None
     role: str | None = None
+    config: Config | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def for_config(cls, config: Config, *, agent_id: str | None = None, role: str | None = None) -> TrashContext:
         from openclaw_core.config.paths import resolve_home
 
-        return cls(resolve_home(config.env), Path(config.state_dir), dict(config.env), agent_id, role)
+        return cls(resolve_home(config.env), Path(config.state_dir), dict(config.env), agent_id, role, config)
 
 
 @dataclass(frozen=True)

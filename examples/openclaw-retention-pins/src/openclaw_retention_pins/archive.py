@@ -17,14 +17,15 @@ import shutil
 import time
 from pathlib import Path
 
-from openclaw_core.config.model import load_config
 from openclaw_core.engine.trash import TrashContext, TrashResult, is_within
 
 from openclaw_retention_pins.settings import read_settings
 
 
 def archive_path(path: str, context: TrashContext) -> TrashResult | None:
-    settings = read_settings(load_config(context.env))
+    if context.config is None:
+        return None  # no config to read our table from
+    settings = read_settings(context.config)
     if settings is None:
         return None  # not configured: the next trash plugin (the system trash) takes it
     root = Path(context.state_dir, settings.archive_dir)
