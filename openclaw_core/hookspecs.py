@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # keep `openclaw --help` from importing the world
     from openclaw_core.adapters.gateway.methods import GatewayMethod
     from openclaw_core.engine.maintenance import MaintenancePolicy
     from openclaw_core.engine.store.backend import StoreBackend
-    from openclaw_core.engine.store.writer import StoreCommit
+    from openclaw_core.engine.store.commit import StoreCommit
     from openclaw_core.engine.transport import TransportRequest, TransportResponse
     from openclaw_core.engine.trash import TrashContext, TrashResult
 

@@ -15,7 +15,8 @@ from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import StoreCorruptError
 from openclaw_core.engine.maintenance import MaintenanceRequest
 from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
-from openclaw_core.engine.store.state import LazyEntry, MutationView, StoreState
+from openclaw_core.engine.store.chunks import LazyEntry
+from openclaw_core.engine.store.state import MutationView, StoreState
 from oc import get_writer
 from conftest import write_store
 

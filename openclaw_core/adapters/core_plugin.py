@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from openclaw_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from openclaw_core.engine.store.writer import StoreCommit
+    from openclaw_core.engine.store.commit import StoreCommit
 
 
 @hookimpl(trylast=True)

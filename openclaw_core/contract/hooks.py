@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from openclaw_core.config.model import Config
     from openclaw_core.engine.maintenance import MaintenancePolicy
     from openclaw_core.engine.store.backend import StoreBackend
-    from openclaw_core.engine.store.writer import StoreCommit
+    from openclaw_core.engine.store.commit import StoreCommit
     from openclaw_core.engine.transport import TransportRequest, TransportResponse
     from openclaw_core.engine.trash import TrashContext, TrashResult
 

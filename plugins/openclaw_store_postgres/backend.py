@@ -27,7 +27,8 @@ from openclaw_core.base.errors import ConfigError, OpenClawError, StoreConflict,
 from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
-from openclaw_core.engine.store.state import ChangeSet, StoreState, encode_chunk
+from openclaw_core.engine.store.state import ChangeSet, StoreState
+from openclaw_core.engine.store.chunks import encode_chunk
 from openclaw_store_postgres.schema import ensure_schema
 from openclaw_store_postgres.settings import CONNECT_DEFAULTS, PostgresSettings, connect_options, resolve_settings, store_name  # noqa: F401
 

@@ -32,7 +32,8 @@ from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorrupt
 from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
-from openclaw_core.engine.store.state import ChangeSet, StoreState, encode_chunk
+from openclaw_core.engine.store.state import ChangeSet, StoreState
+from openclaw_core.engine.store.chunks import encode_chunk
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
 
 if TYPE_CHECKING:

@@ -65,7 +65,7 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
     active_minutes = parse_active(active)
     limit_value = parse_limit(limit)
 
-    from openclaw_core.engine.store.state import gc_paused
+    from openclaw_core.engine.store.chunks import gc_paused
 
     with gc_paused():  # rows and the document hold no cycles; a big store's would be walked again and again
         _print_listing(config, targets, all_agents, active_minutes, limit_value, as_json)

@@ -247,7 +247,7 @@ def normalize_entry(entry: dict[str, Any], *, keep_slots: bool = False) -> bool:
 
 
 # Every top-level field the functions above read or write. A lazily loaded entry
-# (state.LazyEntry) serves its other fields as stored, without normalising:
+# (chunks.LazyEntry) serves its other fields as stored, without normalising:
 # extend this set whenever normalisation starts to look at another field.
 NORMALIZED_FIELDS = frozenset({
     "provider", "channel", "lastProvider", "lastChannel", "room", "groupChannel", "model", "modelProvider",

@@ -32,7 +32,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,7 +44,9 @@ from openclaw_core.engine.maintenance import (
     MaintenanceSettings,
     run_maintenance,
 )
-from openclaw_core.engine.store.state import ChangeSet, MutationView, StoreState, decode_chunk
+from openclaw_core.engine.store.state import ChangeSet, MutationView, StoreState
+from openclaw_core.engine.store.chunks import decode_chunk
+from openclaw_core.engine.store.commit import CommitResult, Mutation, StoreCommit, begin_commit, check_cancelled
 
 if TYPE_CHECKING:
     from openclaw_core.config.model import Config
@@ -61,64 +62,6 @@ LOCK_TIMEOUT = 60.0      # seconds to wait for another process's commit
 GROUP_WAIT = 0.003       # seconds a commit may wait for the callers the previous one answered
 
 
-@dataclass
-class CommitResult:
-    """What a mutation's future resolves to."""
-
-    value: Any
-    report: MaintenanceReport | None
-    written: bool
-
-
-@dataclass
-class _Mutation:
-    fn: Callable[[MutationView], Any]
-    maintenance: MaintenanceRequest | None  # None: skip maintenance
-    alone: bool                              # commit by itself (forced maintenance, cleanup)
-    allow_drop_acp: frozenset[str]
-    future: Future = field(default_factory=Future)
-    lazy: bool = False                       # may load the store lazily (see submit)
-    cancel: CancelToken | None = None        # checked up to the point of no return
-
-
-class StoreCommit:
-    """One durable write, as the ``openclaw_store_commit`` hook sees it."""
-
-    def __init__(self, writer: StoreWriter, state: StoreState, changes: ChangeSet,
-                 before_write: Callable[[], None] | None = None) -> None:
-        self.store_path = writer.backend.path
-        self.backend = writer.backend
-        self._state = state
-        self.changes = changes
-        self.new_version: Any = None
-        self.written = False
-        self._before_write = before_write
-
-    @property
-    def changed_keys(self) -> frozenset[str]:
-        return frozenset(self.changes.upserted)
-
-    @property
-    def removed_keys(self) -> frozenset[str]:
-        return frozenset(self.changes.removed)
-
-    @property
-    def store(self) -> Mapping[str, Mapping[str, Any]]:
-        """The store about to be written (read-only view; do not modify entries)."""
-        return MappingProxyType(self._state.entries)
-
-    def write(self) -> None:
-        """Write it (the core's implementation of the hook calls this once)."""
-        if self.written:
-            return
-        if self._before_write is not None:
-            # The point of no return (a cancel raises here), then the commit's planned file operations.
-            self._before_write()
-            self._before_write = None
-        self.new_version = self.backend.write(self._state, self.changes, self._state.version)
-        self.written = True
-
-
 class StoreWriter:
     """The single writer of one store in this process (see the module docstring)."""
 
@@ -128,7 +71,7 @@ class StoreWriter:
         self.config = config
         self.hooks = hooks
         self.log = log
-        self._queue: deque[_Mutation] = deque()
+        self._queue: deque[Mutation] = deque()
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
         self._state_lock = threading.RLock()
@@ -153,7 +96,7 @@ class StoreWriter:
         (:meth:`StoreBackend.load_lazy`), committed alone, and not kept after.
         ``cancel``: set before the point of no return, the future raises
         :class:`~openclaw_core.base.cancel.OperationCancelled` and nothing is changed."""
-        mutation = _Mutation(fn, maintenance, alone or lazy or bool(maintenance and maintenance.force),
+        mutation = Mutation(fn, maintenance, alone or lazy or bool(maintenance and maintenance.force),
                              allow_drop_acp, lazy=lazy, cancel=cancel)
         with self._cv:
             if self._closed:
@@ -291,7 +234,7 @@ class StoreWriter:
                 return
             self._cv.wait(remaining)
 
-    def _take_group(self) -> list[_Mutation]:
+    def _take_group(self) -> list[Mutation]:
         first = self._queue.popleft()
         group = [first]
         if first.alone:
@@ -328,7 +271,7 @@ class StoreWriter:
                 self._stop_watch = self.backend.watch(self._on_outside_change)
         return state
 
-    def _commit_group(self, group: list[_Mutation]) -> None:
+    def _commit_group(self, group: list[Mutation]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         report: MaintenanceReport | None = None
         written = False
@@ -361,9 +304,9 @@ class StoreWriter:
             else:
                 mutation.future.set_exception(value)
 
-    def _apply_and_write(self, group: list[_Mutation]) -> tuple[list[tuple[bool, Any]], MaintenanceReport | None, bool]:
+    def _apply_and_write(self, group: list[Mutation]) -> tuple[list[tuple[bool, Any]], MaintenanceReport | None, bool]:
         state = self._fresh_state(lazy=len(group) == 1 and group[0].lazy)
-        _check_cancelled(group)
+        check_cancelled(group)
         outcomes: list[tuple[bool, Any]] = []
         changes = ChangeSet()
         request: MaintenanceRequest | None = None
@@ -388,7 +331,7 @@ class StoreWriter:
                 request = mutation.maintenance if request is None else request.merged_with(mutation.maintenance)
         applied = [m for m, (ok, _) in zip(group, outcomes) if ok]
         if not wants_save:
-            _check_cancelled(applied)
+            check_cancelled(applied)
             return outcomes, None, False
         report = None
         effects = DeferredEffects(self.log)
@@ -396,14 +339,14 @@ class StoreWriter:
             view = MutationView(state)
             try:
                 report = run_maintenance(view, self.backend, self._settings(), request, self.hooks, log=self.log,
-                                         effects=effects, check=lambda: _check_cancelled(applied))
+                                         effects=effects, check=lambda: check_cancelled(applied))
                 changes.merge(view.finish())
             except BaseException:
                 view.rollback()
                 raise
 
         def point_of_no_return() -> None:
-            _begin_commit(applied)
+            begin_commit(applied)
             effects.apply_files()  # the reference's order: files first, then the store
 
         written = False
@@ -425,42 +368,13 @@ class StoreWriter:
         elif effects.files:
             point_of_no_return()  # nothing to write, but archives to purge
         else:
-            _check_cancelled(applied)
+            check_cancelled(applied)
         # Only now that it went through: "pruned stale session entries" and the like.
         effects.emit_logs()
         return outcomes, report, written
 
     def _settings(self) -> MaintenanceSettings:
         return MaintenanceSettings.resolve(self.config.get("session.maintenance"))
-
-
-def _cancellable(mutations: list[_Mutation]) -> list[CancelToken] | None:
-    """The tokens of a group every mutation of which carries one, else None: a
-    commit that also serves a caller who did not cancel goes through."""
-    tokens = [m.cancel for m in mutations if m.cancel is not None]
-    return tokens if tokens and len(tokens) == len(mutations) else None
-
-
-def _check_cancelled(mutations: list[_Mutation]) -> None:
-    """A stage boundary: drop the commit if every caller of it cancelled."""
-    tokens = _cancellable(mutations)
-    if tokens is not None and all(t.cancelled and not t.committing for t in tokens):
-        raise OperationCancelled()
-
-
-def _begin_commit(mutations: list[_Mutation]) -> None:
-    """The point of no return: from here on a cancel is refused and the commit completes."""
-    tokens = _cancellable(mutations)
-    if tokens is not None and len(tokens) == 1:
-        tokens[0].begin_commit()  # raises if the cancel came first
-        return
-    _check_cancelled(mutations)
-    for mutation in mutations:
-        if mutation.cancel is not None:
-            try:
-                mutation.cancel.begin_commit()
-            except OperationCancelled:
-                pass  # cancelled alone in a shared commit: it is written with the others
 
 
 # --- the registry: one writer per store per process --------------------------------------

@@ -1,0 +1,108 @@
+"""One entry's encoded JSON (a *chunk*: its member text as the store file holds
+it), encoded and decoded, and the lazy read-only entry that decodes its
+nested fields from the chunk only when asked."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from openclaw_core.js import json as jsjson
+from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
+
+_MISSING = object()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic GC while a store is decoded: parsed JSON holds no cycles, and
+    the collector would otherwise walk the millions of new objects of a big
+    store again and again (about a sixth of a 100,000-entry load)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class LazyEntry(Mapping[str, Any]):
+    """An entry of a lazily loaded store (:meth:`StoreState.parse` with ``lazy``):
+    a read-only mapping that keeps only the entry's top-level scalar fields and
+    decodes the rest from its chunk when asked (nothing is cached).
+
+    Fields the load normalisation may change (``NORMALIZED_FIELDS``) are always
+    read from a freshly decoded and normalised copy, so a lazy entry shows
+    exactly what a fully loaded one would. Iterating it decodes it.
+    """
+
+    __slots__ = ("_chunk", "_offset", "_scalars", "_nested")
+
+    def __init__(self, chunk: bytes, offset: int, scalars: dict[str, Any], nested: tuple[str, ...]) -> None:
+        self._chunk = chunk
+        self._offset = offset
+        self._scalars = scalars
+        self._nested = nested
+
+    def raw(self) -> dict[str, Any]:
+        """The entry as stored (not normalised), a fresh object."""
+        return orjson.loads(memoryview(self._chunk)[self._offset:])
+
+    def materialize(self) -> dict[str, Any]:
+        """The entry as a full load gives it (normalised), a fresh object."""
+        entry = self.raw()
+        normalize_loaded_entry(entry)
+        return entry
+
+    def __getitem__(self, key: str) -> Any:
+        if key in NORMALIZED_FIELDS:
+            return self.materialize()[key]
+        value = self._scalars.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        if key in self._nested:
+            return self.raw()[key]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        if key in NORMALIZED_FIELDS:
+            return key in self.materialize()
+        return key in self._scalars or key in self._nested
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.materialize())
+
+    def __len__(self) -> int:
+        return len(self.materialize())
+
+    def __repr__(self) -> str:
+        return f"LazyEntry({self.materialize()!r})"
+
+
+def encode_chunk(key: str, entry: dict[str, Any]) -> bytes:
+    """The lines one entry occupies in sessions.json, without the separator."""
+    body = jsjson.dumps_pretty(entry)
+    return b"  " + jsjson.js_string(key).encode("utf-8") + b": " + body.replace(b"\n", b"\n  ")
+
+
+def decode_chunk(chunk: bytes) -> dict[str, Any]:
+    """The entry back from its chunk (a fresh object)."""
+    return jsjson.loads(_key_end_body(chunk))
+
+
+def _key_end_body(chunk: bytes) -> bytes:
+    # The key is a JSON string; find its closing quote, honouring escapes.
+    i = 3
+    while True:
+        ch = chunk[i]
+        if ch == 0x5C:  # backslash
+            i += 2
+            continue
+        if ch == 0x22:
+            return chunk[i + 3:]
+        i += 1
