@@ -43,6 +43,6 @@ def run_cleanup(config: Any, **options: Any) -> Any:
 
 
 def delete_agent(config: Any, raw_id: str, **options: Any) -> Any:
-    from openclaw_core.services.agents import delete_agent as delete
+    from openclaw_core.services.agent_delete import delete_agent as delete
 
     return delete(config, raw_id, hooks=app.hooks(), **options)

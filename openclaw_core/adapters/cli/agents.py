@@ -137,7 +137,7 @@ def add_command(agent_id: str, workspace: str | None, make_default: bool, as_jso
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def delete_command(agent_id: str, force: bool, as_json: bool) -> None:
     """Delete an agent: prune the config, purge its sessions, move its dirs to the trash."""
-    from openclaw_core.services.agents import delete_agent, normalize_requested_id, plan_delete, plan_json
+    from openclaw_core.services.agent_delete import delete_agent, normalize_requested_id, plan_delete, plan_json
     from openclaw_core.adapters.cli.context import load_config
     from openclaw_core.base.errors import UsageError
     from openclaw_core.engine.transport import TransportRequest, dispatch

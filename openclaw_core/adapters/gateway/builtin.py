@@ -395,7 +395,7 @@ async def agents_delete(call: MethodCall) -> dict[str, Any]:
     if config.find_agent(agent_id) is None:
         raise MethodError(f'agent "{agent_id}" not found')
     delete_files = params.get("deleteFiles") if isinstance(params.get("deleteFiles"), bool) else True
-    from openclaw_core.services.agents import delete_agent
+    from openclaw_core.services.agent_delete import delete_agent
 
     try:
         # Config rewrite, session purge (through the store's writer), then the trash; off the loop.
