@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from openclaw_core.js import values as js
 from openclaw_core.services import listing as lst
+from openclaw_core.services import listing_json as lstj
 from openclaw_core.config.model import Config
 from openclaw_core.base.errors import UsageError
 from openclaw_core.js.json import stringify
@@ -145,15 +146,15 @@ def test_context_tokens_chain(tmp_path):
                                                     {"id": "zero", "contextTokens": 0}]},
         "later": {"models": [{"id": "gpt-5.5", "contextWindow": 77777}]}}}}
     ctx = lst.ListingContext(config(data, tmp_path))
-    assert lst.row_context_tokens(ctx, {"contextTokens": 0}, "big") == 0          # the entry's own wins, even 0
-    assert lst.row_context_tokens(ctx, {"contextTokens": None}, "big") == 500000
-    assert lst.row_context_tokens(ctx, {}, "small") == 200000                     # not the provider's 64000
-    assert lst.row_context_tokens(ctx, {}, "tok") == 7
-    assert lst.row_context_tokens(ctx, {}, "zero") == 77777                       # skipped: the default model's
-    assert lst.row_context_tokens(ctx, {}, "other") == 77777
+    assert lstj.row_context_tokens(ctx, {"contextTokens": 0}, "big") == 0          # the entry's own wins, even 0
+    assert lstj.row_context_tokens(ctx, {"contextTokens": None}, "big") == 500000
+    assert lstj.row_context_tokens(ctx, {}, "small") == 200000                     # not the provider's 64000
+    assert lstj.row_context_tokens(ctx, {}, "tok") == 7
+    assert lstj.row_context_tokens(ctx, {}, "zero") == 77777                       # skipped: the default model's
+    assert lstj.row_context_tokens(ctx, {}, "other") == 77777
     capped = lst.ListingContext(config({**data, "agents": {"defaults": {"contextTokens": 32000}}}, tmp_path))
-    assert lst.row_context_tokens(capped, {}, "big") == 32000
-    assert lst.row_context_tokens(lst.ListingContext(config({}, tmp_path)), {}, "x") == 200000
+    assert lstj.row_context_tokens(capped, {}, "big") == 32000
+    assert lstj.row_context_tokens(lst.ListingContext(config({}, tmp_path)), {}, "x") == 200000
 
 
 def test_agent_runtime_sources(tmp_path):
@@ -174,13 +175,13 @@ def test_json_row_fields(tmp_path):
     ctx = lst.ListingContext(config({}, tmp_path))
     entry = {"totalTokens": -5, "totalTokensFresh": True, "inputTokens": "12", "thinkingLevel": "", "label": "x",
              "updatedAt": "1000", "systemSent": False}
-    row = lst.json_row(ctx, lst.build_row("agent:Work:x", entry, "main", 5000))
+    row = lstj.json_row(ctx, lst.build_row("agent:Work:x", entry, "main", 5000))
     assert list(row) == ["key", "updatedAt", "ageMs", "systemSent", "thinkingLevel", "inputTokens", "totalTokens",
                          "totalTokensFresh", "model", "modelProvider", "contextTokens", "agentId", "agentRuntime",
                          "kind"]
     assert (row["updatedAt"], row["ageMs"], row["totalTokens"], row["totalTokensFresh"]) == ("1000", 4000, None, True)
     assert row["agentId"] == "work"
-    odd = lst.json_row(ctx, lst.build_row("k", {"updatedAt": "soon"}, "main", 5000))
+    odd = lstj.json_row(ctx, lst.build_row("k", {"updatedAt": "soon"}, "main", 5000))
     assert math.isnan(odd["ageMs"]) and '"ageMs": null' in stringify(odd)  # NaN prints as null, like JSON.stringify
 
 
@@ -253,11 +254,11 @@ def test_v8_sort_with_nan_matches_timsort_on_a_consistent_view(values):
 
 def test_listing_document_shape(tmp_path):
     ctx = lst.ListingContext(config({}, tmp_path))
-    single = lst.Listing([("main", "/s.json")], False, False, [], 0, 100, None)
-    assert json.loads(json.dumps(lst.listing_document(ctx, single))) == {
+    single = lstj.Listing([("main", "/s.json")], False, False, [], 0, 100, None)
+    assert json.loads(json.dumps(lstj.listing_document(ctx, single))) == {
         "path": "/s.json", "count": 0, "totalCount": 0, "limitApplied": 100, "hasMore": False,
         "activeMinutes": None, "sessions": []}
-    many = lst.listing_document(ctx, lst.Listing([("main", "/a"), ("work", "/b")], True, True, [], 0, None, 5))
+    many = lstj.listing_document(ctx, lstj.Listing([("main", "/a"), ("work", "/b")], True, True, [], 0, None, 5))
     assert list(many) == ["path", "stores", "allAgents", "count", "totalCount", "limitApplied", "hasMore",
                           "activeMinutes", "sessions"]
     assert many["stores"] == [{"agentId": "main", "path": "/a"}, {"agentId": "work", "path": "/b"}]

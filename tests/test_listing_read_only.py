@@ -13,6 +13,7 @@ from conftest import now_ms
 
 from openclaw_core.js import json as jsjson
 from openclaw_core.services import listing as lst
+from openclaw_core.services import listing_json as lstj
 from oc import load_config
 from openclaw_core.base.errors import StoreCorruptError
 from openclaw_core.js.values import replace_lone_surrogates
@@ -46,11 +47,11 @@ def _full_load_output(raw: bytes, as_json: bool) -> bytes:
     config = load_config()
     entries = StoreState.parse(raw, source="s").entries
     rows = lst.rows_of_store(entries.items(), "main", None, NOW)
-    listing = lst.Listing(targets=[("main", "S")], aggregate=False, all_agents=False,
+    listing = lstj.Listing(targets=[("main", "S")], aggregate=False, all_agents=False,
                           rows=lst.select_newest(rows, None), total_count=len(rows), limit=None, active_minutes=None)
     ctx = lst.ListingContext(config)
     if as_json:
-        return jsjson.dumps_pretty(lst.listing_document(ctx, listing)) + b"\n"
+        return jsjson.dumps_pretty(lstj.listing_document(ctx, listing)) + b"\n"
     return "".join(replace_lone_surrogates(line) + "\n" for line in listing_lines(ctx, listing, NOW)).encode()
 
 
@@ -94,9 +95,9 @@ def test_dumps_listing_document_matches_dumps_pretty():
     plain = {"key": "k", "updatedAt": 1, "ageMs": 2, "agentRuntime": {"id": "pi", "source": "implicit"}, "kind": "d"}
     odd_runtime = dict(plain, agentRuntime={"id": "\udfff"})
     doc = {"path": "p", "count": 3, "activeMinutes": float("inf"), "sessions": [row, plain, odd_runtime]}
-    assert lst.dumps_listing_document(copy.deepcopy(doc)) == jsjson.dumps_pretty(copy.deepcopy(doc))
+    assert lstj.dumps_listing_document(copy.deepcopy(doc)) == jsjson.dumps_pretty(copy.deepcopy(doc))
     doc = {"path": "p", "count": 1, "activeMinutes": None, "sessions": [plain]}
-    assert lst.dumps_listing_document(copy.deepcopy(doc)) == jsjson.dumps_pretty(copy.deepcopy(doc))
+    assert lstj.dumps_listing_document(copy.deepcopy(doc)) == jsjson.dumps_pretty(copy.deepcopy(doc))
 
 
 def _nested(depth: int) -> str:

@@ -9,14 +9,8 @@ import math
 from typing import Any
 
 from openclaw_core.js import values as js
-from openclaw_core.services.listing import (
-    Listing,
-    ListingContext,
-    SessionRow,
-    display_model_ref,
-    row_context_tokens,
-    total_tokens,
-)
+from openclaw_core.services.listing import ListingContext, SessionRow, display_model_ref
+from openclaw_core.services.listing_json import Listing, row_context_tokens, total_tokens
 
 AGENT_WIDTH = 10
 KIND_WIDTH = 6

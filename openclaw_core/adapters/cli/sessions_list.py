@@ -74,6 +74,7 @@ def run_list(*, store: str | None = None, agent: str | None = None, all_agents: 
 def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_minutes: int | float | None,
                    limit_value: int | None, as_json: bool | None) -> None:
     from openclaw_core.services import listing as lst
+    from openclaw_core.services import listing_json as lstj
     from openclaw_core.adapters.cli import output
     from openclaw_core.adapters.cli import progress
 
@@ -101,7 +102,7 @@ def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_min
         # NaN makes the reference's order depend on every row: read every store whole.
         rows = [row for t in targets for row in _read_rows(str(t.path), config, t.agent_id, active_minutes)]
     now = lst.now_ms()
-    result = lst.Listing(
+    result = lstj.Listing(
         targets=[(t.agent_id, str(t.path)) for t in targets],
         aggregate=all_agents or len(targets) > 1,
         all_agents=all_agents,
@@ -112,7 +113,7 @@ def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_min
     )
     ctx = lst.ListingContext(config)
     if as_json:
-        click.echo(lst.dumps_listing_document(lst.listing_document(ctx, result)) + b"\n", nl=False)
+        click.echo(lstj.dumps_listing_document(lstj.listing_document(ctx, result)) + b"\n", nl=False)
     else:
         from openclaw_core.js.values import replace_lone_surrogates
         from openclaw_core.adapters.cli.listing_text import listing_lines
@@ -159,6 +160,7 @@ def _read_newest(path: str, config: Any, agent_id: str, active_minutes: int | fl
     backend's index, without loading the store; None when it has none (the
     file store) or the store is cached (see StoreWriter.newest)."""
     from openclaw_core.services import listing as lst
+    from openclaw_core.services import listing_json as lstj
 
     if limit is None:
         return None
@@ -177,6 +179,7 @@ def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | floa
     written, and no watcher is started (it would create a missing store's
     directory and is of no use to a one-shot command)."""
     from openclaw_core.services import listing as lst
+    from openclaw_core.services import listing_json as lstj
     from openclaw_core.engine.store.writer import configure_writers, get_writer
 
     previous = configure_writers(watch=False)
