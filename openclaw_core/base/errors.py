@@ -61,3 +61,9 @@ class GatewaySecretRefUnavailableError(ConfigError):
                          "Fix: set OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD, pass explicit --token/--password,\n"
                          "or run a gateway command path that resolves secret references before credential selection.")
         self.key = key
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line for a one-line error (its type when it has no text)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -17,32 +17,31 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import ConfigError, OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
 from openclaw_core.engine.store.state import ChangeSet, StoreState
 from openclaw_core.engine.store.chunks import encode_chunk
+from openclaw_core.base.errors import first_line
+from openclaw_core.engine.store.rows import entry_body, updated_at_column
 from openclaw_store_postgres.schema import ensure_schema
-from openclaw_store_postgres.settings import CONNECT_DEFAULTS, PostgresSettings, connect_options, resolve_settings, store_name  # noqa: F401
+from openclaw_store_postgres.settings import PostgresSettings, connect_options, resolve_settings, store_name
+from openclaw_store_postgres.queries import UNKNOWN_VERSION, PgVersion, PostgresQueries
 
 if TYPE_CHECKING:
     from openclaw_core.contract.hooks import Hooks
     import psycopg
 
     from openclaw_core.config.model import Config
-    from openclaw_store_postgres.listener import Notification
 
 #: (store row id, store version); None while the store does not exist
-PgVersion = tuple[int, int]
 
-_UNKNOWN: Any = object()
 FORGET_REMOVALS_EVERY = 256     # commits between two prunes of the removed-keys log
 KEEP_REMOVALS_FOR = 4096        # commits a lagging cache may be behind and still catch up row by row
 CACHED_VERSION_SECONDS = 5.0    # a NOTIFY-kept version is trusted this long, then asked again
@@ -71,17 +70,7 @@ def require_psycopg() -> None:
         raise ConfigError('session.backend "postgres" needs psycopg: pip install "openclaw-core[postgres]"') from None
 
 
-def _updated_at_column(entry: dict[str, Any]) -> float | None:
-    """``updatedAt`` as the stale prune compares it (JavaScript's ToNumber); NULL
-    when absent, null or NaN, which never compare below a cutoff."""
-    value = entry.get("updatedAt")
-    if value is None:
-        return None
-    number = js_to_number(value)
-    return None if math.isnan(number) else number
-
-
-class PostgresStoreBackend(StoreBackend):
+class PostgresStoreBackend(PostgresQueries, StoreBackend):
     name = "postgres"
     incremental_refresh = True
 
@@ -152,7 +141,7 @@ class PostgresStoreBackend(StoreBackend):
         self._locked_conn: psycopg.Connection | None = None
         # The version LISTEN/NOTIFY keeps valid, so readers skip the round trip.
         self._listening = False
-        self._cached_version: Any = _UNKNOWN
+        self._cached_version: Any = UNKNOWN_VERSION
         self._cached_at = 0.0
         self._generation = 0
         # The state last handed out or written: its version and next free position.
@@ -190,10 +179,10 @@ class PostgresStoreBackend(StoreBackend):
         except psycopg.OperationalError as exc:
             self._drop_connection()
             raise StoreUnavailable(f"cannot {doing} session store {self.source} at "
-                                   f"{describe_dsn(self.settings.dsn)}: {_first_line(exc)}") from None
+                                   f"{describe_dsn(self.settings.dsn)}: {first_line(exc)}") from None
         except psycopg.DataError as exc:
             raise StoreUnavailable(f"PostgreSQL refused to {doing} session store {self.source}: "
-                                   f"{_first_line(exc)}") from None
+                                   f"{first_line(exc)}") from None
 
     def _connection(self) -> psycopg.Connection:
         conn = self._conn
@@ -215,10 +204,10 @@ class PostgresStoreBackend(StoreBackend):
             conn = psycopg.connect(self.settings.dsn, autocommit=True, application_name="openclaw",
                                    **connect_options(self.settings.dsn))
         except psycopg.ProgrammingError as exc:
-            raise ConfigError(f"session.postgres.dsn: {_first_line(exc)}") from None
+            raise ConfigError(f"session.postgres.dsn: {first_line(exc)}") from None
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"cannot connect to {describe_dsn(self.settings.dsn)} for session store "
-                                   f"{self.source}: {_first_line(exc)}") from None
+                                   f"{self.source}: {first_line(exc)}") from None
         try:
             encoding = conn.execute("SHOW server_encoding").fetchone()
             if encoding is None or encoding[0].upper() not in ("UTF8", "UTF-8"):
@@ -254,7 +243,7 @@ class PostgresStoreBackend(StoreBackend):
         if not self._listening or self._exclusive_owner == threading.get_ident():
             return self._query_version()  # under the lock the database itself answers
         cached = self._cached_version
-        if cached is not _UNKNOWN and time.monotonic() - self._cached_at < CACHED_VERSION_SECONDS:
+        if cached is not UNKNOWN_VERSION and time.monotonic() - self._cached_at < CACHED_VERSION_SECONDS:
             return cached
         generation = self._generation
         version = self._query_version()
@@ -280,7 +269,7 @@ class PostgresStoreBackend(StoreBackend):
             chunk = encode_chunk(key, entry)
         except jsjson.JSONError as exc:
             raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None
-        return entry, chunk, _chunk_body(key, chunk) == raw and updated_at == _updated_at_column(entry)
+        return entry, chunk, entry_body(key, chunk) == raw and updated_at == updated_at_column(entry)
 
     def load(self) -> StoreState:
         with self._mutex, self._db("read"):
@@ -392,8 +381,8 @@ class PostgresStoreBackend(StoreBackend):
 
     def _row(self, state: StoreState, key: str) -> tuple[str, float | None, bool]:
         entry = state.entries[key]
-        body = _chunk_body(key, state.chunks[key]).decode("utf-8", "surrogatepass")
-        return body, _updated_at_column(entry), self._is_protected(key, entry)
+        body = entry_body(key, state.chunks[key]).decode("utf-8", "surrogatepass")
+        return body, updated_at_column(entry), self._is_protected(key, entry)
 
     def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> PgVersion:
         appended = [k for k in changes.appended if k in changes.upserted]
@@ -472,7 +461,7 @@ class PostgresStoreBackend(StoreBackend):
                 conn.execute(self._sql["notify"], [self.settings.channel,
                                                    f"{store_id} {new_version} {self.store_name}"])
         self._tracked = None
-        self._cached_version = _UNKNOWN
+        self._cached_version = UNKNOWN_VERSION
         os.makedirs(self.sessions_dir, exist_ok=True)
 
     def retire(self) -> str | None:
@@ -494,94 +483,13 @@ class PostgresStoreBackend(StoreBackend):
                     conn.execute(self._sql["notify"], [self.settings.channel,
                                                        f"{dropped[0]} {dropped[1] + 1} {self.store_name}"])
         self._tracked = None
-        self._cached_version = _UNKNOWN
+        self._cached_version = UNKNOWN_VERSION
         return dropped is not None
 
     # -- maintenance push-down ----------------------------------------------------------------------------------
 
-    def stale_keys(self, state: StoreState, cutoff_ms: float, also: Iterable[str] = ()) -> list[str] | None:
-        """The stale prune's candidates from the ``entries_stale`` index: unprotected
-        rows whose ``updated_at`` is below the cutoff, rows another set of
-        protection rules decided, and every key changed in memory since the
-        stored version. Returns exactly the keys whose ``updatedAt`` is below the
-        cutoff (the policy's own first test), in store order."""
-        tracked = self._tracked
-        if tracked is None or state.version is None or tracked[0] != state.version:
-            return None  # not the state this backend loaded or wrote: let the policy scan
-        extra = state.unsaved | self._dirty | set(also)
-        params = {"id": state.version[0], "cutoff": cutoff_ms, "rules": self._protection_rules(),
-                  "keys": sorted(extra)}
-        with self._mutex, self._db("read"):
-            conn = self._connection()
-            if self._exclusive_owner == threading.get_ident():
-                rows = conn.execute(self._sql["stale"], params).fetchall()  # under the lock nothing moves
-            else:
-                with conn.transaction():
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    if self._query_store_version(conn) != state.version:
-                        return None  # the database moved on since this state was read
-                    rows = conn.execute(self._sql["stale"], params).fetchall()
-        entries = state.entries
-        positions = {key: position for key, position in rows if key in entries}
-        candidates = list(positions) + [k for k in extra if k in entries and k not in positions]
-        stale = [k for k in candidates if _below(entries[k], cutoff_ms)]
-        if any(k in extra for k in stale):
-            # A key changed in memory may have moved: take the order from the store itself.
-            wanted = set(stale)
-            return [k for k in entries if k in wanted]
-        # Rows not changed since they were stored keep their place: position order,
-        # integer-like keys first as JavaScript orders them.
-        stale.sort(key=lambda k: (0, int(k), 0) if jsjson.is_index_key(k) else (1, 0, positions[k]))
-        return stale
 
-    def _query_store_version(self, conn: psycopg.Connection) -> PgVersion | None:
-        row = conn.execute(self._sql["version"], [self.store_name]).fetchone()
-        return None if row is None else (row[0], row[1])
 
     # -- outside changes ---------------------------------------------------------------------------------------
 
-    def watch(self, on_change: Callable[[], None]) -> Callable[[], None] | None:
-        from openclaw_store_postgres.listener import Watcher, get_listener
 
-        def on_notify(notification: Notification) -> None:
-            if notification.sender_pid == self._conn_pid and self._conn is not None:
-                return  # our own commit: write() already knows its version
-            self._generation += 1
-            self._cached_version = _UNKNOWN
-            on_change()
-
-        def on_connection(connected: bool) -> None:
-            self._generation += 1
-            self._cached_version = _UNKNOWN
-            self._listening = connected
-            if connected:
-                on_change()  # anything may have changed while nobody listened
-
-        listener = get_listener(self.settings.dsn, self.settings.channel)
-        remove = listener.add(Watcher(self.store_name, on_notify, on_connection))
-
-        def stop() -> None:
-            remove()
-            self._listening = False
-            self._cached_version = _UNKNOWN
-
-        return stop
-
-
-def _below(entry: Any, cutoff_ms: float) -> bool:
-    """The stale prune's age test: ``updatedAt`` present and below the cutoff (JS compare)."""
-    value = entry.get("updatedAt") if isinstance(entry, dict) else None
-    return value is not None and js_to_number(value) < cutoff_ms
-
-
-def _chunk_body(key: str, chunk: bytes) -> bytes:
-    """The entry's own JSON text (as ``JSON.stringify(entry, null, 2)`` prints it)
-    from its chunk in sessions.json. Raw newlines only occur between tokens, so
-    removing the chunk's extra indentation is exact."""
-    prefix = len(jsjson.js_string(key).encode("utf-8", "surrogatepass")) + 4  # two spaces, the key, ": "
-    return chunk[prefix:].replace(b"\n  ", b"\n")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -20,21 +20,23 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw_core.js import json as jsjson
 
-from openclaw_core.js import values as jsvalues
 from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
 from openclaw_core.engine.store.state import ChangeSet, StoreState
 from openclaw_core.engine.store.chunks import encode_chunk
+from openclaw_core.base.errors import first_line
+from openclaw_core.engine.store.rows import entry_body
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
+from openclaw_store_sqlite.queries import SqliteQueries
+from openclaw_store_sqlite.columns import entry_columns, row_key
 
 if TYPE_CHECKING:
     from openclaw_core.contract.hooks import Hooks
@@ -60,37 +62,7 @@ def database_path(store_path: str) -> str:
     return base + DATABASE_SUFFIX
 
 
-def _key(key: str) -> bytes:
-    return key.encode("utf-8", "surrogatepass")
-
-
-def _columns(entry: dict[str, Any]) -> tuple[float | None, float | None, int]:
-    """The indexed columns of an entry: ``updated_at`` (the stale prune's ToNumber,
-    NULL when absent, null or NaN), ``sort_value`` (the listing's
-    ``Number(updatedAt ?? 0)``, NULL when NaN) and ``updated_is_number``."""
-    value = entry.get("updatedAt")
-    stale = None
-    if value is not None:
-        number = js_to_number(value)
-        stale = None if math.isnan(number) else number
-    sort = jsvalues.to_number(value)
-    return stale, None if math.isnan(sort) else sort, int(jsvalues.is_number(value))
-
-
-def _chunk_body(key: str, chunk: bytes) -> bytes:
-    """The entry's own JSON text (``JSON.stringify(entry, null, 2)``) from its chunk
-    in sessions.json: raw newlines occur only between tokens, so dropping the
-    chunk's extra indentation is exact."""
-    prefix = len(jsjson.js_string(key).encode("utf-8", "surrogatepass")) + 4  # two spaces, the key, ": "
-    return chunk[prefix:].replace(b"\n  ", b"\n")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-class SqliteStoreBackend(StoreBackend):
+class SqliteStoreBackend(SqliteQueries, StoreBackend):
     name = "sqlite"
     incremental_refresh = True
 
@@ -135,19 +107,19 @@ class SqliteStoreBackend(StoreBackend):
         try:
             yield
         except sqlite3.OperationalError as exc:
-            text = _first_line(exc)
+            text = first_line(exc)
             if "locked" in text or "busy" in text:
                 raise StoreLockTimeout(f"session store {self.db_path} is locked by another process ({text}); "
                                        f"nothing was written") from None
             raise StoreUnavailable(f"cannot {doing} session store {self.db_path}: {text}") from None
         except sqlite3.IntegrityError as exc:  # rows not as the cache thought: reload and re-run
             raise StoreConflict(f"session store {self.db_path} is out of step with its cache: "
-                                f"{_first_line(exc)}") from None
+                                f"{first_line(exc)}") from None
         except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
             raise
         except sqlite3.DatabaseError as exc:  # SQLITE_CORRUPT, SQLITE_NOTADB
             self._drop_connection()
-            raise StoreCorruptError(self.db_path, _first_line(exc)) from None
+            raise StoreCorruptError(self.db_path, first_line(exc)) from None
 
     def _connection(self, create: bool) -> sqlite3.Connection | None:
         """The open connection; None when there is no database and ``create`` is
@@ -189,7 +161,7 @@ class SqliteStoreBackend(StoreBackend):
                 conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreCorruptError(self.db_path, _first_line(exc)) from None
+            raise StoreCorruptError(self.db_path, first_line(exc)) from None
         except BaseException:
             conn.close()
             raise
@@ -228,7 +200,7 @@ class SqliteStoreBackend(StoreBackend):
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            text = _first_line(exc)
+            text = first_line(exc)
             if "locked" in text or "busy" in text:
                 raise StoreLockTimeout(
                     f"timed out after {timeout:g}s waiting for the lock of session store {self.db_path} "
@@ -274,7 +246,7 @@ class SqliteStoreBackend(StoreBackend):
             chunk = encode_chunk(key, entry)
         except jsjson.JSONError as exc:
             raise StoreCorruptError(self.db_path, f'entry {jsjson.js_string(key)}: {exc}') from None
-        return entry, chunk, _chunk_body(key, chunk) == raw and tuple(columns) == _columns(entry)
+        return entry, chunk, entry_body(key, chunk) == raw and tuple(columns) == entry_columns(entry)
 
     def load(self) -> StoreState:
         with self._mutex, self._db("read"):
@@ -400,8 +372,8 @@ class SqliteStoreBackend(StoreBackend):
     def _row(self, state: StoreState, key: str, rules: str, version: int) -> tuple[Any, ...]:
         """(entry, updated_at, sort_value, updated_is_number, protected, protected_by, version, key)."""
         entry = state.entries[key]
-        return (_chunk_body(key, state.chunks[key]), *_columns(entry), int(self._is_protected(key, entry)),
-                rules, version, _key(key))
+        return (entry_body(key, state.chunks[key]), *entry_columns(entry), int(self._is_protected(key, entry)),
+                rules, version, row_key(key))
 
     def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> SqliteVersion:
         appended = [k for k in changes.appended if k in changes.upserted]
@@ -421,7 +393,7 @@ class SqliteStoreBackend(StoreBackend):
             uid, version, next_position = store
             new_version = version + 1
             if removed:
-                keys = [(_key(k),) for k in removed]
+                keys = [(row_key(k),) for k in removed]
                 conn.executemany("DELETE FROM entries WHERE session_key = ?", keys)
                 conn.executemany("INSERT INTO removed (session_key, version) VALUES (?, ?) ON CONFLICT "
                                  "(session_key) DO UPDATE SET version = excluded.version",
@@ -501,115 +473,7 @@ class SqliteStoreBackend(StoreBackend):
 
     # -- reads that do not load the store ---------------------------------------------------------------
 
-    def _listed(self, key: str, raw: bytes, columns: tuple[Any, ...]) -> dict[str, Any] | None:
-        """The entry of a row as a full load gives it; None when the row's indexed
-        columns do not match it (edited by hand): the caller then loads the store."""
-        try:
-            entry = jsjson.loads(raw)
-        except jsjson.JSONError as exc:
-            raise StoreCorruptError(self.db_path, f'entry {jsjson.js_string(key)}: {exc}') from None
-        if not isinstance(entry, dict):
-            raise StoreCorruptError(self.db_path,
-                                    f'entry {jsjson.js_string(key)} is {jsjson.a_json_type(entry)}, not an object')
-        normalize_loaded_entry(entry)
-        return entry if tuple(columns) == _columns(entry) else None
-
-    def newest_entries(self, limit: int, active_minutes: float | None,
-                       now_ms: int) -> tuple[list[tuple[str, dict[str, Any]]], int] | None:
-        """The listing's first rows from the ``entries_newest`` index: the rows at or
-        above the ``limit``-th newest ``sort_value`` (ties at the edge included),
-        put in the listing's order here."""
-        if active_minutes is None:
-            where, params = "1", []
-        else:  # the listing's own test, in the same float arithmetic
-            where, params = "updated_is_number = 1 AND ? - sort_value <= ?", [float(now_ms), active_minutes * 60_000.0]
-        with self._mutex, self._db("read"):
-            conn = self._connection(create=False)
-            if conn is None:
-                return [], 0
-            with self._snapshot(conn):
-                if conn.execute("SELECT 1 FROM store WHERE id = 1").fetchone() is None:
-                    return [], 0
-                if active_minutes is None and conn.execute(
-                        "SELECT 1 FROM entries WHERE sort_value IS NULL LIMIT 1").fetchone() is not None:
-                    return None  # a NaN: the reference's order depends on every entry
-                total = conn.execute(f"SELECT count(*) FROM entries WHERE {where}", params).fetchone()[0]
-                if total == 0:
-                    return [], 0
-                edge = conn.execute(f"SELECT sort_value FROM entries WHERE {where} ORDER BY sort_value DESC "
-                                    f"LIMIT 1 OFFSET ?", [*params, min(limit, total) - 1]).fetchone()[0]
-                rows = conn.execute(f"SELECT session_key, position, entry, updated_at, sort_value, updated_is_number "
-                                    f"FROM entries WHERE {where} AND sort_value >= ?", [*params, edge]).fetchall()
-        decoded = []
-        for key_blob, position, raw, *columns in rows:
-            key = key_blob.decode("utf-8", "surrogatepass")
-            order = (0, int(key)) if jsjson.is_index_key(key) else (1, position)  # store order: JS's
-            decoded.append((-columns[1], order, key, raw, columns))
-        decoded.sort(key=lambda row: (row[0], row[1]))
-        pairs = []
-        for _, _, key, raw, columns in decoded[:limit]:
-            entry = self._listed(key, raw, columns)
-            if entry is None:
-                return None
-            pairs.append((key, entry))
-        return pairs, total
-
-    def lookup(self, key: str) -> tuple[bool, dict[str, Any] | None] | None:
-        with self._mutex, self._db("read"):
-            conn = self._connection(create=False)
-            if conn is None:
-                return False, None
-            with self._snapshot(conn):
-                if conn.execute("SELECT 1 FROM store WHERE id = 1").fetchone() is None:
-                    return False, None
-                row = conn.execute("SELECT entry, updated_at, sort_value, updated_is_number FROM entries "
-                                   "WHERE session_key = ?", [_key(key)]).fetchone()
-        if row is None:
-            return False, None
-        entry = self._listed(key, row[0], row[1:])
-        return None if entry is None else (True, entry)
 
     # -- maintenance push-down --------------------------------------------------------------------------
 
-    def stale_keys(self, state: StoreState, cutoff_ms: float, also: Iterable[str] = ()) -> list[str] | None:
-        """The stale prune's candidates from the ``entries_stale`` index: unprotected
-        rows whose ``updated_at`` is below the cutoff, rows another set of
-        protection rules decided, and every key changed in memory since the
-        stored version. Returns exactly the keys whose ``updatedAt`` is below the
-        cutoff (the policy's own first test), in store order."""
-        tracked = self._tracked
-        if tracked is None or state.version is None or tracked[0] != state.version:
-            return None  # not the state this backend loaded or wrote: let the policy scan
-        extra = state.unsaved | self._dirty | set(also)
-        with self._mutex, self._db("read"):
-            conn = self._connection(create=False)
-            if conn is None:
-                return None
-            with self._snapshot(conn):
-                if self._query_version(conn) != state.version:
-                    return None  # the database moved on since this state was read
-                rows = conn.execute(
-                    "SELECT session_key, position FROM entries WHERE updated_at < ?1 AND NOT protected "
-                    "UNION ALL SELECT session_key, position FROM entries WHERE protected AND protected_by <> ?2 "
-                    "AND updated_at < ?1", [cutoff_ms, self._protection_rules()]).fetchall()
-        entries = state.entries
-        positions = {}
-        for key_blob, position in rows:
-            key = key_blob.decode("utf-8", "surrogatepass")
-            if key in entries:
-                positions[key] = position
-        candidates = list(positions) + [k for k in extra if k in entries and k not in positions]
-        stale = [k for k in candidates if _below(entries[k], cutoff_ms)]
-        if any(k in extra for k in stale):
-            wanted = set(stale)  # a key changed in memory may have moved: the store's own order
-            return [k for k in entries if k in wanted]
-        # Unchanged rows keep their place: position order, integer-like keys first as JS orders them.
-        stale.sort(key=lambda k: (0, int(k), 0) if jsjson.is_index_key(k) else (1, 0, positions[k]))
-        return stale
-
-
-def _below(entry: Any, cutoff_ms: float) -> bool:
-    """The stale prune's age test: ``updatedAt`` present and below the cutoff (JS compare)."""
-    value = entry.get("updatedAt") if isinstance(entry, dict) else None
-    return value is not None and js_to_number(value) < cutoff_ms
 
