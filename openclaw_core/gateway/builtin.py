@@ -158,21 +158,24 @@ async def sessions_list(call: MethodCall) -> dict[str, Any]:
     config = call.config
     now = _now_ms()
     agent = params.get("agentId")
-    if isinstance(agent, str):
-        agent_id = keys.normalize_agent_id(agent)
-        targets = [(agent_id, str(config.store_path(agent_id)))]
-        path = targets[0][1]
-    elif config.session_store and not config.session_store.count("{agentId}"):
+    if config.session_store and not config.session_store.count("{agentId}"):
         targets = [(config.default_agent_id(), str(config.store_path()))]
         path = targets[0][1]
+    elif isinstance(agent, str):
+        agent_id = keys.normalize_agent_id(agent)
+        targets = [(agent_id, str(config.store_path(agent_id)))]
+        # The reference names the store only when it found exactly one (an agent without one: "(multiple)").
+        path = targets[0][1] if _store_exists(targets[0][1], config, call.gateway.pm) else "(multiple)"
     else:
-        targets = [(a, str(config.store_path(a))) for a in srpc.agent_ids_for_listing(config)]
+        targets = [(a, str(config.store_path(a))) for a in srpc.agent_ids_for_store_scan(config)]
         path = "(multiple)"
 
     def build() -> dict[str, Any]:
+        from openclaw_core.gateway import sessions_read
         from openclaw_core.store.writer import get_writer
 
         combined: list[tuple[str, Mapping[str, Any]]] = []
+        stores: dict[str, str] = {}
         seen: set[str] = set()
         for agent_id, store_path in targets:
             if store_path in seen:
@@ -181,13 +184,28 @@ async def sessions_list(call: MethodCall) -> dict[str, Any]:
             if not _store_exists(store_path, config, call.gateway.pm):
                 continue  # no writer (and no watcher creating its dir) for a store that is not there
 
-            def collect(entries: Mapping[str, Mapping[str, Any]], agent_id: str = agent_id) -> None:
+            def collect(entries: Mapping[str, Mapping[str, Any]], agent_id: str = agent_id,
+                        store_path: str = store_path) -> None:
                 for key, entry in entries.items():
-                    combined.append((keys.canonical_key_for_agent(agent_id, key), entry))
+                    canonical = keys.canonical_key_for_agent(agent_id, key)
+                    combined.append((canonical, entry))
+                    stores.setdefault(canonical, store_path)
 
             get_writer(store_path, config, call.gateway.pm).read(collect)
         selected, total, limit = srpc.select_rows(combined, params, now)
-        rows = [srpc.session_row(config, key, entry) for key, entry in selected]
+        children = sessions_read.child_sessions_index(dict(combined), now)
+        titles = params.get("includeDerivedTitles") is True
+        last_message = params.get("includeLastMessage") is True
+        rows = []
+        for index, (key, entry) in enumerate(selected):
+            row = srpc.session_row(config, key, entry, children=children.get(key))
+            if entry.get("sessionId") and index < 100 and (titles or last_message):
+                agent_id = keys.parse_agent_session_key(key)
+                first, last = sessions_read.title_fields(
+                    entry, stores.get(key, path),
+                    keys.normalize_agent_id(agent_id.agent_id) if agent_id else config.default_agent_id())
+                sessions_read.add_titles(row, entry, first, last, titles=titles, last_message=last_message)
+            rows.append(row)
         return {"ts": now, "path": path, "count": len(rows), "totalCount": total, "limitApplied": limit,
                 "hasMore": len(rows) < total, "defaults": srpc.list_defaults(config), "sessions": rows}
 
@@ -356,7 +374,14 @@ def agents_list(call: MethodCall) -> dict[str, Any]:
     agents = []
     configured = {keys.normalize_agent_id(a.get("id") if isinstance(a.get("id"), str) else None): a
                   for a in config.agents_list()}
-    for agent_id in config.agent_ids():
+    # The reference's order: the default, then the rest in localeCompare order; only the
+    # configured ones when any are (agent dirs on disk alone are not listed then).
+    explicit = {keys.normalize_agent_id(a["id"]) for a in config.agents_list() if isinstance(a.get("id"), str) and a["id"]}
+    allowed = explicit | {config.default_agent_id()} if explicit else None
+    ids = [a for a in srpc.agent_ids_for_listing(config) if allowed is None or a in allowed]
+    if config.main_key not in ids and (allowed is None or config.main_key in allowed):
+        ids.append(config.main_key)
+    for agent_id in ids:
         summary: dict[str, Any] = {"id": agent_id}
         agent = configured.get(agent_id, {})
         name = agent.get("name")
@@ -418,4 +443,5 @@ def builtin_methods() -> list[GatewayMethod]:
         GatewayMethod("sessions.cleanup", sessions_cleanup, scope=ADMIN_SCOPE, params=SESSIONS_CLEANUP),
         GatewayMethod("sessions.reset", sessions_reset, scope=ADMIN_SCOPE, params=SESSIONS_RESET),
         GatewayMethod("sessions.delete", sessions_delete, scope=ADMIN_SCOPE, params=SESSIONS_DELETE),
+        *__import__("openclaw_core.gateway.sessions_read", fromlist=["methods"]).methods(),
     ]

@@ -97,7 +97,10 @@ def _number(value: Any) -> float:
 
 
 def agent_ids_for_listing(config: Config) -> list[str]:
-    """Configured agents plus agent dirs found on disk; the default first, the rest sorted."""
+    """Configured agents plus agent dirs found on disk; the default first, the rest in
+    ``localeCompare`` order (``listConfiguredAgentIds``)."""
+    from openclaw_core.jssort import ascii_locale_key
+
     ids = {config.default_agent_id(), *config.agent_ids()}
     agents_dir = Path(config.state_dir) / "agents"
     try:
@@ -107,7 +110,19 @@ def agent_ids_for_listing(config: Config) -> list[str]:
     except OSError:
         pass
     default = config.default_agent_id()
-    return [default, *sorted(i for i in ids if i != default)]
+    return [default, *sorted((i for i in ids if i != default), key=ascii_locale_key)]
+
+
+def agent_ids_for_store_scan(config: Config) -> list[str]:
+    """The agents whose stores ``sessions.list`` merges, in the reference's order: the
+    configured ones in config order, then agent dirs found on disk (sorted)."""
+    ids = list(dict.fromkeys([*config.agent_ids(), config.default_agent_id()]))
+    try:
+        found = sorted(keys.normalize_agent_id(item.name) for item in (Path(config.state_dir) / "agents").iterdir()
+                       if item.is_dir())
+    except OSError:
+        found = []
+    return ids + [i for i in dict.fromkeys(found) if i not in ids]
 
 
 # --- models and rows --------------------------------------------------------------------------
@@ -149,8 +164,17 @@ def session_model(config: Config, entry: Mapping[str, Any], agent_id: str) -> tu
     return provider, model
 
 
-def thinking_levels() -> list[dict[str, str]]:
-    return [{"id": level, "label": level} for level in THINKING_LEVELS]
+# The bundled OpenAI provider offers "xhigh" only for these model ids (or ids they prefix).
+_XHIGH_MODELS = {"openai": ("gpt-5.5", "gpt-5.5-pro", "gpt-5.4", "gpt-5.4-pro", "gpt-5.4-mini", "gpt-5.4-nano",
+                            "gpt-5.2"),
+                 "openai-codex": ("gpt-5.5", "gpt-5.5-pro", "gpt-5.4", "gpt-5.4-pro", "gpt-5.3-codex",
+                                  "gpt-5.2-codex", "gpt-5.1-codex")}
+
+
+def thinking_levels(provider: str = DEFAULT_PROVIDER, model: str = DEFAULT_MODEL) -> list[dict[str, str]]:
+    model_id = js_trim(model).lower()
+    xhigh = any(model_id.startswith(m) for m in _XHIGH_MODELS.get(js_trim(provider).lower(), ()))
+    return [{"id": level, "label": level} for level in THINKING_LEVELS if level != "xhigh" or xhigh]
 
 
 def list_defaults(config: Config) -> dict[str, Any]:
@@ -160,15 +184,14 @@ def list_defaults(config: Config) -> dict[str, Any]:
         "modelProvider": provider,
         "model": model,
         "contextTokens": context if isinstance(context, int) and not isinstance(context, bool) else DEFAULT_CONTEXT_TOKENS,
-        "thinkingLevels": thinking_levels(),
-        "thinkingOptions": list(THINKING_LEVELS),
+        "thinkingLevels": thinking_levels(provider, model),
+        "thinkingOptions": [level["label"] for level in thinking_levels(provider, model)],
         "thinkingDefault": "off",
     }
 
 
 _ROW_FIELDS = ("spawnedBy", "spawnedWorkspaceDir", "forkedFromParent", "spawnDepth", "subagentRole",
                "subagentControlScope")
-_ROW_FIELDS_2 = ("label", "displayName")
 _ROW_FIELDS_3 = ("subject", "groupChannel", "space", "chatType", "origin", "updatedAt", "sessionId", "systemSent",
                  "abortedLastRun", "thinkingLevel")
 _ROW_FIELDS_4 = ("fastMode", "verboseLevel", "traceLevel", "reasoningLevel", "elevatedLevel", "sendPolicy",
@@ -179,22 +202,27 @@ def _positive(value: Any) -> Any:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
 
 
-def session_row(config: Config, key: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+def session_row(config: Config, key: str, entry: Mapping[str, Any],
+                children: list[str] | None = None) -> dict[str, Any]:
     """One ``sessions.list`` row (the reference's lightweight row; absent values omitted)."""
+    from openclaw_core.gateway.sessions_read import display_fields, latest_checkpoint
+    from openclaw_core.store.normalize import normalize_delivery
+
     parsed = keys.parse_agent_session_key(key)
     agent_id = keys.normalize_agent_id(parsed.agent_id) if parsed else config.default_agent_id()
     row: dict[str, Any] = {"key": key}
     for name in _ROW_FIELDS:
         row[name] = entry.get(name)
     row["kind"] = row_kind(key, entry)
-    for name in _ROW_FIELDS_2:
-        row[name] = entry.get(name)
-    row["channel"] = entry.get("channel")
+    row["label"] = entry.get("label")
+    row["displayName"], row["channel"] = display_fields(key, entry)
     for name in _ROW_FIELDS_3:
         row[name] = entry.get(name)
     row["updatedAt"] = entry.get("updatedAt")
-    row["thinkingLevels"] = thinking_levels()
-    row["thinkingOptions"] = list(THINKING_LEVELS)
+    provider, model = session_model(config, entry, agent_id)
+    levels = thinking_levels(provider, model)
+    row["thinkingLevels"] = levels
+    row["thinkingOptions"] = [level["label"] for level in levels]
     row["thinkingDefault"] = entry.get("thinkingLevel")
     for name in _ROW_FIELDS_4:
         row[name] = entry.get(name)
@@ -202,16 +230,21 @@ def session_row(config: Config, key: str, entry: Mapping[str, Any]) -> dict[str,
     row["totalTokens"] = total
     row["totalTokensFresh"] = total is not None
     row["estimatedCostUsd"] = entry.get("estimatedCostUsd")
-    for name in ("status", "startedAt", "endedAt", "runtimeMs", "parentSessionKey", "responseUsage"):
+    for name in ("status", "startedAt", "endedAt", "runtimeMs", "parentSessionKey"):
         row[name] = entry.get(name)
-    provider, model = session_model(config, entry, agent_id)
+    row["childSessions"] = children or None
+    row["responseUsage"] = entry.get("responseUsage")
     row["modelProvider"], row["model"] = provider, model
     row["agentRuntime"] = {"id": "pi", "source": "implicit"}
     row["contextTokens"] = _positive(entry.get("contextTokens"))
-    for name in ("deliveryContext", "lastChannel", "lastTo", "lastAccountId", "lastThreadId"):
-        row[name] = entry.get(name)
+    delivery = dict(entry)  # the delivery fields as the reference derives them (the entry is not changed)
+    normalize_delivery(delivery)
+    row["deliveryContext"] = delivery.get("deliveryContext")
+    for name in ("lastChannel", "lastTo", "lastAccountId", "lastThreadId"):
+        row[name] = delivery.get(name) if delivery.get(name) is not None else entry.get(name)
     checkpoints = entry.get("compactionCheckpoints")
     row["compactionCheckpointCount"] = len(checkpoints) if isinstance(checkpoints, list) else None
+    row["latestCompactionCheckpoint"] = latest_checkpoint(entry)
     row["hasActiveRun"] = False
     return {k: v for k, v in row.items() if v is not None}
 
@@ -259,8 +292,38 @@ def select_rows(entries: Iterable[tuple[str, Mapping[str, Any]]], params: Mappin
             continue
         kept.append((key, entry))
     limit = max(1, int(params["limit"])) if isinstance(params.get("limit"), (int, float)) else LIST_DEFAULT_LIMIT
-    kept.sort(key=lambda item: -_number(item[1].get("updatedAt")))  # stable: ties keep store order
-    return kept[:limit], len(kept), limit
+    return newest_first(kept, limit), len(kept), limit
+
+
+def _updated_at_order(a: tuple[str, Mapping[str, Any]], b: tuple[str, Mapping[str, Any]]) -> float:
+    """``(b.updatedAt ?? 0) - (a.updatedAt ?? 0)`` with JS arithmetic (NaN for a non-number)."""
+    from openclaw_core.jsvalues import to_number
+
+    return to_number(b[1].get("updatedAt")) - to_number(a[1].get("updatedAt"))
+
+
+def newest_first(rows: list[tuple[str, Mapping[str, Any]]], limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+    """The reference's selection: up to 200 rows by insertion before the first older row
+    (ties keep their order), more through the engine's sort."""
+    from openclaw_core.jsvalues import is_number
+
+    values = [row[1].get("updatedAt") for row in rows]
+    if all(v is None or is_number(v) for v in values):  # a total order: both are a stable sort
+        return sorted(rows, key=lambda row: -(row[1].get("updatedAt") or 0))[:limit]
+    if limit > 200:
+        from openclaw_core.jssort import v8_sort
+
+        return v8_sort(list(rows), _updated_at_order)[:limit]
+    selected: list[tuple[str, Mapping[str, Any]]] = []
+    for row in rows:
+        at = next((i for i, other in enumerate(selected) if _updated_at_order(row, other) < 0), -1)
+        if at >= 0:
+            selected.insert(at, row)
+            if len(selected) > limit:
+                selected.pop()
+        elif len(selected) < limit:
+            selected.append(row)
+    return selected
 
 
 # --- sessions.patch -----------------------------------------------------------------------------
