@@ -103,15 +103,19 @@ def run_mutations(port: int, token: str, quiet: float = 1.0) -> dict[str, Any]:
 
 
 def agents_tree(state_dir: Path) -> list[str]:
-    """agents/ as sorted lines: `path/` for a dir, `path<TAB>size<TAB>mode` for a file."""
+    """agents/ as sorted lines: `path/` for a dir, `path<TAB>size<TAB>mode` for a file (locks left out)."""
     root = state_dir / "agents"
     lines = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, state_dir)
         lines.append(rel + "/")
         for name in filenames:
+            if name.endswith((".lock", ".tmp")):
+                continue
             st = os.stat(os.path.join(dirpath, name))
-            lines.append(f"{rel}/{name}\t{st.st_size}\t{oct(st.st_mode & 0o777)}")
+            # a store's size depends on the length of the paths in it: compared elsewhere
+            size = "-" if name == "sessions.json" else st.st_size
+            lines.append(f"{rel}/{name}\t{size}\t{oct(st.st_mode & 0o777)}")
     return sorted(lines)
 
 

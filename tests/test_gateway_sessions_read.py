@@ -80,5 +80,11 @@ def test_mutation_and_sessions_changed_match_openclaw(mutation_answers, name):
 
 
 def test_agents_tree_after_mutations_matches_openclaw(mutation_answers):
-    """agents.delete of an agent without a store leaves agents/<id>/ empty, as OpenClaw's purge does."""
-    assert mutation_answers[1] == RECORDED["tree"]
+    """The tree after the mutations is OpenClaw's, but for one deliberate difference
+    (docs/differences.md, "agents delete of an agent without a session store"): OpenClaw's
+    purge writes an empty store `{}` for ops1, which has none, and then trashes its
+    sessions dir, leaving an empty agents/ops1/; we create nothing, so nothing is left."""
+    ours = mutation_answers[1]
+    theirs = RECORDED["tree"]
+    assert "agents/ops1/" in theirs and "agents/ops1/" not in ours
+    assert ours == [line for line in theirs if line != "agents/ops1/"]

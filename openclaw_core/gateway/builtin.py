@@ -96,15 +96,15 @@ def _entry_copy(entry: Mapping[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(dict(entry))
 
 
-def _changed_payload(key: str, reason: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"sessionKey": key, "reason": reason}
-    if entry:
-        for name in ("updatedAt", "sessionId", "label", "displayName", "channel", "chatType", "thinkingLevel",
-                     "sendPolicy", "responseUsage", "modelProvider", "model"):
-            if entry.get(name) is not None:
-                payload[name] = entry[name]
-        payload["kind"] = srpc.row_kind(key, entry)
-    return payload
+async def _emit_changed(call: MethodCall, target: srpc.SessionTarget, reason: str) -> None:
+    """``sessions.changed`` with the session's row as it is after the write (the reference's fields)."""
+    from openclaw_core.gateway import sessions_read
+
+    now = _now_ms()
+    payload = await call.read_store(target.store_path, lambda entries: sessions_read.changed_payload(
+        call.config, target.canonical_key, reason, entries.get(target.canonical_key), target.store_path, entries,
+        now))
+    call.emit_sessions_changed(payload)
 
 
 # --- health, config --------------------------------------------------------------------------
@@ -242,7 +242,7 @@ async def sessions_patch(call: MethodCall) -> dict[str, Any]:
     except srpc.PatchRejected as exc:
         raise MethodError(str(exc)) from None
     provider, model = srpc.session_model(config, entry, target.agent_id)
-    call.emit_sessions_changed(_changed_payload(target.canonical_key, "patch", entry))
+    await _emit_changed(call, target, "patch")
     return {"ok": True, "path": target.store_path, "key": target.canonical_key, "entry": entry,
             "resolved": {"modelProvider": provider, "model": model,
                          "agentRuntime": {"id": "pi", "source": "implicit"}}}
@@ -279,7 +279,7 @@ async def sessions_reset(call: MethodCall) -> dict[str, Any]:
         srpc.create_transcript(Path(entry["sessionFile"]), entry["sessionId"])
 
     await call.run_blocking(transcripts)
-    call.emit_sessions_changed(_changed_payload(target.canonical_key, reason, entry))
+    await _emit_changed(call, target, reason)
     return {"ok": True, "key": target.canonical_key, "entry": entry}
 
 
@@ -310,7 +310,7 @@ async def sessions_delete(call: MethodCall) -> dict[str, Any]:
         archived = await call.run_blocking(srpc.archive_transcript, removed.get("entry"),
                                            Path(target.store_path).parent, target.agent_id, "deleted")
     if deleted:
-        call.emit_sessions_changed(_changed_payload(target.canonical_key, "delete", None))
+        call.emit_sessions_changed({"sessionKey": target.canonical_key, "reason": "delete"})
     return {"ok": True, "key": target.canonical_key, "deleted": deleted, "archived": archived}
 
 
@@ -426,7 +426,7 @@ async def agents_delete(call: MethodCall) -> dict[str, Any]:
                                             pm=call.gateway.pm)
     except Exception as exc:  # noqa: BLE001 - a refusal of the service is the caller's error
         raise MethodError(getattr(exc, "message", None) or str(exc)) from None
-    call.emit_sessions_changed({"reason": "agent-delete", "agentId": agent_id})
+    # No sessions.changed: the reference sends none for an agent's purge.
     return result.gateway_payload()
 
 
