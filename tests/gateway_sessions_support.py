@@ -81,8 +81,9 @@ def _drain(ws: Any, quiet: float) -> list[dict[str, Any]]:
             events.append(frame.get("payload"))
 
 
-def run_mutations(port: int, token: str, quiet: float = 1.0) -> dict[str, Any]:
-    """Each mutation's answer and the sessions.changed events a subscriber saw after it."""
+def run_mutations(port: int, token: str, quiet: float = 1.0, settle: float = 3.0) -> dict[str, Any]:
+    """Each mutation's answer, and under "events" every sessions.changed event a
+    subscriber saw, in order (one list: when an event arrives varies from run to run)."""
     from gateway_support import handshake, request
 
     sub, hello = handshake(port, token=token, scopes=["operator.read"])
@@ -92,10 +93,12 @@ def run_mutations(port: int, token: str, quiet: float = 1.0) -> dict[str, Any]:
         subscribed = request(sub, "sessions.subscribe", {})
         _drain(sub, quiet)
         out: dict[str, Any] = {"subscribe": subscribed.get("payload")}
+        events: list[dict[str, Any]] = []
         for name, method, params in MUTATIONS:
             reply = request(actor, method, params, timeout=60)
-            out[name] = {"ok": reply.get("ok"), "payload": reply.get("payload"), "error": reply.get("error"),
-                         "events": _drain(sub, quiet)}
+            out[name] = {"ok": reply.get("ok"), "payload": reply.get("payload"), "error": reply.get("error")}
+            events += _drain(sub, quiet)
+        out["events"] = events + _drain(sub, settle)
         return out
     finally:
         sub.close()

