@@ -17,6 +17,7 @@ from typing import Any
 
 from openclaw_core import keys, regular_file
 from openclaw_core.jsvalues import js_trim
+from openclaw_core.gateway import sessions_read
 from openclaw_core.gateway import sessions_rpc as srpc
 from openclaw_core.gateway.methods import GatewayMethod, MethodCall, MethodError
 from openclaw_core.gateway.protocol import (
@@ -98,12 +99,16 @@ def _entry_copy(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _emit_changed(call: MethodCall, target: srpc.SessionTarget, reason: str) -> None:
     """``sessions.changed`` with the session's row as it is after the write (the reference's fields)."""
-    from openclaw_core.gateway import sessions_read
-
+    if not any(client.subscribed for client in list(call.gateway.clients.values())):
+        return  # the row is built only for someone who listens
     now = _now_ms()
-    payload = await call.read_store(target.store_path, lambda entries: sessions_read.changed_payload(
-        call.config, target.canonical_key, reason, entries.get(target.canonical_key), target.store_path, entries,
-        now))
+    try:
+        payload = await call.read_store(target.store_path, lambda entries: sessions_read.changed_payload(
+            call.config, target.canonical_key, reason, entries.get(target.canonical_key), target.store_path,
+            entries, now))
+    except Exception as exc:  # noqa: BLE001 - the write is done; the event must not turn it into an error
+        call.gateway.log(f"[gateway] sessions.changed not built: {type(exc).__name__}: {exc}")
+        payload = {"sessionKey": target.canonical_key, "reason": reason}
     call.emit_sessions_changed(payload)
 
 
@@ -171,7 +176,6 @@ async def sessions_list(call: MethodCall) -> dict[str, Any]:
         path = "(multiple)"
 
     def build() -> dict[str, Any]:
-        from openclaw_core.gateway import sessions_read
         from openclaw_core.store.writer import get_writer
 
         combined: list[tuple[str, Mapping[str, Any]]] = []
@@ -376,7 +380,8 @@ def agents_list(call: MethodCall) -> dict[str, Any]:
                   for a in config.agents_list()}
     # The reference's order: the default, then the rest in localeCompare order; only the
     # configured ones when any are (agent dirs on disk alone are not listed then).
-    explicit = {keys.normalize_agent_id(a["id"]) for a in config.agents_list() if isinstance(a.get("id"), str) and a["id"]}
+    explicit = {keys.normalize_agent_id(a["id"]) for a in config.agents_list()
+                if isinstance(a.get("id"), str) and a["id"]}
     allowed = explicit | {config.default_agent_id()} if explicit else None
     ids = [a for a in srpc.agent_ids_for_listing(config) if allowed is None or a in allowed]
     if config.main_key not in ids and (allowed is None or config.main_key in allowed):
@@ -443,5 +448,5 @@ def builtin_methods() -> list[GatewayMethod]:
         GatewayMethod("sessions.cleanup", sessions_cleanup, scope=ADMIN_SCOPE, params=SESSIONS_CLEANUP),
         GatewayMethod("sessions.reset", sessions_reset, scope=ADMIN_SCOPE, params=SESSIONS_RESET),
         GatewayMethod("sessions.delete", sessions_delete, scope=ADMIN_SCOPE, params=SESSIONS_DELETE),
-        *__import__("openclaw_core.gateway.sessions_read", fromlist=["methods"]).methods(),
+        *sessions_read.methods(),
     ]

@@ -267,7 +267,7 @@ def select_rows(entries: Iterable[tuple[str, Mapping[str, Any]]], params: Mappin
     agent = keys.normalize_agent_id(params["agentId"]) if isinstance(params.get("agentId"), str) else ""
     label = js_trim(params["label"]) if isinstance(params.get("label"), str) else ""
     spawned_by = params.get("spawnedBy") if isinstance(params.get("spawnedBy"), str) else ""
-    search = params["search"].lower() if isinstance(params.get("search"), str) else ""
+    search = js_trim(params["search"]).lower() if isinstance(params.get("search"), str) else ""
     active = params.get("activeMinutes")
     cutoff = now_ms - max(1, int(active)) * 60_000 if isinstance(active, (int, float)) else None
     kept = []
@@ -285,14 +285,28 @@ def select_rows(entries: Iterable[tuple[str, Mapping[str, Any]]], params: Mappin
             continue
         if label and entry.get("label") != label:
             continue
-        if search and not any(isinstance(f, str) and search in f.lower() for f in (
-                entry.get("displayName"), entry.get("label"), entry.get("subject"), entry.get("sessionId"), key)):
+        if search and not any(isinstance(f, str) and search in js_trim(f).lower() for f in (
+                _search_display_name(key, entry), entry.get("label"), entry.get("subject"), entry.get("sessionId"),
+                key)):
             continue
         if cutoff is not None and _number(entry.get("updatedAt")) < cutoff:
             continue
         kept.append((key, entry))
     limit = max(1, int(params["limit"])) if isinstance(params.get("limit"), (int, float)) else LIST_DEFAULT_LIMIT
     return newest_first(kept, limit), len(kept), limit
+
+
+def _search_display_name(key: str, entry: Mapping[str, Any]) -> Any:
+    """What ``search`` matches as the display name: the entry's, else a group key's derived one."""
+    from openclaw_core.gateway.sessions_read import group_display_name, parse_group_key
+
+    if entry.get("displayName"):
+        return entry["displayName"]
+    group = parse_group_key(key)
+    channel = entry.get("channel") if entry.get("channel") is not None else (group[0] if group else None)
+    if not channel:
+        return None
+    return group_display_name(channel if isinstance(channel, str) else "", entry, group[1] if group else None, key)
 
 
 def _updated_at_order(a: tuple[str, Mapping[str, Any]], b: tuple[str, Mapping[str, Any]]) -> float:
