@@ -33,6 +33,8 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("list-work", "sessions.list", {"agentId": "work"}),
     ("list-unknown-agent", "sessions.list", {"agentId": "nope"}),
     ("list-search-family", "sessions.list", {"search": "family"}),
+    ("list-search-group-name", "sessions.list", {"search": "g-family"}),
+    ("list-search-trimmed", "sessions.list", {"search": "  ALICE "}),
     ("preview", "sessions.preview", {"keys": ["main", "agent:main:direct:bob", "agent:main:telegram:group:12345",
                                               "agent:main:nope", "agent:main:direct:nosid", "  ",
                                               "agent:work:main", "global"], "limit": 3, "maxChars": 30}),
