@@ -52,6 +52,15 @@ def read_answers(tmp_path_factory):
                        for name, method, params in CALLS}
         finally:
             ws.close()
+        # The same methods on protocol 4 (the later OpenClaw's clients): advertised, same answers.
+        ws, hello = handshake(gw.port, token=TOKEN, scopes=["operator.read"], minProtocol=4, maxProtocol=4)
+        assert hello["ok"] and hello["payload"]["protocol"] == 4, hello
+        try:
+            answers["v4-methods"] = hello["payload"]["features"]["methods"]
+            answers["v4"] = {name: normalise(as_cli(request(ws, method, params)), home, now, IDS)
+                             for name, method, params in CALLS if method in V4_READ_METHODS}
+        finally:
+            ws.close()
     finally:
         gw.stop()
     return answers
@@ -60,6 +69,15 @@ def read_answers(tmp_path_factory):
 @pytest.mark.parametrize("name", [c[0] for c in CALLS])
 def test_read_call_matches_openclaw(read_answers, name):
     assert read_answers[name] == RECORDED["calls"][name]
+
+
+V4_READ_METHODS = ("sessions.preview", "sessions.describe", "sessions.compaction.list")
+
+
+def test_read_methods_served_alike_on_protocol_4(read_answers):
+    assert set(V4_READ_METHODS) <= set(read_answers["v4-methods"])
+    assert read_answers["v4"] == {name: RECORDED["calls"][name] for name, method, _ in CALLS
+                                  if method in V4_READ_METHODS}
 
 
 @pytest.fixture(scope="module")
