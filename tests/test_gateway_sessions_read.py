@@ -186,3 +186,33 @@ def test_interop_sessions_changed_same_on_both_gateways(both_gateways):
 def test_interop_trees_differ_only_as_documented(both_gateways):
     theirs = both_gateways["ref"]["tree"]
     assert both_gateways["ours"]["tree"] == [line for line in theirs if line != "agents/ops1/"]
+
+
+def test_transcript_swapped_for_a_fifo_never_blocks_the_gateway(tmp_path):
+    """A transcript that is a FIFO (nobody writing) is not read: preview says "empty",
+    describe derives its title from the entry, and the Gateway keeps answering."""
+    home = tmp_path / "home"
+    sessions = home / ".openclaw" / "agents" / "main" / "sessions"
+    sessions.mkdir(parents=True)
+    sid = "00000001-0000-4000-8000-000000000001"
+    (sessions / "sessions.json").write_text(json.dumps(
+        {"agent:main:main": {"sessionId": sid, "updatedAt": 1_700_000_000_000}}))
+    os.mkfifo(sessions / f"{sid}.jsonl")
+    (home / ".openclaw" / "openclaw.json").write_text(json.dumps({"gateway": {"auth": {"token": TOKEN}}}))
+    gw = _start(home)
+    try:
+        ws, hello = handshake(gw.port, token=TOKEN, scopes=["operator.read"])
+        assert hello["ok"], hello
+        try:
+            preview = request(ws, "sessions.preview", {"keys": ["main"]}, timeout=5)
+            describe = request(ws, "sessions.describe", {"key": "main", "includeDerivedTitles": True,
+                                                         "includeLastMessage": True}, timeout=5)
+            listed = request(ws, "sessions.list", {"includeDerivedTitles": True}, timeout=5)
+        finally:
+            ws.close()
+    finally:
+        gw.stop()
+    assert preview["payload"]["previews"] == [{"key": "main", "status": "empty", "items": []}]
+    assert describe["payload"]["session"]["derivedTitle"] == "00000001 (2023-11-14)"
+    assert "lastMessagePreview" not in describe["payload"]["session"]
+    assert listed["payload"]["sessions"][0]["derivedTitle"] == "00000001 (2023-11-14)"

@@ -62,11 +62,11 @@ def transcript_file(entry: Mapping[str, Any], store_path: str, agent_id: str) ->
 
 
 def _read_slice(path: Path, size: int, *, tail: bool) -> str:
-    with open(path, "rb") as fh:
-        if tail:
-            total = fh.seek(0, 2)
-            fh.seek(max(0, total - size))
-        return fh.read(size).decode("utf-8", errors="replace")
+    # Never blocks: a transcript swapped for a FIFO or a device is refused, not opened for reading.
+    from openclaw_core import regular_file
+
+    data = regular_file.read_tail(path, size) if tail else regular_file.read_bytes(path, limit=size)
+    return data.decode("utf-8", errors="replace")
 
 
 def _message(line: str) -> Any:
@@ -230,7 +230,10 @@ def preview_items(entry: Mapping[str, Any], store_path: str, agent_id: str, limi
     chars = max(20, min(max_chars, 2000))
     messages: list[Any] = []
     for size in PREVIEW_READ_SIZES:
-        messages = _recent_messages(path, count, size)
+        try:
+            messages = _recent_messages(path, count, size)
+        except OSError:  # unreadable, or not a regular file: no messages, as in the reference
+            messages = []
         if messages:
             break
     items = []
