@@ -142,7 +142,10 @@ def derive_title(entry: Mapping[str, Any], first_user_message: str | None) -> st
         prefix = utf16_slice(session_id, 0, 8)
         updated = entry.get("updatedAt")
         if is_number(updated) and updated > 0:
-            day = datetime.fromtimestamp(updated / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+            try:
+                day = datetime.fromtimestamp(updated / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+            except (OverflowError, OSError, ValueError):  # past year 9999: no date rather than no answer
+                return prefix
             return f"{prefix} ({day})"
         return prefix
     return None
@@ -356,6 +359,14 @@ def child_sessions_index(entries: Mapping[str, Mapping[str, Any]], now_ms: int) 
     return index
 
 
+def children_of(entries: Mapping[str, Mapping[str, Any]], parent: str, now_ms: int) -> list[str] | None:
+    """``child_sessions_index(...).get(parent)`` without indexing every other parent."""
+    children = [key for key, entry in entries.items() if isinstance(entry, Mapping) and key != parent
+                and parent in (_text(entry.get("spawnedBy")), _text(entry.get("parentSessionKey")))
+                and _keep_child_link(entry, now_ms)]
+    return children or None
+
+
 def _positive_time(value: Any) -> bool:
     return is_number(value) and value > 0 and value != float("inf")
 
@@ -374,7 +385,7 @@ def full_row(config: Config, key: str, entry: Mapping[str, Any], store_path: str
              entries: Mapping[str, Mapping[str, Any]], now_ms: int, *, titles: bool = False,
              last_message: bool = False) -> dict[str, Any]:
     """One session's row as ``sessions.describe`` and ``sessions.changed`` carry it (not the list's light row)."""
-    row = srpc.session_row(config, key, entry, children=child_sessions_index(entries, now_ms).get(key))
+    row = srpc.session_row(config, key, entry, children=children_of(entries, key, now_ms))
     row["thinkingDefault"] = "off"
     row.pop("hasActiveRun", None)  # only the list (and the event) say whether a run is active
     if entry.get("sessionId") and (titles or last_message):
