@@ -79,16 +79,18 @@ def test_a_plugins_method_without_a_row_is_reported(register_openclaw_plugin):
     from openclaw_core import hookimpl
     from openclaw_core.adapters.gateway.methods import GatewayMethod
 
+    unserved = next(row.method for row in doc_rows() if row.versions == "not served")
+
     class Plugin:
         @hookimpl
         def openclaw_gateway_methods(self):
-            return [GatewayMethod("sessions.preview", lambda call: {}, scope="operator.read"),
+            return [GatewayMethod(unserved, lambda call: {}, scope="operator.read"),
                     GatewayMethod("demo.extra", lambda call: {}, scope="operator.admin")]
 
     register_openclaw_plugin(Plugin(), "docs-methods-plugin")
     found = problems(doc_rows(), served_methods())
     assert "add a row: | `demo.extra` | 3, 4 | admin | — | — | ... |" in found
-    assert "`sessions.preview`: the row says versions 'not served', scope '—'; it is served on 3, 4, scope read" \
+    assert f"`{unserved}`: the row says versions 'not served', scope '—'; it is served on 3, 4, scope read" \
         in found
 
 

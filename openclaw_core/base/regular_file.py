@@ -51,6 +51,39 @@ def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
         os.close(fd)
 
 
+def read_tail(path: str | os.PathLike[str], size: int) -> bytes:
+    """The file's last ``size`` bytes (all of a shorter file); errors as :func:`read_bytes`."""
+    fd = _open_regular(path)
+    try:
+        end = os.fstat(fd).st_size
+        os.lseek(fd, max(0, end - size), os.SEEK_SET)
+        chunks, left = [], min(size, end)
+        while left > 0:
+            block = os.read(fd, left)
+            if not block:
+                break
+            chunks.append(block)
+            left -= len(block)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: str | os.PathLike[str]) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise NotRegularFile(path) from None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket
+            raise NotRegularFile(path) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(path)
+    return fd
+
+
 def read_text(path: str | os.PathLike[str] | Path) -> str:
     """:func:`read_bytes` decoded as ``Path.read_text(encoding="utf-8")`` decodes
     (``UnicodeDecodeError``; universal newlines, so that callers see what they did before)."""

@@ -414,3 +414,23 @@ def _gallop_right(array: list[Any], cmp: Compare, key: Any, base: int, length: i
         else:
             last = mid + 1
     return offset
+
+
+# ICU's root collation (String.prototype.localeCompare without a locale) puts
+# punctuation before digits and digits before letters, '_' before '-'.
+_ASCII_COLLATION = {"_": 0, "-": 1, ".": 2}
+
+
+def ascii_locale_key(text: str) -> tuple[tuple[int, int], ...]:
+    """Sort key that orders normalised ids (``[a-z0-9_-]``) as ``a.localeCompare(b)`` does."""
+    key = []
+    for ch in text:
+        if ch in _ASCII_COLLATION:
+            key.append((0, _ASCII_COLLATION[ch]))
+        elif ch.isdigit() and ch.isascii():
+            key.append((1, ord(ch)))
+        elif ch.isascii() and ch.isalpha():
+            key.append((2, ord(ch.lower()) * 2 + (1 if ch.isupper() else 0)))
+        else:
+            key.append((3, ord(ch)))
+    return tuple(key)

@@ -19,6 +19,7 @@ from openclaw_core.base import keys
 
 from openclaw_core.base import regular_file
 from openclaw_core.js.values import js_trim
+from openclaw_core.adapters.gateway import sessions_read
 from openclaw_core.adapters.gateway import sessions_rpc as srpc
 from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodCall, MethodError
 from openclaw_core.engine.wire.protocol import (
@@ -36,6 +37,7 @@ from openclaw_core.engine.wire.protocol import (
 )
 
 from openclaw_core.adapters.gateway.redact import REDACTED, redact  # noqa: F401 - REDACTED re-exported
+from openclaw_core.adapters.gateway import session_patch, session_transcripts
 
 
 def _now_ms() -> int:
@@ -98,15 +100,19 @@ def _entry_copy(entry: Mapping[str, Any]) -> dict[str, Any]:
         return copy.deepcopy(dict(entry))
 
 
-def _changed_payload(key: str, reason: str, entry: Mapping[str, Any] | None) -> dict[str, Any]:
-    payload: dict[str, Any] = {"sessionKey": key, "reason": reason}
-    if entry:
-        for name in ("updatedAt", "sessionId", "label", "displayName", "channel", "chatType", "thinkingLevel",
-                     "sendPolicy", "responseUsage", "modelProvider", "model"):
-            if entry.get(name) is not None:
-                payload[name] = entry[name]
-        payload["kind"] = srpc.row_kind(key, entry)
-    return payload
+async def _emit_changed(call: MethodCall, target: srpc.SessionTarget, reason: str) -> None:
+    """``sessions.changed`` with the session's row as it is after the write (the reference's fields)."""
+    if not any(client.subscribed for client in list(call.gateway.clients.values())):
+        return  # the row is built only for someone who listens
+    now = _now_ms()
+    try:
+        payload = await call.read_store(target.store_path, lambda entries: sessions_read.changed_payload(
+            call.config, target.canonical_key, reason, entries.get(target.canonical_key), target.store_path,
+            entries, now))
+    except Exception as exc:  # noqa: BLE001 - the write is done; the event must not turn it into an error
+        call.gateway.log(f"[gateway] sessions.changed not built: {type(exc).__name__}: {exc}")
+        payload = {"sessionKey": target.canonical_key, "reason": reason}
+    call.emit_sessions_changed(payload)
 
 
 # --- health, config --------------------------------------------------------------------------
@@ -133,9 +139,9 @@ def _store_summary(call: MethodCall, path: str) -> dict[str, Any]:
     now = _now_ms()
 
     def summarise(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        newest = sorted(entries.items(), key=lambda kv: -srpc._number(kv[1].get("updatedAt")))[:5]
+        newest = sorted(entries.items(), key=lambda kv: -srpc.number(kv[1].get("updatedAt")))[:5]
         return {"path": path, "count": len(entries), "recent": [
-            {"key": k, "updatedAt": e.get("updatedAt"), "age": now - srpc._number(e.get("updatedAt"))}
+            {"key": k, "updatedAt": e.get("updatedAt"), "age": now - srpc.number(e.get("updatedAt"))}
             for k, e in newest]}
 
     if not _store_exists(path, call.config, call.gateway.hooks):
@@ -160,21 +166,23 @@ async def sessions_list(call: MethodCall) -> dict[str, Any]:
     config = call.config
     now = _now_ms()
     agent = params.get("agentId")
-    if isinstance(agent, str):
-        agent_id = keys.normalize_agent_id(agent)
-        targets = [(agent_id, str(config.store_path(agent_id)))]
-        path = targets[0][1]
-    elif config.session_store and not config.session_store.count("{agentId}"):
+    if config.session_store and not config.session_store.count("{agentId}"):
         targets = [(config.default_agent_id(), str(config.store_path()))]
         path = targets[0][1]
+    elif isinstance(agent, str):
+        agent_id = keys.normalize_agent_id(agent)
+        targets = [(agent_id, str(config.store_path(agent_id)))]
+        # The reference names the store only when it found exactly one (an agent without one: "(multiple)").
+        path = targets[0][1] if _store_exists(targets[0][1], config, call.gateway.hooks) else "(multiple)"
     else:
-        targets = [(a, str(config.store_path(a))) for a in srpc.agent_ids_for_listing(config)]
+        targets = [(a, str(config.store_path(a))) for a in srpc.agent_ids_for_store_scan(config)]
         path = "(multiple)"
 
     def build() -> dict[str, Any]:
         from openclaw_core.engine.store.writer import get_writer
 
         combined: list[tuple[str, Mapping[str, Any]]] = []
+        stores: dict[str, str] = {}
         seen: set[str] = set()
         for agent_id, store_path in targets:
             if store_path in seen:
@@ -183,13 +191,28 @@ async def sessions_list(call: MethodCall) -> dict[str, Any]:
             if not _store_exists(store_path, config, call.gateway.hooks):
                 continue  # no writer (and no watcher creating its dir) for a store that is not there
 
-            def collect(entries: Mapping[str, Mapping[str, Any]], agent_id: str = agent_id) -> None:
+            def collect(entries: Mapping[str, Mapping[str, Any]], agent_id: str = agent_id,
+                        store_path: str = store_path) -> None:
                 for key, entry in entries.items():
-                    combined.append((keys.canonical_key_for_agent(agent_id, key), entry))
+                    canonical = keys.canonical_key_for_agent(agent_id, key)
+                    combined.append((canonical, entry))
+                    stores.setdefault(canonical, store_path)
 
             get_writer(store_path, config, call.gateway.hooks).read(collect)
         selected, total, limit = srpc.select_rows(combined, params, now)
-        rows = [srpc.session_row(config, key, entry) for key, entry in selected]
+        children = sessions_read.child_sessions_index(dict(combined), now)
+        titles = params.get("includeDerivedTitles") is True
+        last_message = params.get("includeLastMessage") is True
+        rows = []
+        for index, (key, entry) in enumerate(selected):
+            row = srpc.session_row(config, key, entry, children=children.get(key))
+            if entry.get("sessionId") and index < 100 and (titles or last_message):
+                agent_id = keys.parse_agent_session_key(key)
+                first, last = session_transcripts.title_fields(
+                    entry, stores.get(key, path),
+                    keys.normalize_agent_id(agent_id.agent_id) if agent_id else config.default_agent_id())
+                sessions_read.add_titles(row, entry, first, last, titles=titles, last_message=last_message)
+            rows.append(row)
         return {"ts": now, "path": path, "count": len(rows), "totalCount": total, "limitApplied": limit,
                 "hasMore": len(rows) < total, "defaults": srpc.list_defaults(config), "sessions": rows}
 
@@ -214,7 +237,7 @@ async def sessions_patch(call: MethodCall) -> dict[str, Any]:
 
     def mutate(store: Any) -> dict[str, Any]:
         store_key = srpc.promote_canonical(store, target)
-        entry = srpc.apply_patch(store, store_key, params, _now_ms())
+        entry = session_patch.apply_patch(store, store_key, params, _now_ms())
         if model_reset:  # model: null -> back to the configured default
             for name in ("providerOverride", "modelOverride", "modelOverrideSource"):
                 entry.pop(name, None)
@@ -223,10 +246,10 @@ async def sessions_patch(call: MethodCall) -> dict[str, Any]:
     try:
         entry = await call.mutate(target.store_path, mutate,
                                   maintenance=_maintenance(frozenset({target.canonical_key})))
-    except srpc.PatchRejected as exc:
+    except session_patch.PatchRejected as exc:
         raise MethodError(str(exc)) from None
     provider, model = srpc.session_model(config, entry, target.agent_id)
-    call.emit_sessions_changed(_changed_payload(target.canonical_key, "patch", entry))
+    await _emit_changed(call, target, "patch")
     return {"ok": True, "path": target.store_path, "key": target.canonical_key, "entry": entry,
             "resolved": {"modelProvider": provider, "model": model,
                          "agentRuntime": {"id": "pi", "source": "implicit"}}}
@@ -263,7 +286,7 @@ async def sessions_reset(call: MethodCall) -> dict[str, Any]:
         srpc.create_transcript(Path(entry["sessionFile"]), entry["sessionId"])
 
     await call.run_blocking(transcripts)
-    call.emit_sessions_changed(_changed_payload(target.canonical_key, reason, entry))
+    await _emit_changed(call, target, reason)
     return {"ok": True, "key": target.canonical_key, "entry": entry}
 
 
@@ -294,7 +317,7 @@ async def sessions_delete(call: MethodCall) -> dict[str, Any]:
         archived = await call.run_blocking(srpc.archive_transcript, removed.get("entry"),
                                            Path(target.store_path).parent, target.agent_id, "deleted")
     if deleted:
-        call.emit_sessions_changed(_changed_payload(target.canonical_key, "delete", None))
+        call.emit_sessions_changed({"sessionKey": target.canonical_key, "reason": "delete"})
     return {"ok": True, "key": target.canonical_key, "deleted": deleted, "archived": archived}
 
 
@@ -358,7 +381,15 @@ def agents_list(call: MethodCall) -> dict[str, Any]:
     agents = []
     configured = {keys.normalize_agent_id(a.get("id") if isinstance(a.get("id"), str) else None): a
                   for a in config.agents_list()}
-    for agent_id in config.agent_ids():
+    # The reference's order: the default, then the rest in localeCompare order; only the
+    # configured ones when any are (agent dirs on disk alone are not listed then).
+    explicit = {keys.normalize_agent_id(a["id"]) for a in config.agents_list()
+                if isinstance(a.get("id"), str) and a["id"]}
+    allowed = explicit | {config.default_agent_id()} if explicit else None
+    ids = [a for a in srpc.agent_ids_for_listing(config) if allowed is None or a in allowed]
+    if config.main_key not in ids and (allowed is None or config.main_key in allowed):
+        ids.append(config.main_key)
+    for agent_id in ids:
         summary: dict[str, Any] = {"id": agent_id}
         agent = configured.get(agent_id, {})
         name = agent.get("name")
@@ -403,7 +434,7 @@ async def agents_delete(call: MethodCall) -> dict[str, Any]:
                                             hooks=call.gateway.hooks)
     except Exception as exc:  # noqa: BLE001 - a refusal of the service is the caller's error
         raise MethodError(getattr(exc, "message", None) or str(exc)) from None
-    call.emit_sessions_changed({"reason": "agent-delete", "agentId": agent_id})
+    # No sessions.changed: the reference sends none for an agent's purge.
     return result.gateway_payload()
 
 
@@ -420,4 +451,5 @@ def builtin_methods() -> list[GatewayMethod]:
         GatewayMethod("sessions.cleanup", sessions_cleanup, scope=ADMIN_SCOPE, params=SESSIONS_CLEANUP),
         GatewayMethod("sessions.reset", sessions_reset, scope=ADMIN_SCOPE, params=SESSIONS_RESET),
         GatewayMethod("sessions.delete", sessions_delete, scope=ADMIN_SCOPE, params=SESSIONS_DELETE),
+        *sessions_read.methods(),
     ]

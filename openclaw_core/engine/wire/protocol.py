@@ -67,7 +67,7 @@ def error_shape(code: str, message: str, **extra: Any) -> dict[str, Any]:
 # --- schemas -------------------------------------------------------------------------
 # A schema is a dict: {"type": "object"|"string"|"integer"|"number"|"boolean"|"array"|"null"|"any",
 # "props": {...}, "required": [...], "additional": bool, "values": schema (records),
-# "items": schema, "minLength", "maxLength", "minimum", "const", "anyOf": [schemas]}.
+# "items": schema, "minItems", "minLength", "maxLength", "minimum", "const", "anyOf": [schemas]}.
 
 def S(**kw: Any) -> dict[str, Any]:  # noqa: N802 - reads like a schema literal
     return kw
@@ -186,6 +186,8 @@ def _check(value: Any, schema: Mapping[str, Any], path: str, errors: list[tuple[
         if "minimum" in schema and value < schema["minimum"]:
             errors.append((path, f"must be >= {schema['minimum']}", None))
     elif kind == "array":
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errors.append((path, f"must NOT have fewer than {schema['minItems']} items", None))
         items = schema.get("items")
         if items is not None:
             for i, item in enumerate(value):
