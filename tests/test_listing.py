@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from openclaw_core.js.sort import insertion_select
 from openclaw_core.js import values as js
 from openclaw_core.services import listing as lst
 from openclaw_core.services import listing_json as lstj
@@ -237,7 +238,7 @@ def test_sorting_numbers_is_a_stable_descending_sort(values):
     rows = _rows(values)
     expected = [r.key for r in sorted(rows, key=lambda r: -r.sort_value)]
     assert [r.key for r in v8_sort(list(rows), lst._compare)] == expected
-    assert [r.key for r in lst._insertion_select(rows, len(rows) + 1)] == expected
+    assert [r.key for r in insertion_select(rows, lst._compare, len(rows) + 1)] == expected
     assert [r.key for r in lst.select_newest(rows, 3)] == expected[:3]
 
 

@@ -147,7 +147,9 @@ def test_sort_recordings_need_v8_order_not_insertion():
     expected = [r["key"] for r in json.loads((FIXTURES / "sort-nan-1000-all" / "stdout.txt").read_text())["sessions"]]
     rows = [lst.build_row(k, e, "main", 0) for k, e in store.items()]
     assert [r.key for r in lst.select_newest(rows, None)] == expected
-    assert [r.key for r in lst._insertion_select(rows, len(rows))] != expected
+    from openclaw_core.js.sort import insertion_select
+
+    assert [r.key for r in insertion_select(rows, lst._compare, len(rows))] != expected
 
 
 # --- intentional differences -----------------------------------------------------------------

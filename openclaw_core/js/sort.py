@@ -13,7 +13,7 @@ starting at 7).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -434,3 +434,19 @@ def ascii_locale_key(text: str) -> tuple[tuple[int, int], ...]:
         else:
             key.append((3, ord(ch)))
     return tuple(key)
+
+
+def insertion_select(items: Sequence[T], compare: Callable[[T, T], float], limit: int) -> list[T]:
+    """The reference's top-N selection (it takes up to 200 rows this way, before
+    sorting larger selections): each item goes before the first kept one it
+    compares below, ties keep their order, the kept list is cut at ``limit``."""
+    selected: list[T] = []
+    for item in items:
+        at = next((i for i, kept in enumerate(selected) if compare(item, kept) < 0), -1)
+        if at >= 0:
+            selected.insert(at, item)
+            if len(selected) > limit:
+                selected.pop()
+        elif len(selected) < limit:
+            selected.append(item)
+    return selected

@@ -368,7 +368,9 @@ def select_newest(rows: Sequence[SessionRow], limit: int | float | None) -> list
         ordered = sorted(rows, key=lambda row: -row.sort_value)
         return ordered if limit is None else ordered[:int(min(limit, len(ordered)))]
     if limit is not None and limit <= TOP_N_SELECTION_LIMIT:
-        return _insertion_select(rows, int(limit))
+        from openclaw_core.js.sort import insertion_select
+
+        return insertion_select(rows, _compare, int(limit))
     from openclaw_core.js.sort import v8_sort
 
     ordered = v8_sort(list(rows), _compare)
@@ -380,14 +382,4 @@ def _compare(a: SessionRow, b: SessionRow) -> float:
     return 0.0 if diff != diff else diff
 
 
-def _insertion_select(rows: Sequence[SessionRow], limit: int) -> list[SessionRow]:
-    selected: list[SessionRow] = []
-    for row in rows:
-        at = next((i for i, kept in enumerate(selected) if _compare(row, kept) < 0), -1)
-        if at >= 0:
-            selected.insert(at, row)
-            if len(selected) > limit:
-                selected.pop()
-        elif len(selected) < limit:
-            selected.append(row)
-    return selected
+

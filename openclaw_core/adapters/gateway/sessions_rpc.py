@@ -313,16 +313,9 @@ def newest_first(rows: list[tuple[str, Mapping[str, Any]]], limit: int) -> list[
         from openclaw_core.js.sort import v8_sort
 
         return v8_sort(list(rows), _updated_at_order)[:limit]
-    selected: list[tuple[str, Mapping[str, Any]]] = []
-    for row in rows:
-        at = next((i for i, other in enumerate(selected) if _updated_at_order(row, other) < 0), -1)
-        if at >= 0:
-            selected.insert(at, row)
-            if len(selected) > limit:
-                selected.pop()
-        elif len(selected) < limit:
-            selected.append(row)
-    return selected
+    from openclaw_core.js.sort import insertion_select
+
+    return insertion_select(rows, _updated_at_order, limit)
 
 
 # --- sessions.patch -----------------------------------------------------------------------------
