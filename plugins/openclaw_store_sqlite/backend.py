@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw_core.js import json as jsjson
 
 from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows
+from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows, state_from_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
 from openclaw_core.engine.store.state import ChangeSet, StoreState
 from openclaw_core.engine.store.chunks import encode_chunk
@@ -262,23 +262,17 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
             self._tracked = (None, 0)
             self._dirty = set()
             return StoreState.missing()
-        entries: dict[str, dict[str, Any]] = {}
-        chunks: dict[str, bytes] = {}
-        dirty: set[str] = set()
-        for key_blob, raw, *columns in rows or ():
-            key = key_blob.decode("utf-8", "surrogatepass")
-            entry, chunk, canonical = self._decode(key, raw, columns)
-            entries[key] = entry
-            chunks[key] = chunk
-            if not canonical:
-                dirty.add(key)
-        order = jsjson.js_key_order(list(entries))
-        if order is not None:
-            entries = {k: entries[k] for k in order}
         version: SqliteVersion = (store[0], store[1])
+
+        def decoded() -> Iterator[tuple[str, dict[str, Any], bytes, bool]]:
+            for key_blob, raw, *columns in rows or ():
+                key = key_blob.decode("utf-8", "surrogatepass")
+                yield (key, *self._decode(key, raw, columns))
+
+        state, dirty = state_from_rows(decoded(), version)
         self._tracked = (version, store[2])
         self._dirty = dirty
-        return StoreState(entries, chunks, version, on_disk_matches=not dirty)
+        return state
 
     def refresh(self, state: StoreState) -> StoreState:
         """Catch ``state`` up with the rows written and the keys removed since its

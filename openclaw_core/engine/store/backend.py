@@ -200,6 +200,25 @@ def open_backend(store_path: str | Path, config: Config, hooks: Hooks) -> StoreB
     return backend
 
 
+def state_from_rows(decoded: Iterable[tuple[str, dict[str, Any], bytes, bool]], version: Any
+                    ) -> tuple[StoreState, set[str]]:
+    """A row backend's full load: ``decoded`` rows in position order as ``(key,
+    entry, chunk, canonical)`` -> the state (integer-like keys first, as JS
+    orders them) and the keys whose stored text is not canonical."""
+    entries: dict[str, dict[str, Any]] = {}
+    chunks: dict[str, bytes] = {}
+    dirty: set[str] = set()
+    for key, entry, chunk, canonical in decoded:
+        entries[key] = entry
+        chunks[key] = chunk
+        if not canonical:
+            dirty.add(key)
+    order = jsjson.js_key_order(list(entries))
+    if order is not None:
+        entries = {k: entries[k] for k in order}
+    return StoreState(entries, chunks, version, on_disk_matches=not dirty), dirty
+
+
 def apply_changed_rows(state: StoreState, removed: Iterable[str],
                        decoded: list[tuple[str, bool, dict[str, Any], bytes, bool]], dirty: set[str]) -> None:
     """Bring a cached ``state`` up to date with what a row backend (PostgreSQL,
