@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import ConfigError, OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows, state_from_rows
+from openclaw_core.engine.store.backend import StoreBackend, refresh_from_rows, state_from_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
 from openclaw_core.engine.store.state import ChangeSet, StoreState
 from openclaw_core.engine.store.chunks import encode_chunk
@@ -309,17 +309,9 @@ class PostgresStoreBackend(PostgresQueries, StoreBackend):
                     removed = [r[0] for r in conn.execute(self._sql["removed_keys"], [store_id, version])]
         if not usable:
             return self.load()
-        old_next = tracked[1]
-        decoded = []
-        for key, position, text, updated_at in changed:
-            entry, chunk, canonical = self._decode(key, text, updated_at)  # may raise: nothing applied yet
-            if position < old_next and key not in state.entries:
-                return self.load()  # a row we never saw at an old place: out of step
-            decoded.append((key, position >= old_next, entry, chunk, canonical))
-        apply_changed_rows(state, removed, decoded, self._dirty)
-        state.version = (store[0], store[1])
-        state.on_disk_matches = not self._dirty
-        state.exists = True
+        rows = ((key, position, *self._decode(key, text, updated_at)) for key, position, text, updated_at in changed)
+        if not refresh_from_rows(state, removed, rows, tracked[1], self._dirty, (store[0], store[1])):
+            return self.load()  # a row we never saw at an old place: out of step
         self._tracked = (state.version, store[2])
         return state
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw_core.js import json as jsjson
 
 from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
-from openclaw_core.engine.store.backend import StoreBackend, apply_changed_rows, state_from_rows
+from openclaw_core.engine.store.backend import StoreBackend, refresh_from_rows, state_from_rows
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
 from openclaw_core.engine.store.state import ChangeSet, StoreState
 from openclaw_core.engine.store.chunks import encode_chunk
@@ -299,18 +299,13 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
                                conn.execute("SELECT session_key FROM removed WHERE version > ?", [version])]
         if not usable:
             return self.load()
-        old_next = tracked[1]
-        decoded = []
-        for key_blob, position, raw, *columns in changed:
-            key = key_blob.decode("utf-8", "surrogatepass")
-            entry, chunk, canonical = self._decode(key, raw, columns)  # may raise: nothing applied yet
-            if position < old_next and key not in state.entries:
-                return self.load()  # a row we never saw at an old place: out of step
-            decoded.append((key, position >= old_next, entry, chunk, canonical))
-        apply_changed_rows(state, removed, decoded, self._dirty)
-        state.version = (store[0], store[1])
-        state.on_disk_matches = not self._dirty
-        state.exists = True
+        def rows() -> Iterator[tuple[str, int, dict[str, Any], bytes, bool]]:
+            for key_blob, position, raw, *columns in changed:
+                key = key_blob.decode("utf-8", "surrogatepass")
+                yield (key, position, *self._decode(key, raw, columns))
+
+        if not refresh_from_rows(state, removed, rows(), tracked[1], self._dirty, (store[0], store[1])):
+            return self.load()  # a row we never saw at an old place: out of step
         self._tracked = (state.version, store[2])
         return state
 

@@ -219,6 +219,27 @@ def state_from_rows(decoded: Iterable[tuple[str, dict[str, Any], bytes, bool]], 
     return StoreState(entries, chunks, version, on_disk_matches=not dirty), dirty
 
 
+def refresh_from_rows(state: StoreState, removed: Iterable[str],
+                      changed: Iterable[tuple[str, int, dict[str, Any], bytes, bool]], next_position: int,
+                      dirty: set[str], version: Any) -> bool:
+    """Bring a row backend's cached ``state`` to ``version``: ``removed`` keys and
+    ``changed`` rows as ``(key, position, entry, chunk, canonical)``, where a
+    position at or past ``next_position`` (the one the state was read at) is an
+    appended row. Every row is decoded before anything is applied (a decode
+    error leaves ``state`` untouched). False, with nothing applied, when a row
+    sits at an old place the state never held: the caller loads the store whole."""
+    decoded = []
+    for key, position, entry, chunk, canonical in changed:
+        if position < next_position and key not in state.entries:
+            return False
+        decoded.append((key, position >= next_position, entry, chunk, canonical))
+    apply_changed_rows(state, removed, decoded, dirty)
+    state.version = version
+    state.on_disk_matches = not dirty
+    state.exists = True
+    return True
+
+
 def apply_changed_rows(state: StoreState, removed: Iterable[str],
                        decoded: list[tuple[str, bool, dict[str, Any], bytes, bool]], dirty: set[str]) -> None:
     """Bring a cached ``state`` up to date with what a row backend (PostgreSQL,
