@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-EVENTS = ["connect.challenge", "sessions.changed", "tick", "shutdown", "health"]
+EVENTS = ["connect.challenge", "sessions.changed", "tick", "shutdown", "health", "presence"]
 DRAIN_TIMEOUT_S = 60.0   # longest wait for in-flight requests at shutdown (OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS)
 CLOSE_FLUSH_S = 2.0      # at shutdown, how long a connection's queued frames may take to leave
 # Per connection (docs/gateway.md, "Limits"): requests being served at once, and
@@ -136,7 +136,10 @@ class GatewayServer:
         self.max_buffered = max_buffered
         self.inflight_bytes = min(MAX_INFLIGHT_BYTES_PER_CONNECTION, max_buffered // 2)
         self.event_lag_bytes = min(EVENT_LAG_BYTES, max_buffered // 4)
-        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        from openclaw_core.gateway.ops_state import OpsState
+
+        self.ops = OpsState(self)  # event loop, presence, diagnostics, the log file (gateway/ops_state.py)
+        self.log = self.ops.tee(log or (lambda line: print(line, file=sys.stderr, flush=True)))
         self.verbose = verbose  # one log line per request (operators, interop tests)
         self.methods: dict[str, GatewayMethod] = collect_methods(pm, self.log)
         self.clients: dict[str, ClientSession] = {}
@@ -209,6 +212,7 @@ class GatewayServer:
                      "(clients find this Gateway only on the configured port)")
         self.started_at = time.monotonic()
         self._tick_task = asyncio.create_task(self._tick_loop())
+        self.ops.start()
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish (their writes complete),
@@ -220,6 +224,7 @@ class GatewayServer:
             server.server.close()  # stop listening; open connections carry on for now
         if self._tick_task is not None:
             self._tick_task.cancel()
+        self.ops.stop()
         inflight = [t for c in self.clients.values() for t in c.tasks]
         unfinished: set[asyncio.Task[None]] = set()
         if inflight:
@@ -253,6 +258,7 @@ class GatewayServer:
         from openclaw_core.gateway.endpoint import remove_record
 
         remove_record(self._config.state_dir)
+        self.ops.log_file.close()
 
     # -- store access for handlers -------------------------------------------------------------------
 
@@ -345,6 +351,7 @@ class GatewayServer:
                                 label=session.label, log=self.log,
                                 resync_frame=lambda missed: self._resync_frame(session, missed))
         self.clients[conn_id] = session
+        self.ops.connected(session)  # presence to everyone, health to this one
         try:
             await self._serve(session)
         except Exception as exc:  # noqa: BLE001 - a bug here must not close the socket without a word
@@ -352,6 +359,7 @@ class GatewayServer:
             await session.outbox.close(protocol.CLOSE_INTERNAL_ERROR, "internal error")
         finally:
             self.clients.pop(conn_id, None)
+            self.ops.disconnected(session)
             session.outbox.discard()  # its writer task ends with the connection
 
     async def _handshake(self, ws: ServerConnection, conn_id: str, nonce: str) -> ClientSession | None:
@@ -423,9 +431,9 @@ class GatewayServer:
     def _hello(self, session: ClientSession, decision: auth.Accepted) -> dict[str, Any]:
         config = self.config
         snapshot: dict[str, Any] = {
-            "presence": [],
+            "presence": self.ops.presence.entries(),
             "health": {"ok": True, "ts": _now_ms()},
-            "stateVersion": {"presence": 0, "health": 0},
+            "stateVersion": self.ops.state_version(),
             "uptimeMs": self.uptime_ms(),
             "sessionDefaults": {
                 "defaultAgentId": config.default_agent_id(),
