@@ -14,11 +14,12 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 REF_LOG = re.compile(r"/tmp/openclaw/openclaw-\d{4}-\d{2}-\d{2}\.log")
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 MS = re.compile(r"\b\d+ms\b")
+AGO = re.compile(r"\b\d+(?:\.\d+)?[smhd] ago\b")  # "(1440m ago)": ages in the CLI's text
 # Keys whose values are times, durations, sizes or offsets of a live process.
 TIME_KEYS = frozenset({
     "ts", "updatedAt", "age", "durationMs", "generatedAt", "refreshedAt", "issuedAtMs", "latencyMs",
     "intervalMs", "cursor", "size", "uptimeMs", "ageMs", "lastUpdatedAt", "lastActiveAgeMs", "lastSeenAt",
-    "pid", "ppid", "signedAt"})
+    "pid", "ppid", "signedAt", "connectLatencyMs"})
 # Whole subtrees that depend on the machine or the network, not on the Gateway.
 OPAQUE_KEYS = frozenset({"eventLoop", "registry", "listeners", "update"})
 VERSION_KEYS = frozenset({"runtimeVersion"})
@@ -41,7 +42,7 @@ def norm_text(text: str, home: str, ports: tuple[int, ...] = ()) -> str:
         text = re.sub(rf"(?<=[:= ]){port}\b", "$PORT", text)
     text = UUID.sub("<uuid>", text)
     text = ISO.sub("<time>", text)
-    return MS.sub("<n>ms", text)
+    return AGO.sub("<n> ago", MS.sub("<n>ms", text))
 
 
 def normalise(value: Any, home: str, ports: tuple[int, ...] = (), key: str | None = None) -> Any:
