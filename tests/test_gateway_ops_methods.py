@@ -170,6 +170,21 @@ def test_presence_events_on_connect_and_disconnect(gw):
         watcher.close()
 
 
+def test_presence_events_only_reach_clients_that_may_read_presence(gw):
+    probe, res = handshake(gw.port, token=CASE_TOKEN, scopes=["operator.read"], client_id="cli", mode="probe")
+    assert res["ok"] and res["payload"]["auth"]["scopes"] == []  # a device-less CLI probe keeps no scopes
+    reader = connect(gw)
+    try:
+        next_event(reader, "health")
+        connect(gw).close()  # someone comes and goes
+        assert next_event(reader, "presence")["payload"]["presence"]
+        with pytest.raises(TimeoutError):
+            next_event(probe, "presence", timeout=1.5)
+    finally:
+        probe.close()
+        reader.close()
+
+
 def test_cli_mode_clients_are_not_in_presence(gw):
     from openclaw_core.gateway.identity import load_or_create_identity
 

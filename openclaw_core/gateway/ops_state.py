@@ -210,9 +210,14 @@ class OpsState:
         session.outbox.send_event(_dumps(frame))  # dropped for a lagging peer, like tick
 
     def _broadcast_presence(self, exclude: ClientSession | None) -> None:
+        from openclaw_core.gateway.auth import authorize_method
+        from openclaw_core.gateway.protocol import READ_SCOPE
+
         payload = {"presence": self.presence.entries()}
         for session in list(self.server.clients.values()):
-            if session is not exclude:
+            # Who else is connected is system-presence's answer, so only for those who may call it
+            # (the reference pushes it to scope-less probes too).
+            if session is not exclude and authorize_method(session.role, session.scopes, READ_SCOPE) is None:
                 self._event(session, "presence", payload)
 
     def _push_health(self, session: ClientSession) -> None:
