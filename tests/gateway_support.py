@@ -94,6 +94,23 @@ def recv_json(ws: Any, timeout: float = 5) -> dict[str, Any]:
     return json.loads(ws.recv(timeout=timeout))
 
 
+def next_event(ws: Any, name: str, timeout: float = 5) -> dict[str, Any]:
+    """The next ``name`` event (the health and presence events every client gets are skipped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = recv_json(ws, max(0.01, deadline - time.monotonic()))
+        if frame.get("type") == "event" and frame.get("event") == name:
+            return frame
+
+
+def next_response(ws: Any, timeout: float = 5) -> dict[str, Any]:
+    """The next ``res`` frame (events are skipped)."""
+    while True:
+        frame = recv_json(ws, timeout)
+        if frame.get("type") == "res":
+            return frame
+
+
 def challenge(ws: Any) -> str:
     frame = recv_json(ws)
     assert frame["type"] == "event" and frame["event"] == "connect.challenge", frame

@@ -16,7 +16,7 @@ import pytest
 
 from openclaw_core.app import hooks
 from conftest import DAY_MS, now_ms, write_store
-from gateway_support import TOKEN, handshake, open_ws, read_store, recv_json, request, start_gateway
+from gateway_support import TOKEN, handshake, next_event, next_response, open_ws, read_store, recv_json, request, start_gateway
 
 
 def seed(state: Path) -> Path:
@@ -148,7 +148,7 @@ def test_subscribers_get_sessions_changed(gw):
     assert request(watcher, "sessions.subscribe")["payload"] == {"subscribed": True}
     writer, _ = handshake(gw.port)
     assert request(writer, "sessions.patch", {"key": "main", "label": "evented"})["ok"]
-    event = recv_json(watcher)
+    event = next_event(watcher, "sessions.changed")  # after the health and presence events
     assert event["type"] == "event" and event["event"] == "sessions.changed"
     assert event["payload"]["sessionKey"] == "agent:main:main" and event["payload"]["reason"] == "patch"
     assert event["payload"]["label"] == "evented" and isinstance(event["payload"]["ts"], int)
@@ -304,7 +304,7 @@ def run_in_process_gateway(port: int, calls: list[tuple[str, dict]]) -> list[dic
                 assert res["ok"], res
                 for i, (method, params) in enumerate(calls):
                     ws.send(json.dumps({"type": "req", "id": f"r{i}", "method": method, "params": params}))
-                    out.append(recv_json(ws))
+                    out.append(next_response(ws))  # the health/presence events skipped
                 ws.close()
 
             await asyncio.get_running_loop().run_in_executor(None, client)

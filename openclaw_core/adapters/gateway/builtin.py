@@ -19,9 +19,11 @@ from openclaw_core.base import keys
 
 from openclaw_core.base import regular_file
 from openclaw_core.js.values import js_trim
-from openclaw_core.adapters.gateway import sessions_read
 from openclaw_core.adapters.gateway import sessions_rpc as srpc
+from openclaw_core.adapters.gateway.health_methods import health_methods
+from openclaw_core.adapters.gateway.logs_methods import logs_methods
 from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodCall, MethodError
+from openclaw_core.adapters.gateway.status_methods import status_methods
 from openclaw_core.engine.wire.protocol import (
     ADMIN_SCOPE,
     BOOL,
@@ -37,7 +39,7 @@ from openclaw_core.engine.wire.protocol import (
 )
 
 from openclaw_core.adapters.gateway.redact import REDACTED, redact  # noqa: F401 - REDACTED re-exported
-from openclaw_core.adapters.gateway import session_patch, session_transcripts
+from openclaw_core.adapters.gateway import session_patch, session_transcripts, sessions_read
 
 
 def _now_ms() -> int:
@@ -79,7 +81,6 @@ SESSIONS_RESET = obj({"key": NON_EMPTY, "reason": one_of_literals("new", "reset"
 SESSIONS_DELETE = obj({"key": NON_EMPTY, "deleteTranscript": BOOL, "emitLifecycleHooks": BOOL}, ("key",))
 EMPTY = obj({})
 AGENTS_DELETE = obj({"agentId": NON_EMPTY, "deleteFiles": BOOL}, ("agentId",))
-HEALTH = obj({"probe": BOOL}, additional=True)
 
 
 def _require_key(params: Mapping[str, Any]) -> str:
@@ -115,39 +116,7 @@ async def _emit_changed(call: MethodCall, target: srpc.SessionTarget, reason: st
     call.emit_sessions_changed(payload)
 
 
-# --- health, config --------------------------------------------------------------------------
-
-async def health(call: MethodCall) -> dict[str, Any]:
-    started = time.monotonic()
-    config = call.config
-    agents = []
-    default = config.default_agent_id()
-    for agent_id in config.agent_ids():
-        path = str(config.store_path(agent_id))
-        agents.append({"agentId": agent_id, "isDefault": agent_id == default,
-                       "sessions": await call.run_blocking(_store_summary, call, path)})
-    default_sessions = next((a["sessions"] for a in agents if a["isDefault"]), None)
-    return {"ok": True, "ts": _now_ms(), "durationMs": int((time.monotonic() - started) * 1000),
-            "channels": {}, "channelOrder": [], "channelLabels": {}, "heartbeatSeconds": 0,
-            "defaultAgentId": default, "agents": agents, "sessions": default_sessions,
-            "uptimeMs": call.gateway.uptime_ms()}
-
-
-def _store_summary(call: MethodCall, path: str) -> dict[str, Any]:
-    from openclaw_core.engine.store.writer import get_writer
-
-    now = _now_ms()
-
-    def summarise(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        newest = sorted(entries.items(), key=lambda kv: -srpc.number(kv[1].get("updatedAt")))[:5]
-        return {"path": path, "count": len(entries), "recent": [
-            {"key": k, "updatedAt": e.get("updatedAt"), "age": now - srpc.number(e.get("updatedAt"))}
-            for k, e in newest]}
-
-    if not _store_exists(path, call.config, call.gateway.hooks):
-        return {"path": path, "count": 0, "recent": []}
-    return get_writer(path, call.config, call.gateway.hooks).read(summarise)
-
+# --- config ----------------------------------------------------------------------------------------
 
 def config_get(call: MethodCall) -> dict[str, Any]:
     config = call.config
@@ -440,7 +409,7 @@ async def agents_delete(call: MethodCall) -> dict[str, Any]:
 
 def builtin_methods() -> list[GatewayMethod]:
     return [
-        GatewayMethod("health", health, scope=None, params=HEALTH),
+        *health_methods(), *status_methods(), *logs_methods(),  # the real CLI's everyday commands
         GatewayMethod("config.get", config_get, scope=READ_SCOPE, params=EMPTY),
         GatewayMethod("agents.list", agents_list, scope=READ_SCOPE, params=EMPTY),
         GatewayMethod("agents.delete", agents_delete, scope=ADMIN_SCOPE, params=AGENTS_DELETE),

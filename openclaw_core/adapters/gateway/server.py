@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-EVENTS = ["connect.challenge", "sessions.changed", "tick", "shutdown", "health"]
+EVENTS = ["connect.challenge", "sessions.changed", "tick", "shutdown", "health", "presence"]
 DRAIN_TIMEOUT_S = 60.0   # longest wait for in-flight requests at shutdown (OPENCLAW_GATEWAY_DRAIN_TIMEOUT_MS)
 CLOSE_FLUSH_S = 2.0      # at shutdown, how long a connection's queued frames may take to leave
 # Per connection (docs/gateway.md, "Limits"): requests being served at once, and
@@ -140,7 +140,10 @@ class GatewayServer:
         self.max_buffered = max_buffered
         self.inflight_bytes = min(MAX_INFLIGHT_BYTES_PER_CONNECTION, max_buffered // 2)
         self.event_lag_bytes = min(EVENT_LAG_BYTES, max_buffered // 4)
-        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        from openclaw_core.adapters.gateway.ops_state import OpsState
+
+        self.ops = OpsState(self)  # event loop, presence, diagnostics, the log file (gateway/ops_state.py)
+        self.log = self.ops.tee(log or (lambda line: print(line, file=sys.stderr, flush=True)))
         self.verbose = verbose  # one log line per request (operators, interop tests)
         self.methods: dict[str, GatewayMethod] = collect_methods(hooks, self.log)
         self.device_tokens = DeviceTokens(tokens_path(config.state_dir), self.log)
@@ -214,6 +217,7 @@ class GatewayServer:
                      "(clients find this Gateway only on the configured port)")
         self.started_at = time.monotonic()
         self._tick_task = asyncio.create_task(self._tick_loop())
+        self.ops.start()
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish (their writes complete),
@@ -225,6 +229,7 @@ class GatewayServer:
             server.server.close()  # stop listening; open connections carry on for now
         if self._tick_task is not None:
             self._tick_task.cancel()
+        self.ops.stop()
         inflight = [t for c in self.clients.values() for t in c.tasks]
         unfinished: set[asyncio.Task[None]] = set()
         if inflight:
@@ -258,6 +263,7 @@ class GatewayServer:
         from openclaw_core.engine.wire.endpoint import remove_record
 
         remove_record(self._config.state_dir)
+        self.ops.log_file.close()
 
     # -- store access for handlers -------------------------------------------------------------------
 
@@ -350,6 +356,7 @@ class GatewayServer:
                                 label=session.label, log=self.log,
                                 resync_frame=lambda missed: self._resync_frame(session, missed))
         self.clients[conn_id] = session
+        self.ops.connected(session)  # presence to everyone, health to this one
         try:
             await self._serve(session)
         except Exception as exc:  # noqa: BLE001 - a bug here must not close the socket without a word
@@ -357,6 +364,7 @@ class GatewayServer:
             await session.outbox.close(protocol.CLOSE_INTERNAL_ERROR, "internal error")
         finally:
             self.clients.pop(conn_id, None)
+            self.ops.disconnected(session)
             session.outbox.discard()  # its writer task ends with the connection
 
     async def _handshake(self, ws: ServerConnection, conn_id: str, nonce: str) -> ClientSession | None:
@@ -436,9 +444,9 @@ class GatewayServer:
                issued: IssuedToken | None = None) -> dict[str, Any]:
         config = self.config
         snapshot: dict[str, Any] = {
-            "presence": [],
+            "presence": self.ops.presence.entries(),
             "health": {"ok": True, "ts": _now_ms()},
-            "stateVersion": {"presence": 0, "health": 0},
+            "stateVersion": self.ops.state_version(),
             "uptimeMs": self.uptime_ms(),
             "sessionDefaults": {
                 "defaultAgentId": config.default_agent_id(),

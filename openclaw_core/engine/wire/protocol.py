@@ -67,7 +67,7 @@ def error_shape(code: str, message: str, **extra: Any) -> dict[str, Any]:
 # --- schemas -------------------------------------------------------------------------
 # A schema is a dict: {"type": "object"|"string"|"integer"|"number"|"boolean"|"array"|"null"|"any",
 # "props": {...}, "required": [...], "additional": bool, "values": schema (records),
-# "items": schema, "minItems", "minLength", "maxLength", "minimum", "const", "anyOf": [schemas]}.
+# "items": schema, "minLength", "maxLength", "minimum", "maximum", "const", "anyOf": [schemas]}.
 
 def S(**kw: Any) -> dict[str, Any]:  # noqa: N802 - reads like a schema literal
     return kw
@@ -185,6 +185,8 @@ def _check(value: Any, schema: Mapping[str, Any], path: str, errors: list[tuple[
     elif kind in ("integer", "number"):
         if "minimum" in schema and value < schema["minimum"]:
             errors.append((path, f"must be >= {schema['minimum']}", None))
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append((path, f"must be <= {schema['maximum']}", None))
     elif kind == "array":
         if "minItems" in schema and len(value) < schema["minItems"]:
             errors.append((path, f"must NOT have fewer than {schema['minItems']} items", None))
