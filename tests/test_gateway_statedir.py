@@ -34,6 +34,8 @@ def _seed(state, *, agents=("main", "work")) -> None:
 # The Gateway's record of the device tokens it issued: a device that connects (and is then
 # skipped for serving another state dir) gets one, as the reference records its pairing.
 ISSUED_TOKENS = os.path.join("devices", "device-tokens.json")
+# ...and its own log, which records that connection.
+GATEWAY_LOG = os.path.join("logs", "core-gateway.log")
 
 
 def _tree(root) -> dict[str, bytes]:
@@ -41,7 +43,7 @@ def _tree(root) -> dict[str, bytes]:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             path = os.path.join(dirpath, name)
-            if os.path.relpath(path, root) == ISSUED_TOKENS:
+            if os.path.relpath(path, root) in (ISSUED_TOKENS, GATEWAY_LOG):
                 continue
             with open(path, "rb") as fh:
                 out[os.path.relpath(path, root)] = fh.read()
