@@ -19,7 +19,8 @@ from openclaw_core.engine.wire.protocol import ADMIN_SCOPE, ErrorCodes
 
 if TYPE_CHECKING:
     from openclaw_core.config.model import Config
-    from openclaw_core.adapters.gateway.server import ClientSession, GatewayServer
+    from openclaw_core.adapters.gateway.connection import ClientSession
+    from openclaw_core.adapters.gateway.server import GatewayServer
     from openclaw_core.engine.store.state import MutationView
 
 T = TypeVar("T")

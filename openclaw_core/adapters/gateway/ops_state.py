@@ -22,7 +22,8 @@ from openclaw_core.adapters.gateway.logfile import GatewayLogFile
 from openclaw_core.js import json as jsjson
 
 if TYPE_CHECKING:
-    from openclaw_core.adapters.gateway.server import ClientSession, GatewayServer
+    from openclaw_core.adapters.gateway.connection import ClientSession
+    from openclaw_core.adapters.gateway.server import GatewayServer
 
 PRESENCE_TTL_MS = 5 * 60 * 1000     # a client's entry outlives its connection this long
 PRESENCE_MAX = 200                  # entries kept besides the Gateway's own
