@@ -449,7 +449,8 @@ def protection_calls(pm: OpenClawPluginManager, store_path: str) -> list[Callabl
     arguments each one declares): a cleanup asks for every entry of the store,
     and pluggy's own dispatch was a sixth of a 100,000-entry cleanup.
     None when a wrapper or a hook monitor is installed: pluggy must call then."""
-    if "_inner_hookexec" in vars(pm):  # add_hookcall_monitoring / enable_tracing
+    inner = getattr(pm, "_inner_hookexec", None)  # replaced by add_hookcall_monitoring / enable_tracing
+    if getattr(inner, "__name__", None) != "_multicall" or not getattr(inner, "__module__", "").startswith("pluggy"):
         return None
     calls: list[Callable[[str, Any], Any]] = []
     for impl in reversed(pm.hook.openclaw_entry_protected.get_hookimpls()):

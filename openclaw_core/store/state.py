@@ -106,27 +106,6 @@ def encode_chunk(key: str, entry: dict[str, Any]) -> bytes:
     return b"  " + jsjson.js_string(key).encode("utf-8") + b": " + body.replace(b"\n", b"\n  ")
 
 
-# In orjson's 2-space output every number follows '": ' or starts a line, and
-# every key starts a line: a float, an integer beyond 2**53 or a key that may
-# be an array index (the three things jsjson.canonicalize would change, with
-# lone surrogates, which orjson refuses) all match here; so may a few strings.
-_NOT_CANONICAL = re.compile(rb'(?:": |\n *)-?\d+(?:[.eE]|\d{15})|\n *"\d')
-
-
-def encode_parsed_chunk(key: str, entry: dict[str, Any]) -> bytes:
-    """:func:`encode_chunk` of an entry made by ``orjson.loads`` (plain dicts, lists,
-    strings, ints, floats, bools, None), without walking it: orjson's own text
-    when it holds nothing that JS would print differently, else the full
-    encoding. (A lazily loaded store re-encodes every entry it keeps.)"""
-    try:
-        body = orjson.dumps(entry, option=orjson.OPT_INDENT_2)
-    except orjson.JSONEncodeError:
-        return encode_chunk(key, entry)  # too deep, or a surrogate: the full path decides
-    if _NOT_CANONICAL.search(body) is not None:
-        return encode_chunk(key, entry)
-    return b"  " + jsjson.js_string(key).encode("utf-8") + b": " + body.replace(b"\n", b"\n  ")
-
-
 def decode_chunk(chunk: bytes) -> dict[str, Any]:
     """The entry back from its chunk (a fresh object)."""
     return jsjson.loads(_key_end_body(chunk))
@@ -244,7 +223,7 @@ class StoreState:
         entry = value.materialize() if type(value) is LazyEntry else value
         stored = self.chunks[key]
         try:
-            chunk = encode_parsed_chunk(key, entry) if type(value) is LazyEntry else encode_chunk(key, entry)
+            chunk = encode_chunk(key, entry)
         except jsjson.JSONError as exc:  # parsed, but cannot be written back (nested too deeply)
             raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None
         if chunk != stored:
