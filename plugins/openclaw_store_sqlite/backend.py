@@ -34,6 +34,7 @@ from openclaw_core.store.backend import StoreBackend, apply_changed_rows
 from openclaw_core.store.normalize import normalize_loaded_entry
 from openclaw_core.store.state import ChangeSet, StoreState, encode_chunk
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
+from openclaw_store_sqlite.temps import sweep_temps
 
 if TYPE_CHECKING:
     from openclaw_core.config import Config
@@ -108,6 +109,7 @@ class SqliteStoreBackend(StoreBackend):
         # Keys whose stored text or columns are not what we write (edited by
         # hand, or migrated on load): the next commit rewrites them.
         self._dirty: set[str] = set()
+        self._swept = False  # temp databases of killed creators removed (once per backend)
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -160,6 +162,9 @@ class SqliteStoreBackend(StoreBackend):
             if inode == self._conn_inode:
                 return conn
             self._drop_connection()  # replaced or removed under us
+        if not self._swept:
+            sweep_temps(self.db_path)  # a killed create's leftovers (create_database sweeps too)
+            self._swept = True
         if not os.path.lexists(self.db_path):
             if not create:
                 return None
