@@ -84,7 +84,7 @@ def make_state(work: Path, name: str, entries: int, backend: str, pg_dsn: str | 
     elif backend != "file":
         subprocess.run([OPENCLAW, "store", "migrate", "--to", backend], env=env, check=True, capture_output=True)
         session["backend"] = backend
-        (state / "openclaw.json").write_text(json.dumps({"session": session}))
+    (state / "openclaw.json").write_text(json.dumps({"session": session}))
     return store, env
 
 
@@ -128,6 +128,8 @@ def bench_cleanup(entries: int, work: Path) -> dict:
         (store.parents[3] / "openclaw.json").write_text(json.dumps(config))
         seconds, rss, out = measured_child([OPENCLAW, "sessions", "cleanup", "--enforce", "--json"], env)
         doc = json.loads(out)
+        if doc.get("beforeCount") != entries:
+            raise SystemExit(f"cleanup {entries} {backend}: the store had {doc.get('beforeCount')} entries")
         results[backend] = {"seconds": seconds, "peak_rss_mb": rss, "afterCount": doc.get("afterCount")}
         print(f"cleanup {entries} {backend:>6}: {seconds:.1f} s, peak RSS {rss:.0f} MB, "
               f"{doc.get('beforeCount')} -> {doc.get('afterCount')} entries", flush=True)
