@@ -16,7 +16,7 @@ import asyncio
 import json
 
 from conftest import DAY_MS, now_ms, write_store
-from gateway_support import TOKEN, handshake, read_store, recv_json
+from gateway_support import TOKEN, handshake, next_response, read_store
 from openclaw_core import app
 from openclaw_core.hookspecs import hookimpl
 
@@ -121,7 +121,7 @@ def test_the_gateway_cleans_up_with_the_hooks_it_was_built_on(tmp_path, monkeypa
                 assert res["ok"], res
                 ws.send(json.dumps({"type": "req", "id": "c", "method": "sessions.cleanup",
                                     "params": {"enforce": True}}))
-                answers.append(recv_json(ws, timeout=30))
+                answers.append(next_response(ws, timeout=30))
                 ws.close()
 
             await asyncio.get_running_loop().run_in_executor(None, client)

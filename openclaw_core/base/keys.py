@@ -106,14 +106,24 @@ def key_rest_or_empty(key: str) -> str:
 
 def is_synthetic_key(key: str) -> bool:
     """Runtime keys (cron, hooks, heartbeats, subagents, acp, nodes): never protected."""
-    raw = js_trim(key)
-    return _is_synthetic(raw.lower(), parse_agent_session_key(raw))
+    lowered = js_trim(key).lower()
+    return _is_synthetic(lowered, _agent_rest(lowered))
 
 
-def _is_synthetic(lowered: str, parsed: AgentSessionKey | None) -> bool:
+def _agent_rest(lowered: str) -> str | None:
+    """``parse_agent_session_key(key).rest`` (or None) given ``js_trim(key).lower()``,
+    without building the key object (maintenance asks for each of 100,000 keys)."""
+    if not lowered:
+        return None
+    parts = [p for p in lowered.split(":") if p]
+    if len(parts) < 3 or parts[0] != "agent" or not js_trim(parts[1]):
+        return None
+    return ":".join(parts[2:])
+
+
+def _is_synthetic(lowered: str, rest: str | None) -> bool:
     # One parse for every rule (maintenance asks this for each of 50,000 keys).
-    if parsed is not None:
-        rest = parsed.rest
+    if rest is not None:
         if rest.startswith(("subagent:", "acp:", "cron:")):
             return True
     else:
@@ -148,13 +158,14 @@ def is_protected_entry(key: str, entry: Mapping[str, Any] | None) -> bool:
     maintenance must keep. Synthetic keys are never protected."""
     raw = js_trim(key)
     lowered = raw.lower()
-    parsed = parse_agent_session_key(raw)
-    if _is_synthetic(lowered, parsed):
+    rest = _agent_rest(lowered)
+    if _is_synthetic(lowered, rest):
         return False
     idx = lowered.rfind(":thread:")
     if idx != -1 and js_trim(raw[idx + len(":thread:"):]):
         return True
-    rest = parsed.rest if parsed is not None else lowered
+    if rest is None:
+        rest = lowered
     if _TELEGRAM_TOPIC.fullmatch(rest) or _GROUP_OR_CHANNEL.fullmatch(rest):
         return True
     return entry_chat_type(entry) in _PROTECTED_CHAT_TYPES

@@ -277,6 +277,8 @@ class MaintenanceContext:
         #: the run's planned file operations (performed when the commit goes through)
         self.files = self.effects.files
         self._protected: dict[str, bool] = {}
+        self._is_protected_entry = (hooks.protection_decider(self.store_path) if hooks is not None
+                                    else keys.is_protected_entry)
 
     # -- where ----------------------------------------------------------------------------
 
@@ -325,10 +327,7 @@ class MaintenanceContext:
             return cached
         if entry is None:
             entry = self.store.peek(key) or {}
-        if self.hooks is not None:
-            result = self.hooks.is_protected(key, entry, self.store_path)
-        else:
-            result = keys.is_protected_entry(key, entry)
+        result = self._is_protected_entry(key, entry)
         self._protected[key] = result
         return result
 

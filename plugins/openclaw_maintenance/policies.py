@@ -273,6 +273,8 @@ class ArchiveTranscripts(Policy):
         with shared_dir.other_stores(ctx, files, referenced_paths) as others:
             keeps = still_named(ctx, files, others)
             for session_id, session_file in removed.items():
+                if not files.may_hold(session_id, session_file):
+                    continue
                 for archived in files.archive(session_id, session_file, "deleted", keep=keeps):
                     ctx.report.archived.append(archived)
                     ctx.archived_dirs.add(os.path.dirname(archived))
@@ -292,6 +294,8 @@ class RemoveTrajectorySidecars(Policy):
         with shared_dir.other_stores(ctx, files, referenced_paths) as others:
             keeps = still_named(ctx, files, others)
             for session_id, session_file in removed.items():
+                if not files.may_hold(session_id, session_file):
+                    continue
                 ctx.report.removed_files.extend(files.remove_trajectory_sidecars(session_id, session_file,
                                                                                  keep=keeps))
 

@@ -22,7 +22,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from openclaw_core.config import paths
@@ -91,6 +91,14 @@ def _from_agent_dir(agent_dir: str, candidate: str) -> str | None:
     return os.path.normpath(os.path.join(base, rel))
 
 
+def _stems_of(name: str) -> Iterator[str]:
+    """``a``, ``a.b`` of ``a.b.jsonl``: what precedes each dot."""
+    dot = name.find(".")
+    while dot != -1:
+        yield name[:dot]
+        dot = name.find(".", dot + 1)
+
+
 class SessionFiles:
     """Transcript paths and file facts of one sessions dir (see the module docstring)."""
 
@@ -100,6 +108,8 @@ class SessionFiles:
         self.plan = plan
         self._prefixes = tuple(dict.fromkeys(p if p.endswith(os.sep) else p + os.sep for p in (self.real, self.dir)))
         self._kinds: dict[str, str] | None = None
+        # Every "<stem>" of a name "<stem>.<rest>" listed here (a superset once names go).
+        self._stems: set[str] | None = None
 
     # -- the directory listing ------------------------------------------------------------
 
@@ -229,6 +239,20 @@ class SessionFiles:
         name = self._child(path)
         if name is not None and self._kinds is not None:
             self._kinds[name] = kind
+            if self._stems is not None:
+                self._stems.update(_stems_of(name))
+
+    def may_hold(self, session_id: Any, session_file: str | None) -> bool:
+        """False when a removed session certainly has no file here to archive or
+        delete: it names no ``sessionFile``, and no name in the dir (as planned)
+        starts with ``<id>.``, as its transcript and trajectory files all would.
+        One set lookup: a cleanup asks it for every entry it removes, and most of
+        those sessions' files are long gone."""
+        if session_file or not isinstance(session_id, str):
+            return True
+        if self._stems is None:
+            self._stems = {stem for name in self._listing() for stem in _stems_of(name)}
+        return js_trim(session_id) in self._stems
 
     def unlink(self, path: str) -> bool:
         """Remove a file or a symlink itself (never what it points to); with a plan, plan it."""

@@ -35,8 +35,9 @@ from openclaw_core.engine.store.chunks import encode_chunk
 from openclaw_core.base.errors import first_line
 from openclaw_core.engine.store.rows import entry_body
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
-from openclaw_store_sqlite.queries import SqliteQueries
 from openclaw_store_sqlite.columns import entry_columns, row_key
+from openclaw_store_sqlite.queries import SqliteQueries
+from openclaw_store_sqlite.temps import sweep_temps
 
 if TYPE_CHECKING:
     from openclaw_core.contract.hooks import Hooks
@@ -83,6 +84,7 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
         # Keys whose stored text or columns are not what we write (edited by
         # hand, or migrated on load): the next commit rewrites them.
         self._dirty: set[str] = set()
+        self._swept = False  # temp databases of killed creators removed (once per backend)
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -135,6 +137,9 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
             if inode == self._conn_inode:
                 return conn
             self._drop_connection()  # replaced or removed under us
+        if not self._swept:
+            sweep_temps(self.db_path)  # a killed create's leftovers (create_database sweeps too)
+            self._swept = True
         if not os.path.lexists(self.db_path):
             if not create:
                 return None

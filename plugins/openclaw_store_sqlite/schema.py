@@ -30,7 +30,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import uuid
+
+from openclaw_store_sqlite.temps import sweep_temps, temp_name
 
 #: ``PRAGMA application_id``: "OCSS", OpenClaw session store
 APPLICATION_ID = 0x4F435353
@@ -101,7 +102,8 @@ def create_database(path: str) -> None:
     """Create an empty store database at ``path`` atomically: built under a temp
     name and linked into place, so no process ever sees half a schema, and a
     database another process created first is kept."""
-    temp = f"{path}.{uuid.uuid4()}.tmp"
+    sweep_temps(path)  # what a killed create left behind
+    temp = temp_name(path)
     try:
         conn = sqlite3.connect(temp, isolation_level=None)
         try:

@@ -69,6 +69,17 @@ class LazyEntry(Mapping[str, Any]):
             return self.raw()[key]
         raise KeyError(key)
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get's answer in one call: policies ask every entry for a field or two.
+        if key in NORMALIZED_FIELDS:
+            return self.materialize().get(key, default)
+        value = self._scalars.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        if key in self._nested:
+            return self.raw()[key]
+        return default
+
     def __contains__(self, key: object) -> bool:
         if key in NORMALIZED_FIELDS:
             return key in self.materialize()

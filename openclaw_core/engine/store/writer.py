@@ -45,7 +45,7 @@ from openclaw_core.engine.maintenance import (
     run_maintenance,
 )
 from openclaw_core.engine.store.state import ChangeSet, MutationView, StoreState
-from openclaw_core.engine.store.chunks import decode_chunk
+from openclaw_core.engine.store.chunks import decode_chunk, gc_paused
 from openclaw_core.engine.store.commit import CommitResult, Mutation, StoreCommit, begin_commit, check_cancelled
 
 if TYPE_CHECKING:
@@ -304,6 +304,11 @@ class StoreWriter:
             else:
                 mutation.future.set_exception(value)
 
+    # No cyclic GC during a commit either: maintenance of a big store allocates
+    # hundreds of thousands of small objects, and each full collection they
+    # trigger walks every object of the loaded store (a fifth of a 100,000-entry
+    # cleanup). Cycles made meanwhile are collected after the commit.
+    @gc_paused()
     def _apply_and_write(self, group: list[Mutation]) -> tuple[list[tuple[bool, Any]], MaintenanceReport | None, bool]:
         state = self._fresh_state(lazy=len(group) == 1 and group[0].lazy)
         check_cancelled(group)
