@@ -20,36 +20,25 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from openclaw_core.js.values import js_trim
 from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.maintenance import (
-    ACTION_BUDGET,
     ACTION_CAP,
     ACTION_MISSING,
     ACTION_STALE,
     MaintenanceContext,
     entry_high_water,
-    finite_updated_at,
     updated_at_or,
 )
 
 from openclaw_maintenance import artifacts, shared_dir
-from openclaw_maintenance.transcripts import SessionFiles, is_inside, session_file_of
-
-
-def session_files(ctx: MaintenanceContext) -> SessionFiles:
-    """The store directory's :class:`SessionFiles` for this run (listed once, kept current).
-    Its renames and deletions go to the run's plan (``ctx.files``): they happen only
-    when the commit goes through."""
-    files = ctx.shared.get("session-files")
-    if files is None:
-        files = ctx.shared["session-files"] = SessionFiles(os.path.dirname(os.path.abspath(ctx.store_path)),
-                                                           ctx.files)
-    return files
+from openclaw_maintenance.disk_budget import enforce_disk_budget
+from openclaw_maintenance.run_files import referenced_paths, session_files
+from openclaw_maintenance.transcripts import SessionFiles, session_file_of
 
 
 @dataclass(frozen=True)
@@ -354,14 +343,6 @@ class PurgeArchives(Policy):
 
 # --- 700 disk-budget -----------------------------------------------------------------------------
 
-@dataclass
-class _File:
-    path: str
-    canonical: str
-    name: str
-    size: int
-    mtime_ms: float
-
 
 class DiskBudget(Policy):
     """``maxDiskBytes``: when the sessions dir (every regular file directly in it, with
@@ -373,165 +354,6 @@ class DiskBudget(Policy):
     def apply(self, ctx: MaintenanceContext) -> None:
         with shared_dir.other_stores(ctx, session_files(ctx), referenced_paths) as others:
             ctx.report.disk_budget = enforce_disk_budget(ctx, warn_only=not ctx.enforce, others=others)
-
-
-def _list_files(here: SessionFiles, excluded: frozenset[str]) -> list[_File]:
-    """The regular files directly in the dir, as the run's plan leaves them."""
-    files: list[_File] = []
-    for name in here.names():
-        if name in excluded:
-            continue
-        path = os.path.join(here.dir, name)
-        if not here.is_regular_non_symlink(path):
-            continue
-        st = here.lstat(path)
-        if st is None:
-            continue
-        files.append(_File(path, os.path.join(here.real, name), name, st.st_size, st.st_mtime_ns / 1e6))
-    return files
-
-
-def projected_store_bytes(ctx: MaintenanceContext) -> int:
-    """UTF-8 length of the store as it would be written now (2-space JSON)."""
-    store = ctx.store
-    count = len(store)
-    if count == 0:
-        return 2
-    return 4 + sum(store.chunk_size(k) for k in store) + 2 * (count - 1)
-
-
-def enforce_disk_budget(ctx: MaintenanceContext, *, warn_only: bool,
-                        others: shared_dir.OtherStores | None = None) -> dict[str, Any] | None:
-    settings = ctx.settings
-    max_bytes, high_water = settings.max_disk_bytes, settings.high_water_bytes
-    if max_bytes is None or high_water is None:
-        return None
-    dry = ctx.dry_run
-    here = session_files(ctx)
-    files = _list_files(here, ctx.excluded_files())
-    sizes = {f.canonical: f.size for f in files}
-    simulated: set[str] = set()
-    store_canonical = here.canonical(ctx.store_path)
-    store_file = next((f for f in files if f.canonical == store_canonical), None)
-    projected = projected_store_bytes(ctx)
-    total = sum(f.size for f in files) - (store_file.size if store_file else 0) + projected
-    before = total
-
-    def result(removed_files: int, removed_entries: int, freed: int, over: bool) -> dict[str, Any]:
-        return {"totalBytesBefore": before, "totalBytesAfter": total, "removedFiles": removed_files,
-                "removedEntries": removed_entries, "freedBytes": freed, "maxBytes": max_bytes,
-                "highWaterBytes": high_water, "overBudget": over}
-
-    if total <= max_bytes:
-        return result(0, 0, 0, False)
-    if warn_only:
-        ctx.log("session disk budget exceeded (warn-only mode)", logging.WARNING)
-        return result(0, 0, 0, True)
-
-    removed_files = removed_entries = freed = 0
-
-    def remove_file(path: str, canonical_path: str | None = None) -> None:
-        """Remove (or, in a dry run, pretend to) one file and count what it frees."""
-        nonlocal total, freed, removed_files
-        canonical_path = canonical_path or here.canonical(path)
-        if others is not None and not others.may_remove(canonical_path):
-            return  # another store of this dir references it (or may)
-        if dry:
-            size = sizes.get(canonical_path, 0) if canonical_path not in simulated else 0
-            if size <= 0:
-                return
-            simulated.add(canonical_path)
-        else:
-            if not here.is_file(path):
-                return
-            size = here.size(path)
-            if size is None:
-                return
-            if here.unlink(path):
-                ctx.report.removed_files.append(path)
-            if size <= 0:
-                return
-        total -= size
-        freed += size
-        removed_files += 1
-
-    referenced = referenced_paths((entry for _, entry in ctx.items()), here)
-    queue = [f for f in files
-             if artifacts.is_archive_artifact(f.name)
-             or (f.canonical not in referenced and (artifacts.is_checkpoint_transcript(f.name)
-                                                    or artifacts.is_trajectory_artifact(f.name)
-                                                    or artifacts.is_primary_transcript(f.name)))]
-    queue.sort(key=lambda f: f.mtime_ms)
-    for f in queue:
-        if total <= high_water:
-            break
-        remove_file(f.path, f.canonical)
-
-    if total > high_water:
-        active = {js_trim(k).lower() for k in ctx.request.active_keys if js_trim(k)}
-        ref_counts: dict[Any, int] = {}
-        chunk_sizes: dict[str, int] = {}
-        order: list[tuple[str, float]] = []
-        for key, entry in ctx.items():
-            sid = entry.get("sessionId")
-            if sid and isinstance(sid, (str, int, float)):
-                ref_counts[sid] = ref_counts.get(sid, 0) + 1
-            chunk_sizes[key] = ctx.store.chunk_size(key)
-            order.append((key, finite_updated_at(entry)))
-        order.sort(key=lambda item: item[1])
-        for key, _ in order:
-            if total <= high_water:
-                break
-            if active and js_trim(key).lower() in active:
-                continue
-            entry = ctx.entry(key)
-            if entry is None or ctx.is_protected(key, entry):
-                continue
-            previous = projected
-            ctx.remove(key, ACTION_BUDGET, archive=False)
-            projected = max(2, projected - (chunk_sizes.pop(key) + 2))
-            total += projected - previous
-            removed_entries += 1
-            sid = entry.get("sessionId")
-            if not sid:
-                continue
-            if isinstance(sid, (str, int, float)):
-                left = ref_counts.get(sid, 1) - 1
-                if left > 0:
-                    ref_counts[sid] = left
-                    continue
-                ref_counts.pop(sid, None)
-            for path in here.artifact_paths(entry):
-                remove_file(path)
-
-    if total > high_water:
-        ctx.log("session disk budget still above high-water target after cleanup", logging.WARNING)
-    elif removed_files or removed_entries:
-        ctx.log("applied session disk budget cleanup")
-    return result(removed_files, removed_entries, freed, True)
-
-
-def referenced_paths(entries: Iterable[Any], here: SessionFiles) -> set[str]:
-    """Canonical paths of the files in ``here`` that ``entries`` reference."""
-    referenced: set[str] = set()
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            continue
-        for path in here.artifact_paths(entry):
-            referenced.add(here.canonical(path))
-        checkpoints = entry.get("compactionCheckpoints")
-        if not isinstance(checkpoints, list):
-            continue
-        for checkpoint in checkpoints:
-            pre = checkpoint.get("preCompaction") if isinstance(checkpoint, Mapping) else None
-            raw = pre.get("sessionFile") if isinstance(pre, Mapping) else None
-            if not isinstance(raw, str) or not js_trim(raw):
-                continue
-            # Resolved against the working directory when relative, as the reference does.
-            real = os.path.realpath(js_trim(raw))
-            if is_inside(here.real, real):
-                referenced.add(real)
-    return referenced
 
 
 BUILTIN_POLICIES: tuple[Policy, ...] = (

@@ -469,3 +469,5 @@ def _starts_with_session_event(path: str, session_id: Any) -> bool:
             and event.get("schemaVersion") == 1 and event.get("source") == "runtime" \
             and event.get("sessionId") == session_id
     return False
+
+
