@@ -9,15 +9,16 @@ on the same writers, so it serialises with concurrent patches.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from openclaw_core import keys, regular_file
+from openclaw_core import keys
 from openclaw_core.jsvalues import js_trim
 from openclaw_core.gateway import sessions_rpc as srpc
+from openclaw_core.gateway.agents_methods import agents_methods
+from openclaw_core.gateway.config_methods import config_methods
 from openclaw_core.gateway.methods import GatewayMethod, MethodCall, MethodError
 from openclaw_core.gateway.protocol import (
     ADMIN_SCOPE,
@@ -107,7 +108,7 @@ def _changed_payload(key: str, reason: str, entry: Mapping[str, Any] | None) -> 
     return payload
 
 
-# --- health, config --------------------------------------------------------------------------
+# --- health --------------------------------------------------------------------------
 
 async def health(call: MethodCall) -> dict[str, Any]:
     started = time.monotonic()
@@ -139,16 +140,6 @@ def _store_summary(call: MethodCall, path: str) -> dict[str, Any]:
     if not _store_exists(path, call.config, call.gateway.pm):
         return {"path": path, "count": 0, "recent": []}
     return get_writer(path, call.config, call.gateway.pm).read(summarise)
-
-
-def config_get(call: MethodCall) -> dict[str, Any]:
-    config = call.config
-    try:
-        raw = regular_file.read_bytes(config.path)  # swapped for a FIFO since: no hang
-    except OSError:
-        raw = b""
-    return {"path": str(config.path), "exists": config.exists, "valid": True, "format": config.format,
-            "config": redact(config.data), "hash": hashlib.sha256(raw).hexdigest(), "issues": []}
 
 
 # --- sessions -----------------------------------------------------------------------------------------
@@ -408,7 +399,7 @@ async def agents_delete(call: MethodCall) -> dict[str, Any]:
 def builtin_methods() -> list[GatewayMethod]:
     return [
         GatewayMethod("health", health, scope=None, params=HEALTH),
-        GatewayMethod("config.get", config_get, scope=READ_SCOPE, params=EMPTY),
+        *config_methods(), *agents_methods(),
         GatewayMethod("agents.list", agents_list, scope=READ_SCOPE, params=EMPTY),
         GatewayMethod("agents.delete", agents_delete, scope=ADMIN_SCOPE, params=AGENTS_DELETE),
         GatewayMethod("sessions.list", sessions_list, scope=READ_SCOPE, params=SESSIONS_LIST),
