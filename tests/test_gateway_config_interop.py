@@ -2,18 +2,21 @@
 against its own Gateway and against ours, on identical copies of the Gateway
 experiment's state (cases/30-gateway): same exit status, same JSON (or the same
 error line), same config file after each step (home path, hashes, times
-normalised; key order not compared).
+normalised; key order not compared). Steps: tests/gateway_config_steps.py.
 
 One run of the steps per Gateway for the module: the reference's inside
-``unshare -n`` (only loopback), ours on 127.0.0.1. Skips, saying why, when the
-reference is not installed or ``unshare -n`` is not available.
+``unshare -n`` (only loopback), ours on 127.0.0.1. With
+``OPENCLAW_RECORD_GATEWAY_CONFIG=1`` the reference's normalised answers are
+written to tests/fixtures/gateway-config/ (what test_gateway_config_fixtures.py
+replays without the reference). Skips, saying why, when the reference is not
+installed or ``unshare -n`` is not available.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,11 +25,21 @@ from pathlib import Path
 import pytest
 
 from conftest import _free_port
+from gateway_config_steps import (
+    FIXTURES,
+    SAME,
+    STEPS,
+    TOKEN,
+    cli_argv,
+    error_line,
+    lookup_shape,
+    normalise,
+    schema_keys,
+)
 from gateway_support import start_gateway
 from test_gateway_interop import CASE, NODE, PKG, _can_unshare, base_env, build_home
 
 RUNNER = Path(__file__).parent / "interop" / "ref_gateway_run.py"
-REDACTED = "__OPENCLAW_REDACTED__"
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,55 +49,6 @@ pytestmark = [
     pytest.mark.skipif(not (CASE / "case.json").exists(), reason=f"{CASE} (the recorded experiment) is missing"),
     pytest.mark.skipif(not _can_unshare(), reason="needs root and `unshare -n` to run OpenClaw's Gateway isolated"),
 ]
-
-
-def _call(method: str, params: dict | None = None) -> list[str]:
-    argv = ["gateway", "call", method, "--json"]
-    if params is not None:
-        argv += ["--params", json.dumps(params)]
-    return argv
-
-
-def _full_config(**changes: object) -> dict:
-    """The experiment's config as a client edits what config.get showed it (token redacted)."""
-    config = json.loads((CASE / "case.json").read_text())["config"]
-    config["gateway"]["auth"]["token"] = REDACTED
-    config["session"]["maintenance"].update(changes)
-    return config
-
-
-# The first call is an admin one: the reference pairs the CLI's device with the scopes
-# of its first connection and holds a later upgrade for approval.
-STEPS: list[tuple[str, list[str]]] = [
-    ("schema", _call("config.schema")),
-    ("get", _call("config.get")),
-    ("lookup", _call("config.schema.lookup", {"path": "session.maintenance"})),
-    ("lookup-list", _call("config.schema.lookup", {"path": "agents.list"})),
-    ("lookup-missing", _call("config.schema.lookup", {"path": "nope.x"})),
-    ("set-no-hash", _call("config.set", {"raw": "{}"})),
-    ("set-stale-hash", _call("config.set", {"raw": "{}", "baseHash": "abc"})),
-    ("set-extra-param", _call("config.set", {"raw": "{}", "baseHash": "$HASH", "bogus": 1})),
-    ("patch-invalid", _call("config.patch", {"raw": json.dumps({"session": {"bogus": 1}}), "baseHash": "$HASH"})),
-    ("patch", _call("config.patch", {"raw": json.dumps({"session": {"maintenance": {"mode": "enforce",
-                                                                                     "maxEntries": None}},
-                                                         "agents": {"list": [{"id": "lab", "name": "Lab"}]}}),
-                                     "baseHash": "$HASH"})),
-    ("patch-noop", _call("config.patch", {"raw": json.dumps({"session": {"maintenance": {"mode": "enforce"}}}),
-                                          "baseHash": "$HASH"})),
-    ("patch-rate-limited", _call("config.patch", {"raw": "{}", "baseHash": "$HASH"})),
-    ("set", _call("config.set", {"raw": json.dumps(_full_config(maxEntries=5)), "baseHash": "$HASH"})),
-    ("create", _call("agents.create", {"name": "Scout", "workspace": "~/ws-scout", "emoji": "x"})),
-    ("create-again", _call("agents.create", {"name": "scout", "workspace": "~/ws-scout"})),
-    ("create-main", _call("agents.create", {"name": "main", "workspace": "~/ws-main"})),
-    ("create-no-workspace", _call("agents.create", {"name": "x"})),
-    ("update", _call("agents.update", {"agentId": "Scout", "model": "openai/gpt-5", "name": "Scouty"})),
-    ("update-unknown", _call("agents.update", {"agentId": "nope"})),
-    ("get-after", _call("config.get")),
-]
-
-
-def _steps_json(cli: list[str]) -> list[dict]:
-    return [{"name": name, "argv": [*cli, *argv]} for name, argv in STEPS]
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +62,14 @@ def runs(tmp_path_factory):
     ref_out = base / "ref" / "out"
     ref_out.mkdir()
     steps = base / "steps.json"
-    steps.write_text(json.dumps(_steps_json(cli)))
+    steps.write_text(json.dumps([{"name": name, "argv": [*cli, *cli_argv(method, params)]}
+                                 for name, method, params in STEPS]))
     env = {**base_env(ref_home), "OC_NODE": str(NODE), "OC_PKG": str(PKG), "GW_PORT": "18941"}
     proc = subprocess.run(["unshare", "-n", sys.executable, str(RUNNER), str(steps), str(ref_out)], env=env,
                           capture_output=True, text=True, timeout=600)
     assert (ref_out / "finished").exists(), proc.stderr + (ref_out / "ref-gateway.log").read_text()
     results["ref"] = (ref_home, ref_out)
-    # Ours, on an identical copy, driven the same way (the runner's step loop, our Gateway).
+    # Ours, on an identical copy, driven the same way.
     our_home = build_home(base / "ours")
     our_out = base / "ours" / "out"
     our_out.mkdir()
@@ -118,111 +83,85 @@ def runs(tmp_path_factory):
         gw.stop()
     (our_out / "gateway.log").write_text(gw.log())
     results["ours"] = (our_home, our_out)
+    if os.environ.get("OPENCLAW_RECORD_GATEWAY_CONFIG") == "1":
+        _record(results)
     return results
 
 
 def _run_steps(home: Path, out: Path, env: dict, cli: list[str]) -> None:
-    import hashlib
-
     config = home / ".openclaw" / "openclaw.json"
-    for name, argv in STEPS:
+    for name, method, params in STEPS:
         digest = hashlib.sha256(config.read_bytes()).hexdigest()
-        proc = subprocess.run([*cli, *(a.replace("$HASH", digest) for a in argv)], env=env, capture_output=True,
-                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+        argv = [a.replace("$HASH", digest) for a in cli_argv(method, params)]
+        proc = subprocess.run([*cli, *argv], env=env, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
         (out / f"{name}.out").write_text(proc.stdout)
         (out / f"{name}.err").write_text(proc.stderr)
         (out / f"{name}.rc").write_text(str(proc.returncode))
         shutil.copyfile(config, out / f"{name}.config")
 
 
-def _normalise(value, home: Path):
-    text = json.dumps(value).replace(str(home), "$HOME")
-    value = json.loads(text)
-
-    def walk(node):
-        if isinstance(node, dict):
-            out = {}
-            for key, item in node.items():
-                if key in ("hash", "ts", "lastTouchedAt", "generatedAt") and item is not None:
-                    out[key] = f"<{key}>"
-                else:
-                    out[key] = walk(item)
-            return out
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        return node
-
-    return walk(value)
-
-
-def _result(runs, side: str, name: str) -> tuple[int, object, str]:
+def _result(runs, side: str, name: str) -> dict:
+    """``{rc, payload, error}`` of one step (``error``: the CLI's ``Gateway call failed`` line)."""
     home, out = runs[side]
     rc = int((out / f"{name}.rc").read_text())
     stdout = (out / f"{name}.out").read_text()
     lines = [line for line in (out / f"{name}.err").read_text().splitlines() if line.startswith("Gateway call failed")]
-    error = re.sub(r"retry after \d+s", "retry after Ns", lines[0]) if lines else ""
-    payload = _normalise(json.loads(stdout), home) if rc == 0 and stdout.strip() else None
-    return rc, payload, error
+    payload = normalise(json.loads(stdout), home) if rc == 0 and stdout.strip() else None
+    return {"rc": rc, "payload": payload, "error": error_line(lines[0]) if lines else ""}
 
 
 def _config_after(runs, side: str, name: str) -> dict:
     home, out = runs[side]
-    return _normalise(json.loads((out / f"{name}.config").read_text()), home)
+    return normalise(json.loads((out / f"{name}.config").read_text()), home)
 
 
-SAME = [name for name, _ in STEPS if name not in ("schema", "lookup", "lookup-list")]
+def _record(runs) -> None:
+    """The reference's answers, normalised, as the fixtures the replay test reads."""
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    for name, method, params in STEPS:
+        result = _result(runs, "ref", name)
+        if name == "schema":
+            payload = result["payload"]
+            result["payload"] = {"keys": sorted(payload), "version": payload["version"],
+                                 "schemaKeys": schema_keys(payload["schema"]),
+                                 "sensitive": sorted(k for k, v in payload["uiHints"].items() if v.get("sensitive"))}
+        elif name.startswith("lookup") and result["payload"] is not None:
+            result["payload"] = lookup_shape(result["payload"])
+        record = {"method": method, **result, "configAfter": _config_after(runs, "ref", name)}
+        (FIXTURES / f"{name}.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
 @pytest.mark.parametrize("step", SAME)
 def test_same_answer_and_config_file(runs, step):
     ref, ours = _result(runs, "ref", step), _result(runs, "ours", step)
-    assert ours[0] == ref[0], (ours, ref, (runs["ours"][1] / f"{step}.err").read_text())
-    assert ours[2] == ref[2]
-    assert ours[1] == ref[1]
+    assert ours == ref, (runs["ours"][1] / f"{step}.err").read_text()
     assert _config_after(runs, "ours", step) == _config_after(runs, "ref", step)
 
 
-def test_schema_covers_what_the_reference_names_where_we_are_strict(runs):
-    """Our schema is generated from our key tables; where we refuse unknown keys, it names
-    exactly the reference's keys (ours adds session.backend)."""
-    rc_ref, ref, _ = _result(runs, "ref", "schema")
-    rc_ours, ours, _ = _result(runs, "ours", "schema")
-    assert rc_ref == rc_ours == 0
-    assert set(ours) == set(ref) == {"schema", "uiHints", "version", "generatedAt"}
-
-    def props(schema, *path):
-        node = schema
-        for part in path:
-            node = node["items"] if part == "*" else node["properties"][part]
-        return set(node["properties"])
-
-    assert props(ours["schema"]) - {"$schema"} == props(ref["schema"])
+def test_schema_names_the_reference_keys_where_we_are_strict(runs):
+    """Our schema is generated from our key tables; where we refuse unknown keys it names
+    exactly the reference's keys, plus ours: session.backend and the sections of our plugins."""
     from openclaw_core.config_schema import declared_sections
 
-    ours_only = {"plugins": {p.split(".", 1)[1] for p in declared_sections() if p.startswith("plugins.")}}
-    for path in (("session", "maintenance"), ("gateway",), ("gateway", "auth"), ("gateway", "remote"),
-                 ("agents",), ("agents", "defaults"), ("agents", "list", "*"), ("plugins",)):
-        mine = props(ours["schema"], *path) - ours_only.get(".".join(path), set())
-        assert mine == props(ref["schema"], *path), path
-    assert props(ours["schema"], "session") - {"backend"} == props(ref["schema"], "session")
+    ref, ours = _result(runs, "ref", "schema")["payload"], _result(runs, "ours", "schema")["payload"]
+    assert set(ours) == set(ref) == {"schema", "uiHints", "version", "generatedAt"}
+    ours_only = {"": {"$schema"}, "session": {"backend"},
+                 "plugins": {p.split(".", 1)[1] for p in declared_sections() if p.startswith("plugins.")}}
+    ref_keys, our_keys = schema_keys(ref["schema"]), schema_keys(ours["schema"])
+    for dotted in ref_keys:
+        assert set(our_keys[dotted]) - ours_only.get(dotted, set()) == set(ref_keys[dotted]), dotted
     assert ours["uiHints"]["gateway.auth.token"]["sensitive"] is ref["uiHints"]["gateway.auth.token"]["sensitive"]
-
-
-def test_no_secret_on_the_wire(runs):
-    for name, _ in STEPS:
-        text = (runs["ours"][1] / f"{name}.out").read_text()
-        assert "oracle-test-token" not in text, name
 
 
 @pytest.mark.parametrize("step", ["lookup", "lookup-list"])
 def test_schema_lookup_names_the_same_children(runs, step):
     """Labels and help texts are the reference's prose, not ours: the node's path and its
     children (keys, paths, types) are compared."""
-    _, ref, _ = _result(runs, "ref", step)
-    _, ours, _ = _result(runs, "ours", step)
+    ref, ours = _result(runs, "ref", step)["payload"], _result(runs, "ours", step)["payload"]
+    assert lookup_shape(ours) == lookup_shape(ref)
 
-    def shape(payload):
-        return payload["path"], payload["schema"].get("type"), [
-            (c["key"], c["path"], c.get("type"), c["required"], c["hasChildren"]) for c in payload["children"]]
 
-    assert shape(ours) == shape(ref)
+def test_no_secret_on_the_wire(runs):
+    for name, _, _ in STEPS:
+        assert TOKEN not in (runs["ours"][1] / f"{name}.out").read_text(), name

@@ -12,6 +12,7 @@ directory only (docs/differences.md).
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,26 @@ def _identity(name: str | None, params: dict[str, Any]) -> dict[str, str]:
     return identity
 
 
+def workspace_path(text: str, config: Any) -> Path:
+    """A workspace a Gateway client names: ``~`` expanded; it must be absolute and inside
+    the home or state dir. The reference resolves a relative path against the Gateway's
+    working directory and takes any absolute one; a remote client creating directories
+    anywhere the Gateway may write is refused here (docs/differences.md)."""
+    from openclaw_core.agents import _user_path
+    from openclaw_core.paths import resolve_home
+    from openclaw_core.trash import is_within
+
+    text = js_trim(text)
+    if "\0" in text or not (text.startswith("~") or Path(text).is_absolute()):
+        raise MethodError(f"workspace must be an absolute path or start with ~ (got {text!r})")
+    path = _user_path(text, config)
+    real = os.path.realpath(path)  # "..", and links that lead elsewhere, are judged by where they go
+    roots = [os.path.realpath(resolve_home(config.env)), os.path.realpath(config.state_dir)]
+    if not any(is_within(real, root) for root in roots):
+        raise MethodError(f"workspace {str(path)!r} is outside the home and state directories")
+    return path
+
+
 def _create(call: MethodCall) -> dict[str, Any]:
     from openclaw_core.agents import AgentExists, ReservedAgentId, add_agent
 
@@ -65,7 +86,8 @@ def _create(call: MethodCall) -> dict[str, Any]:
         fields["model"] = model
     fields["identity"] = _identity(name, params)
     try:
-        result = add_agent(call.config, raw_name, workspace=js_trim(params["workspace"]), name=name, fields=fields)
+        workspace = str(workspace_path(params["workspace"], call.config))
+        result = add_agent(call.config, raw_name, workspace=workspace, name=name, fields=fields)
     except ReservedAgentId:
         raise MethodError(f'"{keys.DEFAULT_AGENT_ID}" is reserved') from None
     except AgentExists as exc:
@@ -78,8 +100,6 @@ def _create(call: MethodCall) -> dict[str, Any]:
 
 
 def _update(call: MethodCall) -> dict[str, Any]:
-    from openclaw_core.agents import _user_path
-
     params = call.params
     agent_id = keys.normalize_agent_id(params["agentId"])
     config = call.config
@@ -93,7 +113,7 @@ def _update(call: MethodCall) -> dict[str, Any]:
         if current.find_agent(agent_id) is None and agent_id not in current.agent_ids():
             raise MethodError(f'agent "{agent_id}" not found')
         if _optional(params, "workspace"):
-            workspace = _user_path(js_trim(params["workspace"]), current)
+            workspace = workspace_path(params["workspace"], current)
         data = copy.deepcopy(current.data)
         agents = data.setdefault("agents", {})
         entries = agents.setdefault("list", [])
