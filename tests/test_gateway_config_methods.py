@@ -344,3 +344,15 @@ def test_agents_create_keeps_a_toml_configs_comments(toml_gw):
     text = path.read_text()
     assert "# My Gateway: keep this comment" in text and "# the ops agent" in text
     assert 'id = "lab"' in text and 'model = "acme/large"' in text
+
+
+def test_agents_create_refuses_a_workspace_outside_home_and_state(json_gw, tmp_path):
+    gw, path = json_gw
+    before = path.read_bytes()
+    outside = tmp_path / "elsewhere"
+    for workspace in ("relative/ws", str(outside), "~/../../escape"):
+        reply = _call(gw, "agents.create", {"name": "stray", "workspace": workspace})
+        assert not reply["ok"] and "workspace" in _error(reply), (workspace, reply)
+    assert _error(_call(gw, "agents.update", {"agentId": "ops", "workspace": str(outside)})).endswith(
+        "is outside the home and state directories")
+    assert path.read_bytes() == before and not outside.exists()
