@@ -356,3 +356,23 @@ def test_agents_create_refuses_a_workspace_outside_home_and_state(json_gw, tmp_p
     assert _error(_call(gw, "agents.update", {"agentId": "ops", "workspace": str(outside)})).endswith(
         "is outside the home and state directories")
     assert path.read_bytes() == before and not outside.exists()
+
+
+def test_config_get_over_protocol_4_has_the_later_gateways_keys(json_gw):
+    """Keys as recorded from 2026.9.6 (tests/fixtures/gateway-v4, step 09-config-get)."""
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "gateway-v4" / "frames-2026.9.6.json").read_text())
+    step = next(s for s in recorded["steps"] if s["step"] == "09-config-get")
+    expected = next(f["frame"]["payload"] for f in step["frames"]
+                    if f["frame"].get("type") == "res" and "exists" in (f["frame"].get("payload") or {}))
+    gw, path = json_gw
+    ws, hello = handshake(gw.port, minProtocol=4, maxProtocol=4)
+    try:
+        assert hello["payload"]["protocol"] == 4
+        payload = request(ws, "config.get")["payload"]
+    finally:
+        ws.close()
+    assert list(payload) == list(expected)
+    assert payload["configRevisionHash"] == payload["appliedConfigHash"] == payload["hash"] == _digest(path)
+    assert SECRET not in json.dumps(payload)
+    # A write with the hash a v4 client got is accepted.
+    assert _call(gw, "config.patch", {"raw": "{}", "baseHash": payload["configRevisionHash"]})["ok"]

@@ -153,7 +153,21 @@ def snapshot(config: Config) -> dict[str, Any]:
 
 
 def config_get(call: MethodCall) -> dict[str, Any]:
-    return snapshot(call.config)
+    payload = snapshot(call.config)
+    if call.client.protocol_version >= 4:
+        payload = v4_snapshot(payload)
+    return payload
+
+
+def v4_snapshot(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The later Gateway's (2026.9.6, protocol 4) shape: ``$include`` provenance (we have no
+    includes: empty) and the revision hashes beside ``hash`` (ours are all the file's SHA-256;
+    the later one's are HMACs, opaque to clients: a base hash is only ever echoed back)."""
+    out: dict[str, Any] = {"path": payload["path"], "includedPaths": [], "includeProvenance": [],
+                           "agentRosterIncludeOwned": False, "bindingsIncludeOwned": False}
+    out.update((k, v) for k, v in payload.items() if k != "path")
+    out["configRevisionHash"] = out["appliedConfigHash"] = payload["hash"]
+    return out
 
 
 # --- config.schema, config.schema.lookup -----------------------------------------------------
