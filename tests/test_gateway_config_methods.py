@@ -376,3 +376,23 @@ def test_config_get_over_protocol_4_has_the_later_gateways_keys(json_gw):
     assert SECRET not in json.dumps(payload)
     # A write with the hash a v4 client got is accepted.
     assert _call(gw, "config.patch", {"raw": "{}", "baseHash": payload["configRevisionHash"]})["ok"]
+
+
+def test_a_config_broken_on_disk_is_reported_and_not_written_over(json_gw):
+    gw, path = json_gw
+    path.write_text('{"session": {"scope": "nobody"}, gateway: {mode: "local"}}\n')  # JSON5, invalid value
+    before = path.read_bytes()
+    payload = _call(gw, "config.get", scopes=["operator.read"])["payload"]
+    assert payload["valid"] is False and payload["parsed"] is None and payload["config"] == {}
+    assert payload["hash"] == _digest(path)
+    assert payload["issues"] == [{"path": "session.scope", "message": 'Invalid input (allowed: "per-sender", "global")'}]
+    assert _error(_call(gw, "config.patch", {"raw": "{}"})) == "config base hash required; re-run config.get and retry"
+    assert _error(_call(gw, "config.patch", {"raw": "{}", "baseHash": _digest(path)})) == (
+        "invalid config; fix before patching")
+    assert _error(_call(gw, "config.set", {"raw": json.dumps(JSON_CONFIG), "baseHash": _digest(path)})) == (
+        f"invalid config at {path}; fix the file before replacing it")
+    path.write_text("{not json5")
+    assert _call(gw, "config.get")["payload"]["valid"] is False
+    assert path.read_text() == "{not json5"
+    path.write_bytes(before)
+    assert path.read_bytes() == before

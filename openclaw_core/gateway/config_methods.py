@@ -285,6 +285,15 @@ def _guard(config: Config, before: bytes | None, old: Mapping[str, Any], new: Ma
                        "code=CONFIG_WRITE_REJECTED", code=ErrorCodes.UNAVAILABLE)
 
 
+def _check_base(raw: bytes | None, base_hash: str | None) -> None:
+    if raw is None:
+        return  # no file yet: nothing to be stale against
+    if not base_hash:
+        raise _Refused("config base hash required; re-run config.get and retry")
+    if base_hash != config_hash(raw):
+        raise _Refused("config changed since last load; re-run config.get and retry")
+
+
 def write_config(config: Config, base_hash: str | None, compute: Any, *, noop_ok: bool = False
                  ) -> tuple[dict[str, Any], bool, list[str]]:
     """Under the config's lock: check ``base_hash`` against the file, compute the new config
@@ -293,11 +302,7 @@ def write_config(config: Config, base_hash: str | None, compute: Any, *, noop_ok
     try:
         with config_edit.editing(config) as current:
             raw = _read_raw(current)
-            if raw is not None:
-                if not base_hash:
-                    raise _Refused("config base hash required; re-run config.get and retry")
-                if base_hash != config_hash(raw):
-                    raise _Refused("config changed since last load; re-run config.get and retry")
+            _check_base(raw, base_hash)
             new = _validated(current, compute(current.data))
             changed = changed_paths(current.data, new)
             if noop_ok and not changed:
@@ -308,6 +313,12 @@ def write_config(config: Config, base_hash: str | None, compute: Any, *, noop_ok
     except RedactedValueError as exc:
         raise _Refused(str(exc)) from None
     except ConfigError as exc:
+        if str(exc).startswith("Invalid config at"):
+            # The file on disk does not parse or validate: the base hash is still checked first
+            # (as the reference does), then nothing is written over a file we could not read.
+            _check_base(_read_raw(config), base_hash)
+            raise _Refused("invalid config; fix before patching" if noop_ok else
+                           f"invalid config at {config.path}; fix the file before replacing it") from None
         raise _Refused(str(exc).splitlines()[0]) from None
     config.data = written
     return new, True, changed  # as computed: the answer shows no meta stamp the client did not send
