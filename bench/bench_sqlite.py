@@ -95,14 +95,14 @@ FILL_BATCH = 25_000
 def fill_sqlite(store: Path) -> None:
     """Copy the file store at ``store`` into its SQLite database in batches of new
     keys (``SqliteStoreBackend.write``), then retire the file as a migration does."""
-    from openclaw_core.config import load_config
+    from openclaw_core.app import hooks, load_config
     from openclaw_core.engine.store.state import ChangeSet
     from openclaw_store_file.backend import FileStoreBackend
     from openclaw_store_sqlite.backend import SqliteStoreBackend
 
     config = load_config()
-    state = FileStoreBackend(store, config).load_lazy()
-    target = SqliteStoreBackend(store, config)
+    state = FileStoreBackend(store, config, hooks()).load_lazy()
+    target = SqliteStoreBackend(store, config, hooks())
     keys = list(state.entries)
     version = target.version()
     with target.exclusive(60.0):

@@ -220,7 +220,7 @@ def _help_key_check_ms(env: dict[str, str]) -> float:
     sys.path for dist-info/egg-info, stat the loaded modules), in the CLI's environment."""
     code = ("import statistics, sys, time\n"
             f"sys.path[0] = {str(Path(OURS).parent)!r}  # as the console script has it\n"
-            "from openclaw_core import helpcache\n"
+            "from openclaw_core.adapters import helpcache\n"
             "ts = []\n"
             "for _ in range(50):\n"
             "    t = time.perf_counter(); ok = helpcache.cached_help('help'); ts.append(time.perf_counter() - t)\n"

@@ -280,13 +280,18 @@ class AddResult:
 
 
 def add_agent(config: Config, raw_id: str, *, workspace: str | None = None,
-              make_default: bool = False) -> AddResult:
+              make_default: bool = False, name: str | None = None,
+              fields: Mapping[str, Any] | None = None) -> AddResult:
+    """Add an agent to the config (the CLI's ``agents add``, the Gateway's ``agents.create``):
+    ``name`` defaults to the id as typed; ``fields`` (model, identity ...) go into the entry
+    before ``agentDir``."""
     from openclaw_core.config import edit as config_edit
 
-    name = js_trim(raw_id or "")
-    if not name:
+    typed = js_trim(raw_id or "")
+    if not typed:
         raise UsageError("Agent id is required.")
-    agent = normalize_agent_id(name)
+    agent = normalize_agent_id(typed)
+    name = typed if name is None else name
     if agent == DEFAULT_AGENT_ID:
         raise ReservedAgentId()
     if workspace is not None and not js_trim(workspace):
@@ -311,7 +316,7 @@ def add_agent(config: Config, raw_id: str, *, workspace: str | None = None,
             for other in entries:
                 other.pop("default", None)
             new_entry["default"] = True
-        new_entry.update({"name": name, "workspace": str(ws), "agentDir": str(a_dir)})
+        new_entry.update({"name": name, "workspace": str(ws), **(fields or {}), "agentDir": str(a_dir)})
         entries.append(new_entry)
         agents = data.get("agents") if isinstance(data.get("agents"), dict) else {}
         data["agents"] = {**agents, "list": entries}

@@ -9,17 +9,17 @@ on the same writers, so it serialises with concurrent patches.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from openclaw_core.base import keys
-
 from openclaw_core.base import regular_file
 from openclaw_core.js.values import js_trim
 from openclaw_core.adapters.gateway import sessions_rpc as srpc
+from openclaw_core.adapters.gateway.agents_methods import agents_methods
+from openclaw_core.adapters.gateway.config_methods import config_methods
 from openclaw_core.adapters.gateway.health_methods import health_methods
 from openclaw_core.adapters.gateway.logs_methods import logs_methods
 from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodCall, MethodError
@@ -117,16 +117,6 @@ async def _emit_changed(call: MethodCall, target: srpc.SessionTarget, reason: st
 
 
 # --- config ----------------------------------------------------------------------------------------
-
-def config_get(call: MethodCall) -> dict[str, Any]:
-    config = call.config
-    try:
-        raw = regular_file.read_bytes(config.path)  # swapped for a FIFO since: no hang
-    except OSError:
-        raw = b""
-    return {"path": str(config.path), "exists": config.exists, "valid": True, "format": config.format,
-            "config": redact(config.data), "hash": hashlib.sha256(raw).hexdigest(), "issues": []}
-
 
 # --- sessions -----------------------------------------------------------------------------------------
 
@@ -410,7 +400,7 @@ async def agents_delete(call: MethodCall) -> dict[str, Any]:
 def builtin_methods() -> list[GatewayMethod]:
     return [
         *health_methods(), *status_methods(), *logs_methods(),  # the real CLI's everyday commands
-        GatewayMethod("config.get", config_get, scope=READ_SCOPE, params=EMPTY),
+        *config_methods(), *agents_methods(),
         GatewayMethod("agents.list", agents_list, scope=READ_SCOPE, params=EMPTY),
         GatewayMethod("agents.delete", agents_delete, scope=ADMIN_SCOPE, params=AGENTS_DELETE),
         GatewayMethod("sessions.list", sessions_list, scope=READ_SCOPE, params=SESSIONS_LIST),

@@ -18,7 +18,7 @@ from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodCall
 from openclaw_core.engine.wire.protocol import BOOL, READ_SCOPE, obj
 
 if TYPE_CHECKING:
-    from openclaw_core.config import Config
+    from openclaw_core.config.model import Config
     from openclaw_core.adapters.gateway.server import GatewayServer
 
 HEALTH = obj({"probe": BOOL}, additional=True)

@@ -24,7 +24,7 @@ from openclaw_core.adapters.gateway.session_display import optional_text
 from openclaw_core.adapters.gateway.session_transcripts import derive_title, preview_items, title_fields
 
 if TYPE_CHECKING:
-    from openclaw_core.config import Config
+    from openclaw_core.config.model import Config
 
 SESSIONS_PREVIEW = obj({"keys": S(type="array", items=NON_EMPTY, minItems=1),
                         "limit": S(type="integer", minimum=1), "maxChars": S(type="integer", minimum=20)}, ("keys",))
