@@ -15,7 +15,7 @@ Two phases on one ``openclaw gateway run`` (a store of ``--entries`` entries):
 
 The Gateway's RSS (``/proc/<pid>/status``) and a prober's ``health`` latency
 are sampled every 0.5 s. Writes ``bench/out/gateway_memory.{csv,json}``, the chart
-``bench/report/gateway_memory.png`` and ``bench/report/GATEWAY-MEMORY.md``;
+``bench/report/gateway_memory.svg`` and ``bench/report/GATEWAY-MEMORY.md``;
 the ratios divide phase 2 by phase 1 of the same run.
 """
 
@@ -175,7 +175,7 @@ def write(result: dict[str, Any], out: Path, report: Path, command: str) -> None
         writer = csv.DictWriter(fh, fieldnames=list(result["samples"][0]))
         writer.writeheader()
         writer.writerows(result["samples"])
-    drew = chart(result["samples"], report / "gateway_memory.png")
+    drew = chart(result["samples"], report / "gateway_memory.svg")
     s = result["summary"]
     lines = [
         "# Gateway memory with clients that never read", "",
@@ -200,7 +200,7 @@ def write(result: dict[str, Any], out: Path, report: Path, command: str) -> None
         f"{s['gateway_exit']} on SIGTERM. Limits: docs/gateway.md, Limits.", "",
     ]
     if drew:
-        lines += ["![Gateway RSS and health latency over time](gateway_memory.png)", ""]
+        lines += ["![Gateway RSS and health latency over time](gateway_memory.svg)", ""]
     lines += ["Raw samples: `bench/out/gateway_memory.csv` and `.json`."]
     (report / "GATEWAY-MEMORY.md").write_text("\n".join(lines) + "\n")
 

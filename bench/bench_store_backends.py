@@ -16,7 +16,7 @@ store rewrites the whole file (and, with two Gateways, each re-reads what the
 other wrote).
 
     python bench/bench_store_backends.py [--sizes 5000,100000] [--backends file,sqlite,postgres]
-                                         [--gateways 1,2] [--clients 8] [--seconds 15] [--chart out.png]
+                                         [--gateways 1,2] [--clients 8] [--seconds 15] [--chart out.svg]
 
 Needs PostgreSQL's server binaries (.ci/ensure-postgres.sh) and psycopg; the
 chart needs matplotlib (pip install -e ".[bench]").
@@ -259,7 +259,7 @@ def main() -> None:
     parser.add_argument("--backends", default="file,sqlite,postgres")
     parser.add_argument("--clients", default=str(CLIENTS_PER_GATEWAY), help="clients per Gateway, e.g. 1,8")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per configuration")
-    parser.add_argument("--chart", type=Path, default=HERE / "store_backends.png")
+    parser.add_argument("--chart", type=Path, default=HERE / "store_backends.svg")
     parser.add_argument("--fsync", default="on", choices=("on", "off"),
                         help="PostgreSQL fsync (on: durable commits, as the file store's fsync)")
     args = parser.parse_args()

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Render bench/run_all.py's results as REPORT.md plus the chart cost_vs_size.png.
+"""Render bench/run_all.py's results as REPORT.md plus the chart cost_vs_size.svg.
 
     python bench/report.py [bench/report/results.json]
 
 Re-rendering never re-measures: it reads results.json (written by run_all.py)
-and writes REPORT.md and cost_vs_size.png next to it.
+and writes REPORT.md and cost_vs_size.svg next to it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-CHART = "cost_vs_size.png"
+CHART = "cost_vs_size.svg"
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -223,7 +223,7 @@ def render(results: dict[str, Any], out: Path) -> Path:
     backends = results.get("backends")
     if isinstance(backends, dict) and backends.get("table"):
         lines += ["", "## Store backends (bench_store_backends.py, as printed)", "", "```", backends["table"], "```"]
-        if backends.get("chart"):
+        if backends.get("chart") and (out / backends["chart"]).exists():
             lines += ["", f"![file store against PostgreSQL]({backends['chart']})"]
     if (out / "GATEWAY-MEMORY.md").exists():  # written by bench_gateway_memory.py, run on its own
         lines += ["", "## Gateway memory with clients that never read", "",

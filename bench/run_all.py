@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Run every benchmark and write the report: bench/report/REPORT.md, the chart
-bench/report/cost_vs_size.png and the raw numbers bench/report/results.json.
+bench/report/cost_vs_size.svg and the raw numbers bench/report/results.json.
 
     python bench/run_all.py [--sizes 10,100,1000,10000,100000] [--only writer,cleanup,...]
                             [--skip gateway,...] [--no-reference] [--quick] [--out bench/report]
@@ -285,7 +285,7 @@ def section_gateway(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 # --- backends -------------------------------------------------------------------------------------------------
 
 def section_backends(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    chart = args.out / "store_backends.png"
+    chart = args.out / "store_backends.svg"
     cmd = [sys.executable, str(HERE / "bench_store_backends.py"), "--seconds", str(args.backends_seconds),
            "--chart", str(chart)]
     if args.quick:
