@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import ports
 import pytest
 from hypothesis import settings as hypothesis_settings
 from pg_fixtures import pg_server, pg_store_config  # noqa: F401  (a real PostgreSQL, started on first use)
@@ -80,11 +81,7 @@ def _isolated(tmp_path_factory, monkeypatch):
 
 
 def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port()  # one xdist worker's ports never collide with another's
 
 
 @pytest.fixture

@@ -30,13 +30,10 @@ from gateway_support import (
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    import socket
+    from ports import free_port
 
     state = tmp_path_factory.mktemp("gw-security")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    gateway = start_gateway(state, port, extra_env={"OPENCLAW_HANDSHAKE_TIMEOUT_MS": "1500"})
+    gateway = start_gateway(state, free_port(), extra_env={"OPENCLAW_HANDSHAKE_TIMEOUT_MS": "1500"})
     yield gateway
     assert gateway.stop() == 0, gateway.log()
 
