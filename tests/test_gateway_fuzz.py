@@ -33,6 +33,11 @@ FUZZ = settings(max_examples=300, deadline=None, database=None, phases=[Phase.ex
 DOCUMENTED_CODES = {"INVALID_REQUEST", "UNAVAILABLE"}
 
 
+# The module-scoped Gateway is shared by the tests here (some check what earlier ones left):
+# under pytest-xdist the module runs on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_gateway_fuzz")
+
+
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
     store = make_state(tmp_path_factory.mktemp("gw-fuzz"))

@@ -28,6 +28,11 @@ from gateway_support import (
 )
 
 
+# The module-scoped Gateway is shared by the tests here (some check what earlier ones left):
+# under pytest-xdist the module runs on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_gateway_security")
+
+
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
     from ports import free_port
