@@ -13,6 +13,7 @@ from pathlib import Path
 
 import ports
 import pytest
+import run_alone
 from hypothesis import settings as hypothesis_settings
 from pg_fixtures import pg_server, pg_store_config  # noqa: F401  (a real PostgreSQL, started on first use)
 
@@ -78,6 +79,13 @@ def _isolated(tmp_path_factory, monkeypatch):
     yield
     writer.close_writers()
     plugins.set_plugin_manager(previous)
+
+
+@pytest.fixture(autouse=True)
+def _run_alone(request):
+    """A test marked ``alone`` has the machine to itself under pytest-xdist (tests/run_alone.py)."""
+    with run_alone.turn(request.node.get_closest_marker("alone") is not None):
+        yield
 
 
 def _free_port() -> int:

@@ -226,6 +226,7 @@ FLOOD_MIX = (("health", {}), ("sessions.list", {"limit": 1}), ("sessions.patch",
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_a_flood_on_one_connection_is_answered_and_others_are_still_served(gw):
     ws, _ = handshake(gw.port)
     request(ws, "sessions.list", {"limit": 1})  # the store is loaded before we measure
@@ -270,6 +271,7 @@ def test_a_flood_on_one_connection_is_answered_and_others_are_still_served(gw):
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_a_flooder_that_never_reads_cannot_grow_the_gateway(gw):
     """It pipelines requests and reads none of the answers: at most a bounded
     number of its requests are taken in (the rest wait in TCP), so memory stays
