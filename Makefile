@@ -35,9 +35,10 @@ demo: setup
 	$(DEMO_ENV) $(BIN)/openclaw sessions cleanup --all-agents --fix-missing --enforce --json | grep -E $(DEMO_COUNTS)
 	@echo "Next: docs/getting-started.md (everyday tasks, with real output); docs/maintenance.md (what each count means)."
 
+# -n auto: one pytest-xdist worker per core; loadgroup keeps each xdist_group on one worker
 test: setup
 	.ci/ensure-postgres.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 bench: setup
 	$(BIN)/python bench/run_all.py

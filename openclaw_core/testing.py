@@ -21,6 +21,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -32,7 +33,7 @@ ISOLATED_ENV = ("OPENCLAW_CONFIG_PATH", "OPENCLAW_HOME", "OPENCLAW_GATEWAY_URL",
 
 
 @pytest.fixture
-def openclaw_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def openclaw_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     state = tmp_path / "openclaw-state"
     state.mkdir()
     home = tmp_path / "home"
@@ -42,16 +43,20 @@ def openclaw_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(state))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    monkeypatch.setenv("OPENCLAW_GATEWAY_PORT", str(_unused_port()))
-    return state
+    with _held_port() as port:
+        monkeypatch.setenv("OPENCLAW_GATEWAY_PORT", str(port))
+        yield state
 
 
-def _unused_port() -> int:
+@contextlib.contextmanager
+def _held_port() -> Iterator[int]:
+    """A port bound for the whole test but never listened on: a connect is refused, and
+    no Gateway of a test running in parallel (pytest-xdist) can take it meanwhile."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        yield s.getsockname()[1]
 
 
 @pytest.fixture

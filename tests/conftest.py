@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import ports
 import pytest
+import run_alone
 from hypothesis import settings as hypothesis_settings
 from pg_fixtures import pg_server, pg_store_config  # noqa: F401  (a real PostgreSQL, started on first use)
 
@@ -79,12 +81,15 @@ def _isolated(tmp_path_factory, monkeypatch):
     plugins.set_plugin_manager(previous)
 
 
-def _free_port() -> int:
-    import socket
+@pytest.fixture(autouse=True)
+def _run_alone(request):
+    """A test marked ``alone`` has the machine to itself under pytest-xdist (tests/run_alone.py)."""
+    with run_alone.turn(request.node.get_closest_marker("alone") is not None):
+        yield
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
+def _free_port() -> int:
+    return ports.free_port()  # one xdist worker's ports never collide with another's
 
 
 @pytest.fixture

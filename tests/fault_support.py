@@ -73,8 +73,6 @@ def rss_bytes(pid: int) -> int:
 
 
 def free_port() -> int:
-    import socket
+    from ports import free_port as worker_port  # no collisions between xdist workers
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return worker_port()

@@ -8,15 +8,19 @@ files afterwards, so around the real command this wrapper:
 1. writes the case's config plus ``session.backend = "postgres"`` (a schema of
    its own) outside the state dir and points ``OPENCLAW_CONFIG_PATH`` at it;
 2. moves every store file (``agents/*/sessions/sessions.json``, each configured
-   agent's ``session.store``, the ``--store`` given) into PostgreSQL with
-   ``openclaw store migrate --to postgres``;
-3. runs ``openclaw sessions cleanup ARGS`` against PostgreSQL (its output and
-   exit status are the result);
+   agent's ``session.store``, the ``--store`` given) into PostgreSQL as
+   ``openclaw store migrate --to postgres`` does;
+3. runs ``openclaw sessions cleanup ARGS`` against PostgreSQL, as a real
+   subprocess (its output and exit status are the result);
 4. puts each store back where the runner looks: the original file when the
    database holds the same bytes or the run was a dry run (the file store
-   would not have written), else ``openclaw store migrate --to file`` (what the
-   file store would have written);
+   would not have written), else what ``openclaw store migrate --to file``
+   writes (what the file store would have written);
 5. drops the schema.
+
+Steps 2 and 4 run the migrate command's own code (``migrate_store``) in this
+process: the parity tests run hundreds of cases, and a Python start per store
+and step doubled their time (``store migrate`` itself has its own tests).
 
 Needs ``OPENCLAW_POSTGRES_DSN`` (a Unix-socket DSN works inside the runner's
 network namespace). Any other command is passed to ``openclaw`` unchanged.
@@ -24,6 +28,8 @@ network namespace). Any other command is passed to ``openclaw`` unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -41,6 +47,47 @@ def openclaw(*args: str, env: dict[str, str], check: bool = True) -> subprocess.
     if check and proc.returncode != 0:
         raise SystemExit(f"pg_cleanup_cli: openclaw {' '.join(args)} failed: {proc.stderr.strip()}")
     return proc
+
+
+def migrate(path: Path, origin: str, target: str, env: dict[str, str], *, force: bool = False) -> None:
+    """``openclaw store migrate --from ORIGIN --to TARGET --store PATH [--force]`` in
+    this process: the command's config (validated), backends and ``migrate_store``."""
+    from openclaw_core.adapters.cli.store_cmd import config_for_backend, migrate_store
+    from oc import load_config
+    from openclaw_core.base.errors import OpenClawError
+    from oc import open_backend
+    from openclaw_core.config.targets import resolve_targets
+
+    told = io.StringIO()  # what the command would print on its stderr: shown only on failure
+    try:
+        with contextlib.redirect_stderr(told):
+            config = load_config(env)
+            [where] = resolve_targets(config, store=str(path))
+            source = open_backend(where.path, config_for_backend(config, origin))
+            try:
+                destination = open_backend(where.path, config_for_backend(config, target))
+                try:
+                    migrate_store(where.path, source, destination, force=force)
+                finally:
+                    destination.close()
+            finally:
+                source.close()
+    except OpenClawError as exc:
+        raise SystemExit(f"pg_cleanup_cli: store migrate --from {origin} --to {target} --store {path} failed: "
+                         f"{told.getvalue()}{exc}".strip()) from None
+
+
+def export(path: Path, env: dict[str, str]) -> bytes | None:
+    """The store's bytes on the configured backend (None: no store there)."""
+    from oc import load_config
+    from oc import open_backend
+
+    backend = open_backend(path, load_config(env, validate=False))
+    try:
+        state = backend.load()
+    finally:
+        backend.close()
+    return state.text() if state.exists else None
 
 
 def main(argv: list[str]) -> int:
@@ -65,7 +112,7 @@ def main(argv: list[str]) -> int:
         stores = sorted(path for path in candidates if path.is_file())
         originals = {store: store.read_bytes() for store in stores}
         for store in stores:
-            openclaw("store", "migrate", "--from", "file", "--to", "postgres", "--store", str(store), env=env)
+            migrate(store, "file", "postgres", env)
         try:
             result = openclaw("sessions", "cleanup", *argv[2:], env=env, check=False)
             sys.stdout.write(result.stdout)
@@ -92,23 +139,13 @@ def store_paths(config, state: Path, argv: list[str]) -> set[Path]:
 
 
 def _restore(path: Path, original: bytes | None, dry_run: bool, env: dict[str, str]) -> None:
-    exported = _export(path, env)
+    exported = export(path, env)
     backup = path.with_name(path.name + RETIRED)
     if original is not None and (dry_run or exported == original):
         os.replace(backup, path)  # unchanged: the file store would not have written it
     elif exported is not None:
-        openclaw("store", "migrate", "--from", "postgres", "--to", "file", "--store", str(path), "--force", env=env)
+        migrate(path, "postgres", "file", env, force=True)
         backup.unlink(missing_ok=True)
-
-
-def _export(path: Path, env: dict[str, str]) -> bytes | None:
-    proc = subprocess.run([sys.executable, "-c", (
-        "import sys; from openclaw_core.app import hooks, load_config; "
-        "from openclaw_core.engine.store.backend import open_backend; "
-        "b = open_backend(sys.argv[1], load_config(), hooks()); s = b.load(); "
-        "sys.stdout.buffer.write(s.text() if s.exists else b'<missing>')"), str(path)],
-        env=env, capture_output=True, check=True)
-    return None if proc.stdout == b"<missing>" else proc.stdout
 
 
 def _drop_schema(dsn: str, schema: str) -> None:

@@ -24,7 +24,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -76,9 +75,9 @@ def _run_as() -> pwd.struct_passwd | None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from ports import free_port as worker_port  # no collisions between xdist workers
+
+    return worker_port()
 
 
 class PostgresServer:

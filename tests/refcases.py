@@ -32,7 +32,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -236,9 +235,9 @@ def store_log_lines(text: str) -> list[str]:
 # --- running -----------------------------------------------------------------------------------------
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from ports import free_port as worker_port  # no collisions between xdist workers (tests/ports.py)
+
+    return worker_port()
 
 
 @dataclass

@@ -6,15 +6,15 @@ Like tests/pg_cleanup_cli.py: around the real command it
 
 1. writes the case's config plus ``session.backend = "sqlite"`` outside the
    state dir and points ``OPENCLAW_CONFIG_PATH`` at it;
-2. moves every store file into its SQLite database with ``openclaw store
-   migrate --to sqlite``;
-3. runs ``openclaw sessions cleanup ARGS`` on SQLite (its output and exit
-   status are the result);
+2. moves every store file into its SQLite database as ``openclaw store
+   migrate --to sqlite`` does (in this process, as there);
+3. runs ``openclaw sessions cleanup ARGS`` on SQLite, as a real subprocess
+   (its output and exit status are the result);
 4. puts each store back where the runner looks: the original file when the
    database holds the same bytes or the run was a dry run (the file store
-   would not have written), else ``openclaw store migrate --to file`` (what
-   the file store would have written); then removes the database files, so
-   the state dir holds what the file store would have left.
+   would not have written), else what ``openclaw store migrate --to file``
+   writes (what the file store would have written); then removes the
+   database files, so the state dir holds what the file store would have left.
 
 Any other command is passed to ``openclaw`` unchanged.
 """
@@ -24,13 +24,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pg_cleanup_cli import OPENCLAW, RETIRED, openclaw, store_paths  # noqa: E402
+from pg_cleanup_cli import OPENCLAW, RETIRED, export, migrate, openclaw, store_paths  # noqa: E402
 
 SIDE_FILES = ("", "-wal", "-shm", "-journal")
 
@@ -54,7 +53,7 @@ def main(argv: list[str]) -> int:
         stores = sorted(path for path in candidates if path.is_file())
         originals = {store: store.read_bytes() for store in stores}
         for store in stores:
-            openclaw("store", "migrate", "--from", "file", "--to", "sqlite", "--store", str(store), env=env)
+            migrate(store, "file", "sqlite", env)
         result = openclaw("sessions", "cleanup", *argv[2:], env=env, check=False)
         sys.stdout.write(result.stdout)
         sys.stderr.write(result.stderr)
@@ -72,26 +71,16 @@ def _restore(path: Path, original: bytes | None, dry_run: bool, env: dict[str, s
     database = _database(path)
     if not database.exists():
         return
-    exported = _export(path, env)
+    exported = export(path, env)
     backup = path.with_name(path.name + RETIRED)
     if original is not None and (dry_run or exported == original):
         os.replace(backup, path)  # unchanged: the file store would not have written it
     elif exported is not None:
-        openclaw("store", "migrate", "--from", "sqlite", "--to", "file", "--store", str(path), "--force", env=env)
+        migrate(path, "sqlite", "file", env, force=True)
         backup.unlink(missing_ok=True)
     for suffix in SIDE_FILES:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{database}{suffix}")
-
-
-def _export(path: Path, env: dict[str, str]) -> bytes | None:
-    proc = subprocess.run([sys.executable, "-c", (
-        "import sys; from openclaw_core.app import hooks, load_config; "
-        "from openclaw_core.engine.store.backend import open_backend; "
-        "b = open_backend(sys.argv[1], load_config(), hooks()); s = b.load(); "
-        "sys.stdout.buffer.write(s.text() if s.exists else b'<missing>')"), str(path)],
-        env=env, capture_output=True, check=True)
-    return None if proc.stdout == b"<missing>" else proc.stdout
 
 
 if __name__ == "__main__":

@@ -33,6 +33,11 @@ FUZZ = settings(max_examples=300, deadline=None, database=None, phases=[Phase.ex
 DOCUMENTED_CODES = {"INVALID_REQUEST", "UNAVAILABLE"}
 
 
+# The module-scoped Gateway is shared by the tests here (some check what earlier ones left):
+# under pytest-xdist the module runs on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_gateway_fuzz")
+
+
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
     store = make_state(tmp_path_factory.mktemp("gw-fuzz"))
@@ -221,6 +226,7 @@ FLOOD_MIX = (("health", {}), ("sessions.list", {"limit": 1}), ("sessions.patch",
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_a_flood_on_one_connection_is_answered_and_others_are_still_served(gw):
     ws, _ = handshake(gw.port)
     request(ws, "sessions.list", {"limit": 1})  # the store is loaded before we measure
@@ -265,6 +271,7 @@ def test_a_flood_on_one_connection_is_answered_and_others_are_still_served(gw):
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_a_flooder_that_never_reads_cannot_grow_the_gateway(gw):
     """It pipelines requests and reads none of the answers: at most a bounded
     number of its requests are taken in (the rest wait in TCP), so memory stays

@@ -29,15 +29,17 @@ from gateway_support import (
 )
 
 
+# The module-scoped Gateway is shared by the tests here (some check what earlier ones left):
+# under pytest-xdist the module runs on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_gateway_security")
+
+
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    import socket
+    from ports import free_port
 
     state = tmp_path_factory.mktemp("gw-security")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    gateway = start_gateway(state, port, extra_env={"OPENCLAW_HANDSHAKE_TIMEOUT_MS": "1500"})
+    gateway = start_gateway(state, free_port(), extra_env={"OPENCLAW_HANDSHAKE_TIMEOUT_MS": "1500"})
     yield gateway
     assert gateway.stop() == 0, gateway.log()
 

@@ -40,6 +40,11 @@ def seed(state: Path) -> Path:
     return main
 
 
+# The module-scoped Gateway is shared by the tests here (some check what earlier ones left):
+# under pytest-xdist the module runs on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_gateway_v4")
+
+
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
     from conftest import _free_port

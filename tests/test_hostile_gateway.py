@@ -121,6 +121,7 @@ def health_latency(ws) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.alone
 def test_clients_that_never_read_keep_memory_flat_and_others_are_served(tmp_path):
     """Four clients pipelining sessions.list (3,000 rows, ~2 MB each answer) and
     twenty subscribers, none of them reading, while a normal client patches:
@@ -265,6 +266,7 @@ def hang_plugin(root: Path) -> str:
     return os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
 
 
+@pytest.mark.alone
 def test_sigterm_with_a_client_that_does_not_read_exits_0_and_writes_are_durable(tmp_path):
     store = make_state(tmp_path, entries=3000)
     gw = start_gateway(store.parents[3], free_port())

@@ -292,8 +292,15 @@ def _make_special(store: Path, kind: str) -> object:
         store.mkdir()
     elif kind == "socket":
         sock = socket.socket(socket.AF_UNIX)
-        sock.bind(str(store))
-        sock.close()
+        # Bound by its name from its dir: the full path can be over AF_UNIX's 108 bytes
+        # (pytest-xdist's temp dirs are deeper).
+        cwd = os.getcwd()
+        os.chdir(store.parent)
+        try:
+            sock.bind(store.name)
+        finally:
+            os.chdir(cwd)
+            sock.close()
     elif kind == "dev-zero":
         store.symlink_to("/dev/zero")
     elif kind == "symlink-loop":

@@ -155,6 +155,11 @@ def test_an_agent_id_in_the_config_with_separators_maps_inside_the_state_dir(cli
 
 # --- session keys ----------------------------------------------------------------------------------------------
 
+# The module-scoped Gateway is shared by the tests here (some check what earlier ones left):
+# under pytest-xdist the module runs on one worker (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_limits")
+
+
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
     state = tmp_path_factory.mktemp("gw-limits")

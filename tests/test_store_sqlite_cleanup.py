@@ -9,7 +9,16 @@ import sys
 
 import pytest
 from conftest import REPO, requires_reference_cases
-from test_store_postgres_cleanup import CLEANUP_CASES, on_file_store, run_cases
+from test_store_postgres_cleanup import (
+    CLEANUP_CASES,
+    OWN_CASES_DIR,
+    QUICK_CASE,
+    SHARED_DIR_CASE,
+    case_params,
+    on_file_store,
+    own_cleanup_cases,
+    run_cases,
+)
 
 WRAPPER = REPO / "tests" / "sqlite_cleanup_cli.py"
 
@@ -22,15 +31,17 @@ def check_same(cases: list[str], cases_dir: str | None = None) -> None:
 
 
 @requires_reference_cases
+@pytest.mark.xdist_group(f"cleanup-case-reference-{QUICK_CASE}")
 def test_stale_prune_case_on_sqlite_equals_the_file_store():
-    check_same(["01-stale-prune"])
+    check_same([QUICK_CASE])
 
 
 @requires_reference_cases
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_every_cleanup_case_on_sqlite_equals_the_file_store():
-    check_same(CLEANUP_CASES)
+@pytest.mark.parametrize("case", case_params([c for c in CLEANUP_CASES if c != QUICK_CASE], "reference"))
+def test_every_cleanup_case_on_sqlite_equals_the_file_store(case):
+    check_same([case])
 
 
 @requires_reference_cases
@@ -40,20 +51,15 @@ def test_a_shared_store_dir_keeps_other_agents_transcripts_on_sqlite_too():
     file of another size than its JSON), so what is compared is what stays: every one of
     b's ten live transcripts, which the reference deletes."""
     env = dict(os.environ)
-    case = "93-cleanup-budget-shared-store-dir"
-    status, lines = run_cases(f"{sys.executable} {WRAPPER}", [case], env, str(REPO / "tests" / "reference_cases"))[case]
+    case = SHARED_DIR_CASE
+    status, lines = run_cases(f"{sys.executable} {WRAPPER}", [case], env, str(OWN_CASES_DIR))[case]
     assert status == "DIFF"
     kept = [line for line in lines if line.startswith("+stores/000000b")]
     assert len(kept) == 10 and not [line for line in lines if line.startswith("-stores/000000b")], lines
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1500)  # every project case twice (file, SQLite), ~1 s a run
-def test_the_projects_own_cleanup_cases_on_sqlite_equal_the_file_store():
-    cases_dir = REPO / "tests" / "reference_cases"
-    # 93: the disk budget counts the other agent's database, not its JSON (the test above)
-    cases = sorted(p.parent.name for p in cases_dir.glob("*/case.json")
-                   if '"agents-delete"' not in p.read_text() and '"gateway"' not in p.read_text()
-                   and p.parent.name != "93-cleanup-budget-shared-store-dir")
-    assert cases
-    check_same(cases, str(cases_dir))
+@pytest.mark.timeout(900)  # a case of 14 runs, twice (file, SQLite), on a loaded machine
+@pytest.mark.parametrize("case", case_params(own_cleanup_cases(), "own"))  # less 93: the test above
+def test_the_projects_own_cleanup_cases_on_sqlite_equal_the_file_store(case):
+    check_same([case], str(OWN_CASES_DIR))
