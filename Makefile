@@ -14,7 +14,7 @@ DEMO_ENV = env -u OPENCLAW_GATEWAY_PORT -u OPENCLAW_GATEWAY_URL -u OPENCLAW_GATE
 # sessions). Not beforeCount: an enforce run counts it after --fix-missing (as the reference does).
 DEMO_COUNTS = '"(agentId|afterCount|missing|pruned|capped|applied|appliedCount)"'
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test interop bench
 
 setup: $(VENV)/.installed
 
@@ -38,7 +38,12 @@ demo: setup
 # -n auto: one pytest-xdist worker per core; loadgroup keeps each xdist_group on one worker
 test: setup
 	.ci/ensure-postgres.sh
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup -m "not interop"
+
+# The real OpenClaw CLI's everyday commands against both Gateways, side by side (docs/gateway.md):
+# 12+ minutes on 2 cores, so not part of `make test`; skips without ../shared/reference/install.sh.
+interop: setup
+	$(BIN)/python -m pytest -q -m interop
 
 bench: setup
 	$(BIN)/python bench/run_all.py

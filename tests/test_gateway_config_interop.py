@@ -44,6 +44,7 @@ RUNNER = Path(__file__).parent / "interop" / "ref_gateway_run.py"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.reference,
+    pytest.mark.interop,
     pytest.mark.timeout(900),  # the module's one run of 2 x 20 CLI calls, on a busy 2-core machine
     pytest.mark.skipif(not (NODE.exists() and (PKG / "openclaw.mjs").exists()),
                        reason="the OpenClaw 2026.5.4 reference is not installed (run ../shared/reference/install.sh)"),

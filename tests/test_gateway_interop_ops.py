@@ -61,6 +61,7 @@ def _can_unshare() -> bool:
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.reference,
+    pytest.mark.interop,
     # ~22 CLI runs a side (both sides at once): ~2 min on an idle machine; the first test carries the fixture.
     pytest.mark.timeout(1800),
     pytest.mark.skipif(not (NODE.exists() and (PKG / "openclaw.mjs").exists()),

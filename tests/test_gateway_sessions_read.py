@@ -157,7 +157,7 @@ def both_gateways(tmp_path_factory):
     return results
 
 
-live = [pytest.mark.slow, pytest.mark.reference,
+live = [pytest.mark.slow, pytest.mark.reference, pytest.mark.interop,
         pytest.mark.skipif(not (NODE.exists() and (PKG / "openclaw.mjs").exists()),
                            reason=f"the OpenClaw 2026.5.4 reference is not installed under {REF_DIR} "
                                   "(run ../shared/reference/install.sh)"),

@@ -43,6 +43,7 @@ from openclaw_core.engine.wire.protocol import (
     validate,
 )
 from openclaw_core.adapters.gateway.redact import redact
+from openclaw_core.js.values import js_trim
 
 # --- params (the reference's schemas, unknown properties rejected) ---------------------------
 
@@ -102,8 +103,8 @@ def runtime_view(data: Mapping[str, Any], config: Config) -> dict[str, Any]:
         for entry in agents.get("list") or []:
             if isinstance(entry, dict):
                 for key in ("workspace", "agentDir"):
-                    if isinstance(entry.get(key), str) and entry[key].strip():
-                        entry[key] = str(expand_user_path(entry[key].strip(), config.env))
+                    if isinstance(entry.get(key), str) and js_trim(entry[key]):
+                        entry[key] = str(expand_user_path(js_trim(entry[key]), config.env))
     commands = out.setdefault("commands", {})
     if isinstance(commands, dict):
         for key, value in (("native", "auto"), ("nativeSkills", "auto"), ("restart", True),
@@ -142,7 +143,7 @@ def snapshot(config: Config) -> dict[str, Any]:
         else:
             from openclaw_core.config.model import validate_config
 
-            problems = list(validate_config(parsed))
+            problems = list(validate_config(parsed, config.sections))
     if problems or parsed is None:
         payload.update(parsed=None, sourceConfig={}, resolved={}, valid=False, runtimeConfig={}, config={})
     else:
@@ -252,7 +253,7 @@ def _validated(config: Config, data: Any) -> dict[str, Any]:
 
     if not isinstance(data, dict):
         raise _Refused("invalid config: <root>: Invalid input: expected object")
-    problems = list(validate_config(data))
+    problems = list(validate_config(data, config.sections))
     if problems:
         raise _Refused(_summary(problems), details={"issues": _issues(problems)})
     return data

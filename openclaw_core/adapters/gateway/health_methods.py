@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw_core.adapters.gateway import sessions_rpc as srpc
 from openclaw_core.adapters.gateway.methods import GatewayMethod, MethodCall
 from openclaw_core.engine.wire.protocol import BOOL, READ_SCOPE, obj
+from openclaw_core.js.values import js_trim
 
 if TYPE_CHECKING:
     from openclaw_core.config.model import Config
@@ -48,7 +49,7 @@ def heartbeat_config(config: Config, agent_id: str) -> dict[str, Any]:
     if isinstance(own, Mapping):
         merged.update(own)
     every = merged.get("every")
-    every = every if isinstance(every, str) and every.strip() else DEFAULT_HEARTBEAT_EVERY
+    every = every if isinstance(every, str) and js_trim(every) else DEFAULT_HEARTBEAT_EVERY
     try:
         every_ms: int | None = parse_duration_ms(every, "m")
     except UnitError:
