@@ -7,9 +7,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from openclaw_core.engine.store.rows import below_cutoff
+from openclaw_core.engine.store.rows import stale_in_store_order
 from openclaw_core.engine.store.state import StoreState
-from openclaw_core.js import json as jsjson
 
 if TYPE_CHECKING:
     import psycopg
@@ -46,18 +45,7 @@ class PostgresQueries:
                     if self._query_store_version(conn) != state.version:
                         return None  # the database moved on since this state was read
                     rows = conn.execute(self._sql["stale"], params).fetchall()
-        entries = state.entries
-        positions = {key: position for key, position in rows if key in entries}
-        candidates = list(positions) + [k for k in extra if k in entries and k not in positions]
-        stale = [k for k in candidates if below_cutoff(entries[k], cutoff_ms)]
-        if any(k in extra for k in stale):
-            # A key changed in memory may have moved: take the order from the store itself.
-            wanted = set(stale)
-            return [k for k in entries if k in wanted]
-        # Rows not changed since they were stored keep their place: position order,
-        # integer-like keys first as JavaScript orders them.
-        stale.sort(key=lambda k: (0, int(k), 0) if jsjson.is_index_key(k) else (1, 0, positions[k]))
-        return stale
+        return stale_in_store_order(state.entries, dict(rows), extra, cutoff_ms)
 
     def _query_store_version(self, conn: psycopg.Connection) -> PgVersion | None:
         row = conn.execute(self._sql["version"], [self.store_name]).fetchone()

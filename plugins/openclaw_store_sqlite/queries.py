@@ -9,7 +9,7 @@ from typing import Any
 
 from openclaw_core.base.errors import StoreCorruptError
 from openclaw_core.engine.store.normalize import normalize_loaded_entry
-from openclaw_core.engine.store.rows import below_cutoff
+from openclaw_core.engine.store.rows import stale_in_store_order
 from openclaw_core.engine.store.state import StoreState
 from openclaw_core.js import json as jsjson
 
@@ -108,17 +108,5 @@ class SqliteQueries:
                     "SELECT session_key, position FROM entries WHERE updated_at < ?1 AND NOT protected "
                     "UNION ALL SELECT session_key, position FROM entries WHERE protected AND protected_by <> ?2 "
                     "AND updated_at < ?1", [cutoff_ms, self._protection_rules()]).fetchall()
-        entries = state.entries
-        positions = {}
-        for key_blob, position in rows:
-            key = key_blob.decode("utf-8", "surrogatepass")
-            if key in entries:
-                positions[key] = position
-        candidates = list(positions) + [k for k in extra if k in entries and k not in positions]
-        stale = [k for k in candidates if below_cutoff(entries[k], cutoff_ms)]
-        if any(k in extra for k in stale):
-            wanted = set(stale)  # a key changed in memory may have moved: the store's own order
-            return [k for k in entries if k in wanted]
-        # Unchanged rows keep their place: position order, integer-like keys first as JS orders them.
-        stale.sort(key=lambda k: (0, int(k), 0) if jsjson.is_index_key(k) else (1, 0, positions[k]))
-        return stale
+        positions = {key_blob.decode("utf-8", "surrogatepass"): position for key_blob, position in rows}
+        return stale_in_store_order(state.entries, positions, extra, cutoff_ms)

@@ -5,6 +5,7 @@ stale prune and the listing query, with JavaScript's comparison rules."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from openclaw_core.js import json as jsjson
@@ -33,3 +34,19 @@ def below_cutoff(entry: Any, cutoff_ms: float) -> bool:
     """The stale prune's age test: ``updatedAt`` present and below the cutoff (JS compare)."""
     value = entry.get("updatedAt") if isinstance(entry, dict) else None
     return value is not None and to_number(value) < cutoff_ms
+
+
+def stale_in_store_order(entries: Mapping[str, Any], positions: Mapping[str, int], extra: Iterable[str],
+                         cutoff_ms: float) -> list[str]:
+    """A row backend's stale-prune answer: of the candidate rows (key -> stored
+    position, from its index) and the keys changed in memory since (``extra``),
+    exactly those whose ``updatedAt`` is below the cutoff, in store order."""
+    extra = set(extra)
+    candidates = [k for k in positions if k in entries] + [k for k in extra if k in entries and k not in positions]
+    stale = [k for k in candidates if below_cutoff(entries[k], cutoff_ms)]
+    if any(k in extra for k in stale):
+        wanted = set(stale)  # a key changed in memory may have moved: the store's own order
+        return [k for k in entries if k in wanted]
+    # Unchanged rows keep their place: position order, integer-like keys first as JS orders them.
+    stale.sort(key=lambda k: (0, int(k), 0) if jsjson.is_index_key(k) else (1, 0, positions[k]))
+    return stale
