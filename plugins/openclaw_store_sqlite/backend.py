@@ -29,7 +29,6 @@ from openclaw_core.js import json as jsjson
 
 from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
 from openclaw_core.engine.store.backend import StoreBackend, refresh_from_rows, state_from_rows
-from openclaw_core.engine.store.normalize import normalize_loaded_entry
 from openclaw_core.engine.store.state import ChangeSet, StoreState
 from openclaw_core.engine.store.chunks import encode_chunk
 from openclaw_core.base.errors import first_line
@@ -239,14 +238,7 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
     def _decode(self, key: str, raw: bytes, columns: tuple[Any, Any, Any]) -> tuple[dict[str, Any], bytes, bool]:
         """The validated, normalised entry of one row, its chunk, and whether the
         row already holds exactly what we would write."""
-        try:
-            entry = jsjson.loads(raw)
-        except jsjson.JSONError as exc:
-            raise StoreCorruptError(self.db_path, f'entry {jsjson.js_string(key)}: {exc}') from None
-        if not isinstance(entry, dict):
-            raise StoreCorruptError(self.db_path,
-                                    f'entry {jsjson.js_string(key)} is {jsjson.a_json_type(entry)}, not an object')
-        normalize_loaded_entry(entry)  # exactly what StoreState.from_entries does for a file
+        entry = self._row_entry(key, raw)  # exactly what StoreState.from_entries does for a file
         try:
             chunk = encode_chunk(key, entry)
         except jsjson.JSONError as exc:

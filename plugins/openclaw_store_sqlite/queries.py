@@ -19,9 +19,9 @@ from openclaw_store_sqlite.columns import entry_columns, row_key
 class SqliteQueries:
     """Mixed into :class:`SqliteStoreBackend` (which provides the connection and the state)."""
 
-    def _listed(self, key: str, raw: bytes, columns: tuple[Any, ...]) -> dict[str, Any] | None:
-        """The entry of a row as a full load gives it; None when the row's indexed
-        columns do not match it (edited by hand): the caller then loads the store."""
+    def _row_entry(self, key: str, raw: bytes) -> dict[str, Any]:
+        """A row's stored text as its entry, loaded and normalised as a file's
+        entry is; a row that is not a JSON object makes the store unreadable."""
         try:
             entry = jsjson.loads(raw)
         except jsjson.JSONError as exc:
@@ -30,6 +30,12 @@ class SqliteQueries:
             raise StoreCorruptError(self.db_path,
                                     f'entry {jsjson.js_string(key)} is {jsjson.a_json_type(entry)}, not an object')
         normalize_loaded_entry(entry)
+        return entry
+
+    def _listed(self, key: str, raw: bytes, columns: tuple[Any, ...]) -> dict[str, Any] | None:
+        """The entry of a row as a full load gives it; None when the row's indexed
+        columns do not match it (edited by hand): the caller then loads the store."""
+        entry = self._row_entry(key, raw)
         return entry if tuple(columns) == entry_columns(entry) else None
 
     def newest_entries(self, limit: int, active_minutes: float | None,
