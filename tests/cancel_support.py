@@ -30,9 +30,9 @@ def hold(stage):
 
 
 class Gate:
-    """Runs after the archiving policies planned their renames."""
+    """Runs after the archiving policies planned their renames (OC_GATE_ORDER: elsewhere)."""
     name = "test-gate"
-    order = 450
+    order = int(os.environ.get("OC_GATE_ORDER", "450"))
 
     def apply(self, ctx):
         if AT == "dry-run" and ctx.dry_run:

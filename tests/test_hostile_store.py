@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -427,6 +428,40 @@ def test_another_store_whose_lock_is_busy_keeps_every_transcript(tmp_path, monke
     assert result.exit_code == 0, result
     assert _b_transcripts(stores) == B_TRANSCRIPTS
     assert (stores / "000000f1-0000-4000-8000-0000000000f1.jsonl").exists()
+
+
+def test_the_other_stores_locks_stay_held_until_the_planned_files_are_removed(tmp_path, monkeypatch):
+    """The budget decides under b's lock that the orphan transcript is no store's;
+    the file goes at the commit's point of no return, after every policy. Until
+    then b's writer must not commit (it could name that file): b's lock is held
+    by the run, not only by the policy that read b."""
+    import filelock
+
+    from cancel_support import gate_env, install_gate, release, wait_reached
+    from conftest import OPENCLAW
+
+    stores = _shared_dir_state(tmp_path, monkeypatch)
+    orphan = stores / "000000f1-0000-4000-8000-0000000000f1.jsonl"
+    root = tmp_path / "gate-root"
+    install_gate(root)
+    env = {**os.environ, **gate_env(root, "policy"), "OC_GATE_ORDER": "750"}  # after the budget (700)
+    proc = subprocess.Popen([OPENCLAW, "sessions", "cleanup", "--agent", "a", "--enforce", "--json"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_reached(root, proc) == "policy"
+        lock = filelock.FileLock(str(stores / "b.json.lock"), timeout=0)
+        with pytest.raises(filelock.Timeout):
+            lock.acquire()  # b's writer would wait here
+        assert orphan.exists()  # planned, not yet removed
+    finally:
+        release(root)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["diskBudget"]["removedFiles"] == 4
+    assert not orphan.exists()
+    assert _b_transcripts(stores) == B_TRANSCRIPTS
+    with filelock.FileLock(str(stores / "b.json.lock"), timeout=0):
+        pass  # and released with the run
 
 
 def test_a_json_that_is_no_store_changes_nothing(tmp_path, monkeypatch, run_openclaw):

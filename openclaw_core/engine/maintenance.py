@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from openclaw_core.base import keys
-from openclaw_core.base.fileplan import FilePlan
+from openclaw_core.engine.effects import LOGGER_NAME, DeferredEffects
 from openclaw_core.js.values import js_trim, to_number
 from openclaw_core.base.units import UnitError, parse_bytes, parse_duration_ms
 
@@ -44,7 +44,6 @@ DEFAULT_MAX_ENTRIES = 500
 DEFAULT_MODE = "enforce"
 HIGH_WATER_RATIO = 0.8
 LOG_PREFIX = "[sessions/store]"
-LOGGER_NAME = "openclaw.sessions.store"
 MAX_SAFE_INTEGER = 2**53 - 1
 
 # The actions of the cleanup's dry-run table; policies pass one to ctx.remove().
@@ -226,29 +225,6 @@ class RemovedEntry:
     entry: Mapping[str, Any]
     action: str     # "prune-stale", "cap-overflow", ... or a policy's own word
     archive: bool   # whether its transcript is archived as .deleted.<TS>
-
-
-class DeferredEffects:
-    """What a maintenance run does besides changing entries: its file operations and
-    its log lines. The writer performs the files after the commit's point of no
-    return and prints the lines once the commit is durable; a commit that fails
-    or is cancelled drops both, so no file moved and no success was claimed."""
-
-    def __init__(self, log: Callable[[str], None] | None = None) -> None:
-        self.files = FilePlan()
-        self.logs: list[tuple[int, str]] = []
-        self._log = log
-
-    def apply_files(self) -> None:
-        self.files.apply()
-
-    def emit_logs(self) -> None:
-        lines, self.logs = self.logs, []
-        for level, message in lines:
-            if self._log is not None:
-                self._log(message)
-            else:
-                logger.log(level, message)
 
 
 class MaintenanceContext:
@@ -464,6 +440,22 @@ def run_maintenance(store: MutationView, backend: StoreBackend, settings: Mainte
     ``check`` is called before each policy (a cancellation raises there)."""
     deferred = effects is not None
     ctx = MaintenanceContext(store, settings, request, backend, hooks, now_ms=now_ms, log=log, effects=effects)
+    try:
+        report = _run_policies(ctx, store, hooks, policies, check)
+        if not deferred:
+            ctx.effects.apply_files()
+            ctx.effects.emit_logs()
+    finally:
+        if not deferred:
+            ctx.effects.release()
+    if not ctx.dry_run:
+        ctx.progress("write")
+    return report
+
+
+def _run_policies(ctx: MaintenanceContext, store: MutationView, hooks: Hooks | None,
+                  policies: list[tuple[str, MaintenancePolicy]] | None,
+                  check: Callable[[], None] | None) -> MaintenanceReport:
     if policies is None:
         policies = collect_policies(hooks) if hooks is not None else []
     for plugin, policy in policies:
@@ -485,9 +477,4 @@ def run_maintenance(store: MutationView, backend: StoreBackend, settings: Mainte
     ctx.report.after_count = len(store)
     if check is not None:
         check()
-    if not deferred:
-        ctx.effects.apply_files()
-        ctx.effects.emit_logs()
-    if not ctx.dry_run:
-        ctx.progress("write")
     return ctx.report

@@ -22,7 +22,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from openclaw_core.js import json as jsjson
@@ -44,7 +44,6 @@ class OtherStores:
         self._files = files
         self._referenced_paths = referenced_paths
         self._lock = lock
-        self._stack = ExitStack()
         self._referenced: set[str] | None = None
         self._unprovable = False  # some store could not be read: no session file is provably free
 
@@ -59,9 +58,6 @@ class OtherStores:
     def keeps(self, canonical: str) -> bool:
         """The opposite of :meth:`may_remove` (what the archive rename skips)."""
         return not self.may_remove(canonical)
-
-    def close(self) -> None:
-        self._stack.close()
 
     def _read(self) -> set[str]:
         here = self._files
@@ -128,13 +124,16 @@ class OtherStores:
             return first
         from openclaw_core.base.errors import StoreLockTimeout
 
-        hooks = self._ctx.hooks
-        held = hooks.store_lock(path + ".lock", path, LOCK_WAIT) if hooks is not None else None
-        if held is not None:
-            try:
-                self._stack.enter_context(held)
-            except (StoreLockTimeout, OSError):
-                return False  # busy or unlockable: its references cannot be known now
+        hooks, effects = self._ctx.hooks, self._ctx.effects
+        if not effects.holds(path):
+            held = hooks.store_lock(path + ".lock", path, LOCK_WAIT) if hooks is not None else None
+            if held is not None:
+                try:
+                    # Held past this policy: the files it plans are removed at the
+                    # commit's point of no return, and until then no other store may name them.
+                    effects.hold(path, held)
+                except (StoreLockTimeout, OSError):
+                    return False  # busy or unlockable: its references cannot be known now
         again = _read_json(path)  # under its lock: what it references until we are done
         return again if isinstance(again, dict) or again is False else None
 
@@ -142,13 +141,10 @@ class OtherStores:
 @contextmanager
 def other_stores(ctx: MaintenanceContext, files: SessionFiles,
                  referenced_paths: Callable[..., set[str]]) -> Iterator[OtherStores]:
-    """The other stores of the store's dir, their locks held (not in a dry run)
-    until the block ends."""
-    others = OtherStores(ctx, files, referenced_paths, lock=not ctx.dry_run)
-    try:
-        yield others
-    finally:
-        others.close()
+    """The other stores of the store's dir, their locks taken (not in a dry run)
+    and held by the run (``ctx.effects``) until the commit's planned files are
+    removed, or it failed."""
+    yield OtherStores(ctx, files, referenced_paths, lock=not ctx.dry_run)
 
 
 def _session_file(name: str) -> bool:

@@ -338,8 +338,16 @@ class StoreWriter:
         if not wants_save:
             check_cancelled(applied)
             return outcomes, None, False
-        report = None
         effects = DeferredEffects(self.log)
+        try:
+            report, written = self._maintain_and_write(state, changes, request, applied, effects)
+        finally:
+            effects.release()  # the sibling stores' locks maintenance decided under
+        return outcomes, report, written
+
+    def _maintain_and_write(self, state: StoreState, changes: ChangeSet, request: MaintenanceRequest | None,
+                            applied: list[Mutation], effects: DeferredEffects) -> tuple[MaintenanceReport | None, bool]:
+        report = None
         if request is not None:
             view = MutationView(state)
             try:
@@ -376,7 +384,7 @@ class StoreWriter:
             check_cancelled(applied)
         # Only now that it went through: "pruned stale session entries" and the like.
         effects.emit_logs()
-        return outcomes, report, written
+        return report, written
 
     def _settings(self) -> MaintenanceSettings:
         return MaintenanceSettings.resolve(self.config.get("session.maintenance"))
