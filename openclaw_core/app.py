@@ -118,9 +118,15 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: the cached ``--help`` when it is still true, else the CLI."""
-    from openclaw_core.adapters import helpcache
+    try:
+        from openclaw_core.adapters import helpcache
 
-    return helpcache.main(argv, run_cli=run_cli)
+        return helpcache.main(argv, run_cli=run_cli)
+    except KeyboardInterrupt:  # still importing: the CLI's own handling is not in place yet
+        from openclaw_core.base.cancel import EXIT_CANCELLED, INTERRUPTED_MESSAGE
+
+        sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
+        return EXIT_CANCELLED
 
 
 def run() -> None:

@@ -148,3 +148,43 @@ def test_record_is_written_atomically_and_validated(tmp_path):
     path.write_text(json.dumps({"pid": 1, "listen": [["127.0.0.1", 4242]]}))
     endpoint.remove_record(tmp_path)
     assert path.exists()
+
+
+def test_a_second_gateway_of_a_state_dir_is_refused_and_the_first_keeps_its_record(tmp_path, free_port, run_openclaw):
+    """One writer per store: a second ``gateway run`` on a state dir a Gateway
+    already serves exits 1 with one line naming it, before it binds, and the
+    endpoint record still leads clients to the first (OpenClaw 2026.5.4 starts
+    the second and its record is the last one's: docs/differences.md)."""
+    from ports import free_port as another_port
+
+    state = tmp_path / "state"
+    _seed(state)
+    first = start_gateway(state, free_port)
+    record = (state / "gateway" / "endpoint.json").read_bytes()
+    second_port = another_port()
+    try:
+        env = {"OPENCLAW_STATE_DIR": str(state), "OPENCLAW_GATEWAY_TOKEN": TOKEN}
+        second = run_openclaw("gateway", "run", "--port", str(second_port), env=env, timeout=30)
+        assert second.exit_code == 1, second
+        assert second.stdout == ""
+        line, = second.stderr.strip().splitlines()
+        assert "already running" in line and f"pid {first.proc.pid}" in line and f"127.0.0.1:{free_port}" in line
+        assert _can_bind("127.0.0.1") and _port_free(second_port)  # it never bound
+        assert (state / "gateway" / "endpoint.json").read_bytes() == record
+        result = run_openclaw("sessions", "cleanup", "--enforce", env=env)
+        assert result.exit_code == 0 and result.stdout.splitlines()[-1] == f"(via Gateway ws://127.0.0.1:{free_port})"
+    finally:
+        assert first.stop() == 0
+    # Stopped, or killed: the lock goes with the process, so the next one starts.
+    again = start_gateway(state, second_port)
+    again.stop(signal.SIGKILL)
+    start_gateway(state, free_port).stop()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

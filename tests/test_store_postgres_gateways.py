@@ -1,5 +1,5 @@
 """Two ``openclaw gateway run`` processes on one PostgreSQL database, as two
-hosts would run them: 8 clients each patch the same store through their
+hosts would run them (a state dir each): 8 clients each patch the same store through their
 Gateway while an offline ``sessions cleanup`` runs; one Gateway is killed
 mid-run. Every acknowledged patch must be there afterwards, once."""
 
@@ -70,10 +70,15 @@ def read_pg_store(env: dict[str, str], path) -> dict:
 
 
 @pytest.mark.slow
-def test_two_gateways_lose_no_acknowledged_patch_even_when_one_is_killed(state_dir, pg_store_config):
-    write_config(state_dir, postgres_config(pg_store_config, {"maintenance": {"maxEntries": 100000}}))
+def test_two_gateways_lose_no_acknowledged_patch_even_when_one_is_killed(state_dir, pg_store_config, tmp_path):
+    # Two hosts: a state dir each (one Gateway per state dir); the database names a store
+    # by its path in the state dir, so both hosts' agents/main/sessions/sessions.json are one.
     path = state_dir / "agents" / "main" / "sessions" / "sessions.json"
-    gateways = [start_gateway(state_dir, free_port()), start_gateway(state_dir, free_port())]
+    other_host = tmp_path / "host2"
+    other_host.mkdir()
+    for host in (state_dir, other_host):
+        write_config(host, postgres_config(pg_store_config, {"maintenance": {"maxEntries": 100000}}))
+    gateways = [start_gateway(state_dir, free_port()), start_gateway(other_host, free_port())]
     stop_killed = threading.Event()
     never = threading.Event()
     clients = [Client(1, gateways[0].port, n, stop_killed) for n in range(CLIENTS)]

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from openclaw_core.base.errors import OpenClawError
 
 CANCELLED_MESSAGE = "Cancelled; nothing was changed."
+#: Ctrl-C where no write's cancel handling runs (start-up, a read): nothing to claim
+INTERRUPTED_MESSAGE = "Interrupted."
 EXIT_CANCELLED = 130  # 128 + SIGINT, for SIGTERM as well: the one code for "cancelled"
 
 

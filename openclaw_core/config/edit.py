@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw_core.base import regular_file
+from openclaw_core.base.atomic import write_private
 from openclaw_core.base.cancel import CancelToken
 from openclaw_core.config.model import Config, parse_config_text, render_config, save_config, validate_config
 from openclaw_core.base.errors import ConfigError
@@ -149,14 +150,6 @@ def _edit_toml(config: Config, data: Mapping[str, Any]) -> list[str]:
     backup = path.with_name(path.name + ".bak")
     backup.write_bytes(original)
     os.chmod(backup, 0o600)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
+    write_private(path, text, mode=mode)
     config.data = parse_config_text(text, "toml", path)
     return dropped

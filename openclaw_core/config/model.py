@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw_core.config import paths
 from openclaw_core.base import regular_file
+from openclaw_core.base.atomic import write_private
 from openclaw_core.base.errors import ConfigError
 from openclaw_core.js.json import json_type
 from openclaw_core.js.values import js_trim
@@ -387,13 +388,6 @@ def save_config(config: Config, data: Mapping[str, Any], *, path: Path | None = 
         backup = target.with_name(target.name + ".bak")
         backup.write_bytes(target.read_bytes())
         os.chmod(backup, 0o600)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, target)
+    write_private(target, text)
     config.data = dict(data)
     return dropped

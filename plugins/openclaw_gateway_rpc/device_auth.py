@@ -12,15 +12,14 @@ as it is (nothing stored) rather than overwritten.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from openclaw_core.base import regular_file
+from openclaw_core.base.atomic import write_private
 
 DEVICE_AUTH_FILE = "device-auth.json"
 
@@ -83,17 +82,5 @@ def store_token(path: Path, device_id: str, role: str, token: str, scopes: list[
     tokens = dict(data["tokens"]) if data is not None and data["deviceId"] == device_id else {}
     tokens[role] = {"token": token, "role": role, "scopes": list(scopes), "updatedAtMs": int(time.time() * 1000)}
     stored = {"version": 1, "deviceId": device_id, "tokens": tokens}
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(stored, indent=2) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    write_private(path, json.dumps(stored, indent=2) + "\n", dir_mode=0o700)
     return True

@@ -21,6 +21,7 @@ import click
 from openclaw_core import __version__
 from openclaw_core.adapters.cli import output
 from openclaw_core.adapters.cli.usage import USAGE_EXIT, OpenClawGroup, usage_message
+from openclaw_core.base.cancel import EXIT_CANCELLED, INTERRUPTED_MESSAGE
 from openclaw_core.base.errors import OpenClawError
 
 if TYPE_CHECKING:
@@ -183,14 +184,20 @@ def main(argv: Sequence[str] | None = None, *, hooks: Callable[[], Hooks] | None
     except click.ClickException as exc:
         output.error(f"Error: {exc.format_message()}")
         return exc.exit_code
-    except click.Abort:
-        click.echo("Cancelled.", err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            # Ctrl-C outside a write's own cancel handling (start-up, parsing, a read):
+            # the one code for a cancel, and no claim about what a command had done.
+            output.error(INTERRUPTED_MESSAGE)
+            return EXIT_CANCELLED
+        click.echo("Cancelled.", err=True)  # a prompt's EOF
         return 1
     except OpenClawError as exc:
         output.error(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        output.error(INTERRUPTED_MESSAGE)
+        return EXIT_CANCELLED
     except BrokenPipeError:
         return 141
     except UnicodeEncodeError as exc:

@@ -28,6 +28,7 @@ from typing import Any
 from openclaw_core.config import edit as config_edit
 
 from openclaw_core.base import regular_file
+from openclaw_core.base.atomic import write_private
 from openclaw_core.config.model import Config, parse_config_text, substitute_env
 from openclaw_core.adapters.gateway.config_merge import RedactedValueError, changed_paths, merge_patch, restore_redacted
 from openclaw_core.base.errors import ConfigError, OpenClawError
@@ -363,23 +364,11 @@ def _sentinel(call: MethodCall, kind: str, path: str) -> dict[str, Any]:
                "doctorHint": DOCTOR_HINT, "stats": {"mode": call.method, "root": path}}
     target = call.config.state_dir / "restart-sentinel.json"
     try:
-        _write_private(target, json.dumps({"version": 1, "payload": payload}, indent=2, ensure_ascii=False) + "\n")
+        write_private(target, json.dumps({"version": 1, "payload": payload}, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         call.gateway.log(f"[gateway] restart sentinel not written: {exc}")
         return {"path": None, "payload": payload}
     return {"path": str(target), "payload": payload}
-
-
-def _write_private(path: Any, text: str) -> None:
-    import os
-
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode("utf-8"))
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
 
 
 async def _run_write(call: MethodCall, compute: Any, *, noop_ok: bool = False

@@ -18,10 +18,8 @@ or accepted until it is fixed (logged once).
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
-import os
 import secrets
 import threading
 import time
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw_core.base import regular_file
+from openclaw_core.base.atomic import write_private
 
 TOKENS_FILE = "device-tokens.json"
 TOKEN_BYTES = 32  # 43 base64url characters, as the later OpenClaw's tokens
@@ -158,24 +157,7 @@ class DeviceTokens:
     def _write(self, devices: dict[str, dict[str, IssuedToken]]) -> None:
         data = {"version": 1, "devices": {device_id: {"tokens": {role: t.to_json() for role, t in roles.items()}}
                                           for device_id, roles in devices.items()}}
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(data, indent=2) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_private(self.path, json.dumps(data, indent=2) + "\n", dir_mode=0o700)
 
 
 

@@ -96,6 +96,7 @@ class GatewayServer(Handshake, RequestServing):
         from openclaw_core.adapters.gateway.ops_state import OpsState
 
         self.ops = OpsState(self)  # event loop, presence, diagnostics, the log file (gateway/ops_state.py)
+        self._instance: Any = None  # the state dir's Gateway lock (engine/wire/instance.py), held from start to stop
         self.log = self.ops.tee(log or (lambda line: print(line, file=sys.stderr, flush=True)))
         self.verbose = verbose  # one log line per request (operators, interop tests)
         self.methods: dict[str, GatewayMethod] = collect_methods(hooks, self.log)
@@ -140,6 +141,17 @@ class GatewayServer(Handshake, RequestServing):
         """Bind every host on one port (127.0.0.1 and ::1 for loopback) and start serving."""
         from websockets.asyncio.server import serve
 
+        from openclaw_core.engine.wire.instance import InstanceLock
+
+        self._instance = InstanceLock(self._config.state_dir)
+        self._instance.acquire()  # a second Gateway of this state dir stops here, before it binds
+        try:
+            await self._listen(serve)
+        except BaseException:
+            self._instance.release()
+            raise
+
+    async def _listen(self, serve: Any) -> None:
         sockets: list[Any] = []
         errors: list[str] = []
         for host in self.hosts:
@@ -217,6 +229,8 @@ class GatewayServer(Handshake, RequestServing):
 
         remove_record(self._config.state_dir)
         self.ops.log_file.close()
+        if self._instance is not None:
+            self._instance.release()
 
     # -- store access for handlers -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from openclaw_core.base.atomic import write_private
 from openclaw_core.base.errors import ConfigError, UsageError
 from openclaw_core.js.values import js_trim
 
@@ -204,11 +205,7 @@ def write_record(state_dir: Path, listen: list[tuple[str, int]], config_path: Pa
     start = _pid_start(os.getpid())
     if start is not None:
         data["pidStart"] = start
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data) + "\n")
-    os.replace(temp, path)
+    write_private(path, json.dumps(data) + "\n")
     return path
 
 

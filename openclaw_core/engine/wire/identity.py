@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from openclaw_core.base import regular_file
+from openclaw_core.base.atomic import write_private
 from openclaw_core.js.values import js_trim
 
 IDENTITY_DIR = "identity"
@@ -152,9 +152,5 @@ def load_or_create_identity(state_dir: Path) -> DeviceIdentity:
     path.parent.mkdir(parents=True, exist_ok=True)
     stored = {"version": 1, "deviceId": identity.device_id, "publicKeyPem": identity.public_key_pem,
               "privateKeyPem": identity.private_key_pem, "createdAtMs": int(time.time() * 1000)}
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(stored, indent=2) + "\n")
-    os.replace(temp, path)
+    write_private(path, json.dumps(stored, indent=2) + "\n")
     return identity
