@@ -188,3 +188,29 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def test_a_clients_probe_of_the_state_dir_lock_does_not_refuse_a_starting_gateway(tmp_path):
+    """A CLI probes the lock (gateway_serves: a shared flock for microseconds); a
+    Gateway starting at that moment waits out the probe instead of calling it a
+    running Gateway. A holder that stays is a running Gateway."""
+    import fcntl
+    import threading
+
+    from openclaw_core.engine.wire.instance import GatewayAlreadyRunning, InstanceLock, gateway_serves
+
+    state = tmp_path / "state"
+    state.mkdir()
+    assert gateway_serves(state) is False and gateway_serves(tmp_path / "none") is False
+    probe = os.open(state, os.O_RDONLY)
+    fcntl.flock(probe, fcntl.LOCK_SH)
+    threading.Timer(0.1, os.close, (probe,)).start()  # a slow probe: 0.1 s
+    lock = InstanceLock(state)
+    lock.acquire()
+    try:
+        assert gateway_serves(state) is True
+        with pytest.raises(GatewayAlreadyRunning):
+            InstanceLock(state).acquire()
+    finally:
+        lock.release()
+    assert gateway_serves(state) is False

@@ -31,10 +31,7 @@ def _seed(state, *, agents=("main", "work")) -> None:
     (state / "agents" / "work" / "sessions").mkdir(parents=True, exist_ok=True)
 
 
-# The Gateway's record of the device tokens it issued: a device that connects (and is then
-# skipped for serving another state dir) gets one, as the reference records its pairing.
-ISSUED_TOKENS = os.path.join("devices", "device-tokens.json")
-# ...and its own log, which records that connection.
+# The Gateway's own log, which records the (unsigned) connection of a skipped client.
 GATEWAY_LOG = os.path.join("logs", "core-gateway.log")
 
 
@@ -43,7 +40,7 @@ def _tree(root) -> dict[str, bytes]:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             path = os.path.join(dirpath, name)
-            if os.path.relpath(path, root) in (ISSUED_TOKENS, GATEWAY_LOG):
+            if os.path.relpath(path, root) == GATEWAY_LOG:
                 continue
             with open(path, "rb") as fh:
                 out[os.path.relpath(path, root)] = fh.read()
@@ -81,7 +78,12 @@ def test_cleanup_for_another_state_dir_runs_offline_there_and_leaves_the_gateway
     assert "res sessions.cleanup" not in gw.log()
     lines = _skip_lines(result.stderr)
     assert len(lines) == 1, result.stderr
-    assert f"ws://127.0.0.1:{gw.port}" in lines[0] and f"it serves state dir {a}, this command's is {b}" in lines[0]
+    # Told apart before signing in: our Gateway holds its state dir's lock, B's is free. So A's
+    # Gateway got neither B's token nor a device signature, and issued no device token.
+    assert lines[0] == (f"openclaw: not using the Gateway at ws://127.0.0.1:{gw.port}: it is an openclaw-core "
+                        f"Gateway of another state dir (none runs for {b}); not signing in to it")
+    assert not (a / "devices").exists() and not (b / "identity").exists()
+    assert " connect " not in gw.log() and "res connect" not in gw.log()
 
 
 def test_agents_delete_for_another_state_dir_does_not_touch_the_gateways_config(two_state_dirs, run_openclaw):

@@ -37,6 +37,10 @@ UNREACHABLE_ERRNOS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH,
                       errno.ENETDOWN, errno.EHOSTDOWN, errno.ENOENT, errno.EAFNOSUPPORT}
 
 
+class NotThisStateDirs(Exception):
+    """Told before signing in: this Gateway serves another state dir (the reason)."""
+
+
 class Unreachable(Exception):
     """No connection could be made: safe to run the command offline."""
 
@@ -66,7 +70,7 @@ class Session:
                  identity: DeviceIdentity | Callable[[], DeviceIdentity] | None, scopes: list[str],
                  timeout: float = DEFAULT_TIMEOUT, client_id: str = "cli", client_mode: str = "cli",
                  deadline: float | None = None, min_protocol: int = MIN_PROTOCOL, max_protocol: int = MAX_PROTOCOL,
-                 device_auth: Path | None = None) -> None:
+                 device_auth: Path | None = None, vet: Callable[[Session], str | None] | None = None) -> None:
         if not MIN_PROTOCOL <= min_protocol <= max_protocol <= MAX_PROTOCOL:
             raise ValueError(f"protocol range {min_protocol}..{max_protocol} is not within "
                              f"{MIN_PROTOCOL}..{MAX_PROTOCOL}")
@@ -83,6 +87,9 @@ class Session:
         self.min_protocol, self.max_protocol = min_protocol, max_protocol
         # Where to keep the device token a Gateway issues (device_auth.py); None: not kept.
         self.device_auth = device_auth
+        # Called once the WebSocket is open, before anything of ours is sent: a
+        # reason it returns ends the session unsigned (NotThisStateDirs).
+        self.vet = vet
         self.ws: Any = None
         self.hello: dict[str, Any] = {}
 
@@ -103,6 +110,10 @@ class Session:
             raise GatewayError(f"something listens at {self.url} but did not complete a WebSocket handshake "
                                f"({type(exc).__name__}: {exc}); not running offline while it may be a Gateway. "
                                "Stop it, or pass --store to repair a store offline.") from None
+        if self.vet is not None:
+            reason = self.vet(self)
+            if reason is not None:
+                raise NotThisStateDirs(reason)
         nonce = self._await_challenge()
         if callable(self.identity):
             self.identity = self.identity()
@@ -260,15 +271,18 @@ def call_for_transport(request: Any) -> Any:
             # next admin call a scope upgrade that needs manual approval.
             identity, client_id, client_mode = None, "gateway-client", "backend"
         session = Session(url, token=token, identity=identity, scopes=scopes, timeout=request.timeout,
-                          client_id=client_id, client_mode=client_mode, deadline=deadline)
+                          client_id=client_id, client_mode=client_mode, deadline=deadline,
+                          vet=functools.partial(_another_core_gateway, config) if check_state_dir else None)
         try:
-            hello = session.open()
+            try:
+                hello = session.open()
+            except NotThisStateDirs as exc:
+                _tell_skipped(url, str(exc), skipped)
+                continue
             if check_state_dir:
                 other = _serves_other_state(hello, config, url)
                 if other is not None:
-                    if other not in skipped:  # one line per Gateway, not per address it listens on
-                        skipped.add(other)
-                        print(f"openclaw: not using the Gateway at {url}: {other}", file=sys.stderr, flush=True)
+                    _tell_skipped(url, other, skipped)
                     continue
             payload = session.request(request.method, request.params)
         except Unreachable:
@@ -277,6 +291,25 @@ def call_for_transport(request: Any) -> Any:
             session.close()
         return TransportResponse(payload, "gateway", hello=hello, url=url)
     return None
+
+
+def _tell_skipped(url: str, why: str, told: set[str]) -> None:
+    if why not in told:  # one line per Gateway, not per address it listens on
+        told.add(why)
+        print(f"openclaw: not using the Gateway at {url}: {why}", file=sys.stderr, flush=True)
+
+
+def _another_core_gateway(config: Any, session: Session) -> str | None:
+    """Before signing in (no token, no device signature sent): an openclaw-core
+    Gateway holds its state dir's lock while it serves, so one answering here while
+    this command's state dir is unlocked serves another. Any other Gateway (the
+    reference's) is told apart by its hello-ok, after the handshake."""
+    from openclaw_core.engine.wire.instance import gateway_serves
+
+    server = session.ws.response.headers.get("Server", "") if session.ws.response is not None else ""
+    if not server.startswith("openclaw-core/") or gateway_serves(Path(config.state_dir)) is not False:
+        return None
+    return f"it is an openclaw-core Gateway of another state dir (none runs for {config.state_dir}); not signing in to it"
 
 
 def _identity_for(state_dir: Any, url: str) -> DeviceIdentity:

@@ -13,13 +13,41 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 from openclaw_core.base.errors import OpenClawError
 
 
+PROBE_GRACE_S = 0.5
+
+
 class GatewayAlreadyRunning(OpenClawError):
     pass
+
+
+def gateway_serves(state_dir: Path) -> bool | None:
+    """Whether an openclaw-core Gateway runs for ``state_dir`` now (it holds the
+    lock from before it binds until it stopped); None where that cannot be told."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        fd = os.open(state_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except FileNotFoundError:
+        return False  # no state dir, no Gateway of it
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # drops the probe's own shared lock at once
+    return False
 
 
 class InstanceLock:
@@ -36,14 +64,20 @@ class InstanceLock:
             return
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(self.state_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise GatewayAlreadyRunning(self._refusal()) from None
-        except OSError as exc:
-            os.close(fd)
-            raise OpenClawError(f"cannot lock the state dir {self.state_dir}: {exc.strerror or exc}") from None
+        deadline = time.monotonic() + PROBE_GRACE_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)  # a client's probe (gateway_serves) holds it for microseconds
+                    continue
+                os.close(fd)
+                raise GatewayAlreadyRunning(self._refusal()) from None
+            except OSError as exc:
+                os.close(fd)
+                raise OpenClawError(f"cannot lock the state dir {self.state_dir}: {exc.strerror or exc}") from None
         self._fd = fd
 
     def release(self) -> None:
