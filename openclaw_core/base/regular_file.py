@@ -26,21 +26,12 @@ def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
     """The file's bytes (at most ``limit`` of them); :class:`NotRegularFile` for a FIFO,
     socket, device or directory, the usual :class:`OSError` otherwise
     (``FileNotFoundError`` when missing)."""
+    fd = _open_regular(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except IsADirectoryError:
-        raise NotRegularFile(path) from None
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a socket
-            raise NotRegularFile(path) from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(path)
+        size = os.fstat(fd).st_size
         chunks, left = [], limit
         while left is None or left > 0:
-            block = os.read(fd, max(st.st_size, 1 << 16) if left is None else left)
+            block = os.read(fd, max(size, 1 << 16) if left is None else left)
             if not block:
                 break
             chunks.append(block)

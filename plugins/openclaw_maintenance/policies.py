@@ -20,7 +20,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,20 +253,28 @@ class ArchiveTranscripts(Policy):
     only inside the store's directory (after realpath)."""
 
     def apply(self, ctx: MaintenanceContext) -> None:
-        if not ctx.enforce or ctx.dry_run:
-            return
-        files = session_files(ctx)
-        removed = removed_session_files(ctx)
-        if not removed:
-            return
-        with shared_dir.other_stores(ctx, files, referenced_paths) as others:
-            keeps = still_named(ctx, files, others)
-            for session_id, session_file in removed.items():
-                if not files.may_hold(session_id, session_file):
-                    continue
-                for archived in files.archive(session_id, session_file, "deleted", keep=keeps):
-                    ctx.report.archived.append(archived)
-                    ctx.archived_dirs.add(os.path.dirname(archived))
+        for files, keeps, session_id, session_file in _removed_sessions_with_files(ctx):
+            for archived in files.archive(session_id, session_file, "deleted", keep=keeps):
+                ctx.report.archived.append(archived)
+                ctx.archived_dirs.add(os.path.dirname(archived))
+
+
+def _removed_sessions_with_files(ctx: MaintenanceContext) -> Iterator[tuple[SessionFiles, Callable[[str], bool],
+                                                                             str, Any]]:
+    """(files, what must stay, session id, sessionFile) of each session this enforce
+    run removed that may have files in the store's dir, decided with the dir's
+    other stores read (and locked)."""
+    if not ctx.enforce or ctx.dry_run:
+        return
+    files = session_files(ctx)
+    removed = removed_session_files(ctx)
+    if not removed:
+        return
+    with shared_dir.other_stores(ctx, files, referenced_paths) as others:
+        keeps = still_named(ctx, files, others)
+        for session_id, session_file in removed.items():
+            if files.may_hold(session_id, session_file):
+                yield files, keeps, session_id, session_file
 
 
 class RemoveTrajectorySidecars(Policy):
@@ -274,19 +282,8 @@ class RemoveTrajectorySidecars(Policy):
     of pruned and capped sessions, inside the store's directory."""
 
     def apply(self, ctx: MaintenanceContext) -> None:
-        if not ctx.enforce or ctx.dry_run:
-            return
-        files = session_files(ctx)
-        removed = removed_session_files(ctx)
-        if not removed:
-            return
-        with shared_dir.other_stores(ctx, files, referenced_paths) as others:
-            keeps = still_named(ctx, files, others)
-            for session_id, session_file in removed.items():
-                if not files.may_hold(session_id, session_file):
-                    continue
-                ctx.report.removed_files.extend(files.remove_trajectory_sidecars(session_id, session_file,
-                                                                                 keep=keeps))
+        for files, keeps, session_id, session_file in _removed_sessions_with_files(ctx):
+            ctx.report.removed_files.extend(files.remove_trajectory_sidecars(session_id, session_file, keep=keeps))
 
 
 # --- 600 purge-archives -------------------------------------------------------------------------
