@@ -9,6 +9,7 @@ No agent runtime runs here, so no heartbeat ever fires: the per-agent
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -71,7 +72,8 @@ def store_summary(server: GatewayServer, path: str, recent: int = RECENT_PER_STO
     now = _now_ms()
 
     def summarise(entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-        newest = sorted(entries.items(), key=lambda kv: -srpc.number(kv[1].get("updatedAt")))[:recent]
+        # The first `recent` of a stable sort by updatedAt descending: ties in store order.
+        newest = heapq.nsmallest(recent, entries.items(), key=lambda kv: -srpc.number(kv[1].get("updatedAt")))
         return {"path": path, "count": len(entries), "recent": [
             {"key": k, "updatedAt": e.get("updatedAt"), "age": now - srpc.number(e.get("updatedAt"))}
             for k, e in newest]}
@@ -88,7 +90,7 @@ async def health_payload(server: GatewayServer) -> dict[str, Any]:
     default = config.default_agent_id()
     agents = []
     for agent_id in config.agent_ids():
-        sessions = await server.run_blocking(store_summary, server, str(config.store_path(agent_id)))
+        sessions = await server.run_light(store_summary, server, str(config.store_path(agent_id)))
         hb = heartbeat_config(config, agent_id)
         agents.append({"agentId": agent_id, "isDefault": agent_id == default, "heartbeat": hb, "sessions": sessions})
     default_agent = next((a for a in agents if a["isDefault"]), None)

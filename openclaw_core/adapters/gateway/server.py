@@ -106,6 +106,9 @@ class GatewayServer(Handshake, RequestServing):
         self.bound: list[tuple[str, int]] = []
         self._servers: list[Server] = []
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="openclaw-gateway")
+        # Small answers (health's per-store counts) on threads of their own, so they do not
+        # queue behind whole-store listings that can hold every worker of the pool.
+        self._light_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openclaw-gateway-light")
         self._tick_task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -225,6 +228,7 @@ class GatewayServer(Handshake, RequestServing):
         # Queued writes become durable; on its own thread, so a stuck job in the pool cannot hold it up.
         await asyncio.to_thread(close_writers)
         self._executor.shutdown(wait=not unfinished, cancel_futures=True)
+        self._light_executor.shutdown(wait=not unfinished, cancel_futures=True)
         from openclaw_core.engine.wire.endpoint import remove_record
 
         remove_record(self._config.state_dir)
@@ -250,11 +254,18 @@ class GatewayServer(Handshake, RequestServing):
         in-flight byte budget (so a client that does not read stops costing work).
         A request that has not started any work yet when the Gateway stops or its
         peer leaves ends there (``UNAVAILABLE``); one that has runs to its end."""
+        return await self._run_on(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def run_light(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """:meth:`run_blocking` for work that is small whatever the store holds
+        (no whole-store listing): on its own thread, with the same limits."""
+        return await self._run_on(self._light_executor, functools.partial(fn, *args, **kwargs))
+
+    async def _run_on(self, executor: ThreadPoolExecutor, job: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
-        job = functools.partial(fn, *args, **kwargs)
         request = CURRENT_REQUEST.get()
         if request is None or request.session.outbox is None:
-            return await loop.run_in_executor(self._executor, job)
+            return await loop.run_in_executor(executor, job)
         outbox = request.session.outbox
         async with request.session.blocking_slots:
             await outbox.wait_room(self.inflight_bytes, give_up=lambda: self._stopping)
@@ -262,7 +273,7 @@ class GatewayServer(Handshake, RequestServing):
                 raise MethodError("gateway is shutting down" if self._stopping else "connection closed",
                                   code=ErrorCodes.UNAVAILABLE, retryable=True)
             request.worked = True
-            return await loop.run_in_executor(self._executor, job)
+            return await loop.run_in_executor(executor, job)
 
     # -- events -------------------------------------------------------------------------------------
 
