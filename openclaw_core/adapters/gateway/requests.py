@@ -99,7 +99,8 @@ class RequestServing:
         name = frame["method"]
         request_id = frame["id"]
         started = time.monotonic()
-        CURRENT_REQUEST.set(RequestContext(session))  # this task's own context: run_blocking knows whose work it is
+        context = RequestContext(session)
+        CURRENT_REQUEST.set(context)  # this task's own context: run_blocking knows whose work it is
         try:
             assert session.outbox is not None
             # New work waits while this connection's answers are not being read.
@@ -118,7 +119,12 @@ class RequestServing:
                         "error": error_shape(ErrorCodes.UNAVAILABLE, f"{type(exc).__name__}: {exc}")}
         else:
             response = {"type": "res", "id": request_id, "ok": True, "payload": payload}
-        response = self._answer(session, response, method=name)
+        if context.worked and response["ok"]:
+            # An answer made by blocking work may be megabytes (a whole store's listing):
+            # encoded off the event loop, which meanwhile serves everyone else.
+            response = await self._answer_off_loop(session, response, method=name)
+        else:
+            response = self._answer(session, response, method=name)
         if self.verbose:
             outcome = "ok" if response["ok"] else f"error {response['error']['code']}: {response['error']['message']}"
             self.log(f"[gateway] res {name} {outcome} {int((time.monotonic() - started) * 1000)}ms {session.label}")
@@ -151,13 +157,28 @@ class RequestServing:
         try:
             text = jsjson.dumps_compact(response)
         except (jsjson.JSONError, TypeError, ValueError) as exc:
-            self.log(f"[gateway] {method or 'response'} failed: its answer is not JSON: {exc}")
-            response = {"type": "res", "id": response.get("id", "invalid"), "ok": False,
-                        "error": error_shape(ErrorCodes.UNAVAILABLE, f"internal error: the answer is not JSON: {exc}")}
-            text = jsjson.dumps_compact(response)
+            response, text = self._not_json(response, method, exc)
         if session.outbox is not None:
             session.outbox.send_response(text)
         return response
+
+    async def _answer_off_loop(self, session: ClientSession, response: dict[str, Any], *,
+                               method: str = "") -> dict[str, Any]:
+        """:meth:`_answer` with the encoding on the encoder thread."""
+        loop = asyncio.get_running_loop()
+        try:
+            text = await loop.run_in_executor(self._encoder, jsjson.dumps_compact, response)
+        except (jsjson.JSONError, TypeError, ValueError) as exc:
+            response, text = self._not_json(response, method, exc)
+        if session.outbox is not None:
+            session.outbox.send_response(text)
+        return response
+
+    def _not_json(self, response: dict[str, Any], method: str, exc: Exception) -> tuple[dict[str, Any], str]:
+        self.log(f"[gateway] {method or 'response'} failed: its answer is not JSON: {exc}")
+        response = {"type": "res", "id": response.get("id", "invalid"), "ok": False,
+                    "error": error_shape(ErrorCodes.UNAVAILABLE, f"internal error: the answer is not JSON: {exc}")}
+        return response, jsjson.dumps_compact(response)
 
     async def _send(self, session: ClientSession, frame: dict[str, Any]) -> None:
         self._answer(session, frame)

@@ -109,6 +109,8 @@ class GatewayServer(Handshake, RequestServing):
         # Small answers (health's per-store counts) on threads of their own, so they do not
         # queue behind whole-store listings that can hold every worker of the pool.
         self._light_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openclaw-gateway-light")
+        # Answers that blocking work produced are encoded here, off the event loop (requests.py).
+        self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openclaw-gateway-encode")
         self._tick_task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -229,6 +231,7 @@ class GatewayServer(Handshake, RequestServing):
         await asyncio.to_thread(close_writers)
         self._executor.shutdown(wait=not unfinished, cancel_futures=True)
         self._light_executor.shutdown(wait=not unfinished, cancel_futures=True)
+        self._encoder.shutdown(wait=not unfinished, cancel_futures=True)
         from openclaw_core.engine.wire.endpoint import remove_record
 
         remove_record(self._config.state_dir)

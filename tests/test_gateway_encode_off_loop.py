@@ -1,0 +1,79 @@
+"""An answer made by blocking work is encoded off the event loop: while a
+method's multi-megabyte answer takes the exact JSON encoder (a float 1.0 in
+every row: orjson would print it otherwise than JS), a request served on the
+loop alone (``system-presence``) is answered at once, not after the encoding."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import enable_only, now_ms, write_store
+from gateway_support import handshake, next_response, request, start_gateway
+from ports import free_port
+
+BIG_PLUGIN = '''
+from openclaw_core import hookimpl
+from openclaw_core.adapters.gateway.methods import GatewayMethod
+
+
+def rows():
+    return [{"i": i, "f": 1.0, "s": "x" * 40, "t": [1, 2, 3]} for i in range(150000)]
+
+
+async def big(call):
+    return {"rows": await call.run_blocking(rows)}
+
+
+@hookimpl
+def openclaw_gateway_methods():
+    return [GatewayMethod("test.big", big, scope="operator.read")]
+'''
+
+
+def _plugin(root: Path) -> str:
+    root.mkdir(parents=True)
+    (root / "oc_test_big.py").write_text(textwrap.dedent(BIG_PLUGIN))
+    info = root / "oc_test_big-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-test-big\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[openclaw]\ntest-big = oc_test_big\n")
+    return os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+
+
+@pytest.mark.alone
+def test_a_big_answer_is_encoded_while_the_loop_serves_others(tmp_path):
+    state = tmp_path / "state"
+    write_store(state / "agents" / "main" / "sessions" / "sessions.json",
+                {"agent:main:main": {"sessionId": "s", "updatedAt": now_ms()}})
+    gw = start_gateway(state, free_port(), extra_env={"PYTHONPATH": _plugin(tmp_path / "site"),
+                                                      "OPENCLAW_DISABLE_PLUGINS": enable_only("test-big")})
+    big_ws, _ = handshake(gw.port)
+    other, _ = handshake(gw.port)
+    try:
+        started = time.monotonic()
+        big_ws.send(json.dumps({"type": "req", "id": "big", "method": "test.big"}))
+        answer: dict = {}
+        reader = threading.Thread(target=lambda: answer.update(next_response(big_ws, timeout=60)))
+        reader.start()
+        time.sleep(0.8)  # the rows are built; the encoding (several seconds) is under way
+        latencies = []
+        while reader.is_alive() and len(latencies) < 20:
+            sent = time.monotonic()
+            assert request(other, "system-presence", {}, timeout=30)["ok"]
+            latencies.append(time.monotonic() - sent)
+        reader.join(60)
+        took = time.monotonic() - started
+        assert answer.get("ok") and len(answer["payload"]["rows"]) == 150000, str(answer)[:200]
+        assert took > 2, f"the answer took {took:.1f}s: too quick to show anything"
+        assert latencies and max(latencies) < 1.0, (latencies, took)  # on the loop: the whole encoding
+    finally:
+        big_ws.close()
+        other.close()
+        gw.stop()
