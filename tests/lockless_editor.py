@@ -8,6 +8,15 @@ other side's doing, this editor never overwrites a version it did not read:
 it swaps its file in with renameat2(RENAME_EXCHANGE), checks that the file it
 displaced is the one it read (inode, size, mtime), and if not swaps back and
 starts the edit again. It prints ``edit <n>`` once edit n is in place.
+
+Between its swap and the swap back, its own (outdated) version stands at the
+store's name. If the editor is descheduled there, another writer may read that
+version and commit on top of it; the swap back then keeps the newer file, and
+what the displaced file held beyond the outdated one is gone, by the editor's
+doing (no protocol of the other writer can tell a transient file from a real
+edit). The editor says so: it keeps each such displaced file as
+``lockless.hidden.<k>`` in the agent's directory (beside ``sessions/``) and
+prints ``hidden <k>``.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ def ident(st: os.stat_result) -> tuple[int, int, int]:
 def main() -> None:
     store, edits = sys.argv[1], int(sys.argv[2])
     temp = store + ".lockless.tmp"
-    retries = 0
+    retries = hidden = 0
     for n in range(1, edits + 1):
         while True:
             fd = os.open(store, os.O_RDONLY)
@@ -64,7 +73,14 @@ def main() -> None:
                 if os.stat(temp).st_ino == placed:
                     break
                 placed = moving
-            os.unlink(temp)
+            if placed != ours:
+                # Our outdated version was committed on while it stood there:
+                # ``temp`` holds the file it displaced, whose news is now lost.
+                os.replace(temp, os.path.join(os.path.dirname(os.path.dirname(store)), f"lockless.hidden.{hidden}"))
+                print(f"hidden {hidden}", flush=True)
+                hidden += 1
+            else:
+                os.unlink(temp)
             retries += 1
         print(f"edit {n}", flush=True)
         time.sleep(0.002 + 0.002 * (n % 4))

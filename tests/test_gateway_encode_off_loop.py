@@ -77,3 +77,15 @@ def test_a_big_answer_is_encoded_while_the_loop_serves_others(tmp_path):
         big_ws.close()
         other.close()
         gw.stop()
+
+
+def test_only_answers_that_may_be_large_take_the_encoder_thread():
+    # A patch's answer (one entry) is encoded at once: the thread hop would cost
+    # every small write a round trip through the encoder (10,000 patches: +40 %).
+    from openclaw_core.adapters.gateway.requests import _may_be_large
+
+    entry = {"key": "agent:main:x", "entry": {"sessionId": "s", "updatedAt": 1, "label": "l"}}
+    assert not _may_be_large(entry)
+    assert _may_be_large({"sessions": [entry] * 65})
+    assert _may_be_large({"ok": True, "result": {"messages": [entry] * 65}})
+    assert _may_be_large({"text": "x" * 20_000})

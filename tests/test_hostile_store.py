@@ -164,13 +164,26 @@ def test_a_lockless_outside_writer_racing_gateway_patches_loses_nothing(tmp_path
     entries = json.loads(store.read_bytes())
     lost = [n for n in edits if f"agent:main:outside:{n}" not in entries]
     assert lost == [], f"outside edits lost: {lost}"
+    hidden = [json.loads(p.read_bytes()) for p in sorted(store.parents[1].glob("lockless.hidden.*"))]
+
+    def seq_in(found: dict, key: str) -> int:
+        return int(found.get(key, {}).get("execNode", "0:0").split(":")[1])
+
+    excused = 0
     for patcher in patchers:
         for key, seq in patcher.acked.items():
-            value = entries[key].get("execNode", "0:0")
-            assert int(value.split(":")[1]) >= seq, f"{key}: acknowledged patch {seq} lost (store: {value})"
+            if seq_in(entries, key) >= seq:
+                continue
+            # Lost only where the editor's own outdated version, standing for a
+            # moment between its swap and swap back, was committed on (see
+            # tests/lockless_editor.py): the patch must be in a file it displaced.
+            assert any(seq_in(h, key) >= seq for h in hidden), \
+                f"{key}: acknowledged patch {seq} lost (store: {entries[key].get('execNode')})"
+            excused += 1
     patches = sum(p.count for p in patchers)
     refused = sum(len(p.errors) for p in patchers)
-    print(f"\nlockless race: {LOCKLESS_EDITS} outside edits ({retries} redone), {patches} patches, {refused} refused: {patchers[0].errors[:1]}")
+    print(f"\nlockless race: {LOCKLESS_EDITS} outside edits ({retries} redone), {patches} patches, {refused} refused, "
+          f"{excused} hidden by the editor's own window ({len(hidden)} times): {patchers[0].errors[:1]}")
     assert patches >= 200 and retries >= 1  # the two really overlapped
 
 
@@ -258,8 +271,12 @@ def test_a_writer_that_cannot_start_its_thread_fails_that_commit_and_the_next_on
 
 
 def test_a_watcher_thread_that_cannot_start_costs_no_commit(store_path, monkeypatch, watching):
+    from openclaw_store_file import watch
     from openclaw_store_file.watch import watcher_threads
 
+    # A hub of its own: one that an earlier test on this xdist worker still holds
+    # (a writer of its Gateway thread not yet closed) would need no thread start.
+    monkeypatch.setattr(watch, "_current", None)
     write_store(store_path, {"agent:main:a": {"sessionId": "a", "updatedAt": now_ms()}})
     failed = _fail_thread_start_once(monkeypatch, "openclaw-store-watch")
     writer = get_writer(store_path)

@@ -119,9 +119,10 @@ class RequestServing:
                         "error": error_shape(ErrorCodes.UNAVAILABLE, f"{type(exc).__name__}: {exc}")}
         else:
             response = {"type": "res", "id": request_id, "ok": True, "payload": payload}
-        if context.worked and response["ok"]:
+        if context.worked and response["ok"] and _may_be_large(response["payload"]):
             # An answer made by blocking work may be megabytes (a whole store's listing):
-            # encoded off the event loop, which meanwhile serves everyone else.
+            # encoded off the event loop, which meanwhile serves everyone else. Small
+            # ones (a patch's entry) are not worth the thread hop.
             response = await self._answer_off_loop(session, response, method=name)
         else:
             response = self._answer(session, response, method=name)
@@ -182,3 +183,19 @@ class RequestServing:
 
     async def _send(self, session: ClientSession, frame: dict[str, Any]) -> None:
         self._answer(session, frame)
+
+
+_LARGE_ITEMS = 64
+
+
+def _may_be_large(payload: Any, depth: int = 2) -> bool:
+    """Does the payload hold a long list or map (or text) within two levels? O(keys), not O(bytes)."""
+    if isinstance(payload, str):
+        return len(payload) > 16 * 1024
+    if isinstance(payload, (list, dict)):
+        if len(payload) > _LARGE_ITEMS:
+            return True
+        if depth:
+            values = payload.values() if isinstance(payload, dict) else payload
+            return any(_may_be_large(v, depth - 1) for v in values)
+    return False
