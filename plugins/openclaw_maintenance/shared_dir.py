@@ -158,7 +158,8 @@ def _rows_locked(path: str, config: Any, hooks: Any) -> Iterator[None]:
         with backend.exclusive(LOCK_WAIT):
             yield
     finally:
-        backend.close()
+        with contextlib.suppress(Exception):  # released after the commit: its close must not fail it
+            backend.close()
 
 
 @contextmanager
