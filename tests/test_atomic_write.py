@@ -48,3 +48,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path):
     with pytest.raises(OSError):
         write_private(path, "new")
     assert path.is_dir() and not _temp(path).exists()
+
+
+def test_a_temp_left_by_a_killed_write_does_not_lend_the_new_file_its_mode(tmp_path):
+    """kill -9 between the temp's open and its rename leaves it; a later process with
+    the same pid (a container's Gateway is often the same pid after a restart) and
+    thread opens it again: O_TRUNC keeps the old file's mode, so it must be set."""
+    path = tmp_path / "openclaw.toml"
+    _temp(path).write_text("half a config")
+    os.chmod(_temp(path), 0o644)  # left by an edit of the config while it was 0644
+    write_private(path, 'token = "secret"\n')  # since made private: save_config writes 0600
+    assert path.read_text() == 'token = "secret"\n'
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -197,3 +197,35 @@ def test_a_gateway_that_names_no_state_dir_gets_nothing_and_nothing_runs_offline
     assert "does not say which state dir it serves" in info.value.message
     assert "not running offline beside it" in info.value.message
 
+
+
+# A Gateway that serves this state dir but holds no state-dir lock: every openclaw-core
+# Gateway started before the lock existed (0.1.0 too, the same Server header), still running
+# after `pip install -U`. Simulated by a sitecustomize that turns the lock off in that process.
+NO_LOCK_SITE = '''
+from openclaw_core.engine.wire import instance
+instance.InstanceLock.acquire = lambda self: None
+'''
+
+
+def test_a_gateway_of_this_state_dir_that_holds_no_lock_still_carries_the_mutation(tmp_path, free_port,
+                                                                                     run_openclaw):
+    """The unsigned skip must not call our own Gateway another state dir's: the probe's
+    "lock free" says only that no *locking* Gateway runs; the hello-ok then decides."""
+    a = tmp_path / "A"
+    _seed(a)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_LOCK_SITE)
+    env_home = {"HOME": str(tmp_path / "home"), "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    gw = start_gateway(a, free_port, args=("--verbose",), extra_env={**env_home, "PYTHONPATH": str(site)})
+    try:
+        env = {**env_home, "OPENCLAW_GATEWAY_PORT": str(gw.port), "OPENCLAW_GATEWAY_TOKEN": TOKEN,
+               "OPENCLAW_STATE_DIR": str(a)}
+        result = run_openclaw("sessions", "cleanup", "--enforce", env=env)
+    finally:
+        gw.stop()
+    assert result.exit_code == 0, result
+    assert _skip_lines(result.stderr) == [], result.stderr  # not "an openclaw-core Gateway of another state dir"
+    assert result.stdout.splitlines()[-1] == f"(via Gateway ws://127.0.0.1:{gw.port})"
+    assert "res sessions.cleanup ok" in gw.log()

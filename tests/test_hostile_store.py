@@ -481,6 +481,47 @@ def test_the_other_stores_locks_stay_held_until_the_planned_files_are_removed(tm
         pass  # and released with the run
 
 
+def test_on_sqlite_too_the_other_stores_stay_locked_until_the_planned_files_are_removed(tmp_path, monkeypatch,
+                                                                                        run_openclaw):
+    """The same guarantee with the stores as rows: the budget decides from b's rows
+    that the orphan transcript is no store's, so b's writer (its database's write
+    transaction) must wait until the file is gone, as b's lock file does above."""
+    import sqlite3
+
+    from cancel_support import gate_env, install_gate, release, wait_reached
+    from conftest import OPENCLAW
+
+    stores = _shared_dir_state(tmp_path, monkeypatch)
+    config_path = stores.parent / "openclaw.json"
+    config = json.loads(config_path.read_text())
+    config["session"]["backend"] = "sqlite"
+    config_path.write_text(json.dumps(config))
+    migrated = run_openclaw("store", "migrate", "--from", "file", "--to", "sqlite", "--all-agents")
+    assert migrated.exit_code == 0, migrated
+    assert (stores / "b.sqlite").exists() and not (stores / "b.json").exists()
+    orphan = stores / "000000f1-0000-4000-8000-0000000000f1.jsonl"
+    root = tmp_path / "gate-root"
+    install_gate(root)
+    env = {**os.environ, **gate_env(root, "policy"), "OC_GATE_ORDER": "750"}  # after the budget (700)
+    proc = subprocess.Popen([OPENCLAW, "sessions", "cleanup", "--agent", "a", "--enforce", "--json"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_reached(root, proc) == "policy"
+        assert orphan.exists()  # planned, not yet removed
+        b = sqlite3.connect(stores / "b.sqlite", timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                b.execute("BEGIN IMMEDIATE")  # b's writer would wait here
+        finally:
+            b.close()
+    finally:
+        release(root)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert not orphan.exists()
+    assert _b_transcripts(stores) == B_TRANSCRIPTS
+
+
 def test_a_json_that_is_no_store_changes_nothing(tmp_path, monkeypatch, run_openclaw):
     stores = _shared_dir_state(tmp_path, monkeypatch)
     (stores / "notes.json").write_text('["not", "a", "store"]')

@@ -23,8 +23,7 @@ def write_private(path: Path, data: str | bytes, *, mode: int = 0o600, dir_mode:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         try:
-            if mode != 0o600:
-                os.fchmod(fd, mode)
+            os.fchmod(fd, mode)  # also when 0600: a temp a killed write left keeps its own mode under O_TRUNC
             view = memoryview(raw)
             while view:
                 view = view[os.write(fd, view):]

@@ -307,9 +307,20 @@ def _another_core_gateway(config: Any, session: Session) -> str | None:
     from openclaw_core.engine.wire.instance import gateway_serves
 
     server = session.ws.response.headers.get("Server", "") if session.ws.response is not None else ""
-    if not server.startswith("openclaw-core/") or gateway_serves(Path(config.state_dir)) is not False:
+    if not server.startswith("openclaw-core/") or _recorded_here(config, session.url):
+        return None
+    if gateway_serves(Path(config.state_dir)) is not False:
         return None
     return f"it is an openclaw-core Gateway of another state dir (none runs for {config.state_dir}); not signing in to it"
+
+
+def _recorded_here(config: Any, url: str) -> bool:
+    """Whether this state dir's live endpoint record names the port ``url`` is on: a
+    Gateway that serves us without holding the state-dir lock (one started before
+    the lock existed, still running after an upgrade; a state dir swapped under it)
+    leaves the lock free, so then only the hello-ok may decide."""
+    record = endpoint.read_record(Path(config.state_dir))
+    return record is not None and urlsplit(url).port in {port for _host, port in record["listen"]}
 
 
 def _identity_for(state_dir: Any, url: str) -> DeviceIdentity:

@@ -89,8 +89,6 @@ class OtherStores:
     def _read_backend_siblings(self, own: str) -> set[str]:
         """Stores that are rows (PostgreSQL, SQLite) leave no ``*.json`` to scan: the
         configured agents' stores in this dir are asked of their backend instead."""
-        from openclaw_core.engine.store.backend import open_backend
-
         here = self._files
         config = self._ctx.backend.config
         referenced: set[str] = set()
@@ -103,11 +101,13 @@ class OtherStores:
             if os.path.dirname(here.canonical(path)) != os.path.dirname(own) or here.canonical(path) == own:
                 continue
             try:
-                backend = open_backend(path, config, self._ctx.hooks)
-                try:
-                    entries = backend.load().entries  # a missing store is empty, and is not created
-                finally:
-                    backend.close()
+                state = _load_rows(path, config, self._ctx.hooks)  # a missing store is empty, and is not created
+                if self._lock and state.exists and not self._ctx.effects.holds("rows:" + path):
+                    # Its write lock, held by the run as a lock file's is (_load): until the
+                    # planned files are gone its writer must not commit a reference to one.
+                    self._ctx.effects.hold("rows:" + path, _rows_locked(path, config, self._ctx.hooks))
+                    state = _load_rows(path, config, self._ctx.hooks)  # under its lock
+                entries = state.entries
             except Exception:  # noqa: BLE001 - unreadable now: keep every session file of the dir
                 self._unprovable = True
                 continue
@@ -136,6 +136,30 @@ class OtherStores:
                     return False  # busy or unlockable: its references cannot be known now
         again = _read_json(path)  # under its lock: what it references until we are done
         return again if isinstance(again, dict) or again is False else None
+
+
+def _load_rows(path: str, config: Any, hooks: Any) -> Any:
+    from openclaw_core.engine.store.backend import open_backend
+
+    backend = open_backend(path, config, hooks)
+    try:
+        return backend.load()
+    finally:
+        backend.close()
+
+
+@contextmanager
+def _rows_locked(path: str, config: Any, hooks: Any) -> Iterator[None]:
+    """A row store's write lock (its own backend and connection), then that backend closed."""
+    from openclaw_core.engine.store.backend import open_backend
+
+    backend = open_backend(path, config, hooks)
+    try:
+        with backend.exclusive(LOCK_WAIT):
+            yield
+    finally:
+        with contextlib.suppress(Exception):  # released after the commit: its close must not fail it
+            backend.close()
 
 
 @contextmanager
