@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 
@@ -163,6 +162,8 @@ def to_fixed(value: float, digits: int) -> str:
         return number_to_string(value)
     if value == 0:
         value = 0.0  # (-0).toFixed(1) is "0.0"
+    from decimal import ROUND_HALF_UP, Decimal  # the text listing's counts only: not every start-up
+
     return str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
