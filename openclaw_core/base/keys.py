@@ -11,13 +11,14 @@ from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.js.values import js_trim
 
 DEFAULT_AGENT_ID = "main"
 DEFAULT_MAIN_KEY = "main"
 
-_VALID_AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
-_INVALID_AGENT_CHARS = re.compile(r"[^a-z0-9_-]+")
+_VALID_AGENT_ID = lazy_compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
+_INVALID_AGENT_CHARS = lazy_compile(r"[^a-z0-9_-]+")
 
 def normalize_agent_id(value: str | None) -> str:
     """The reference's ``normalizeAgentId``: a safe, lower-case path segment.
@@ -141,8 +142,8 @@ def _is_synthetic(lowered: str, rest: str | None) -> bool:
     )
 
 
-_TELEGRAM_TOPIC = re.compile(r"telegram:(?:group|channel|direct|dm):.+:topic:[^:]+", re.DOTALL)
-_GROUP_OR_CHANNEL = re.compile(r"[^:]+:(?:group|channel):.+", re.DOTALL)
+_TELEGRAM_TOPIC = lazy_compile(r"telegram:(?:group|channel|direct|dm):.+:topic:[^:]+", re.DOTALL)
+_GROUP_OR_CHANNEL = lazy_compile(r"[^:]+:(?:group|channel):.+", re.DOTALL)
 _PROTECTED_CHAT_TYPES = frozenset({"group", "channel", "thread"})
 
 

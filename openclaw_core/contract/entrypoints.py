@@ -17,21 +17,26 @@ import importlib
 import os
 import re
 import sys
-from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
 _SUFFIXES = (".dist-info", ".egg-info")
 
 
-@dataclass(frozen=True)
 class EntryPoint:
-    """What the plugin manager uses of an ``importlib.metadata.EntryPoint``."""
+    """What the plugin manager uses of an ``importlib.metadata.EntryPoint``
+    (a plain class: a dataclass costs start-up time to build)."""
 
-    name: str
-    value: str
-    dist_name: str
-    dist_version: str | None
+    __slots__ = ("name", "value", "dist_name", "dist_version")
+
+    def __init__(self, name: str, value: str, dist_name: str, dist_version: str | None) -> None:
+        self.name = name
+        self.value = value
+        self.dist_name = dist_name
+        self.dist_version = dist_version
+
+    def __repr__(self) -> str:
+        return f"EntryPoint({self.name!r}, {self.value!r}, {self.dist_name!r}, {self.dist_version!r})"
 
     def load(self) -> Any:
         module, _, attrs = self.value.partition(":")
@@ -62,9 +67,12 @@ def _from_metadata(group: str) -> list[EntryPoint]:
     return found
 
 
-@dataclass(frozen=True)
 class _MetadataEntryPoint(EntryPoint):
-    original: Any = None
+    __slots__ = ("original",)
+
+    def __init__(self, name: str, value: str, dist_name: str, dist_version: str | None, original: Any) -> None:
+        super().__init__(name, value, dist_name, dist_version)
+        self.original = original
 
     def load(self) -> Any:
         return self.original.load()

@@ -14,13 +14,15 @@ import math
 import re
 from typing import Any
 
+from openclaw_core.base.lazy_re import lazy_compile
+
 
 NAN = float("nan")
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_RADIX = {"0x": (16, re.compile(r"[0-9a-fA-F]+")), "0o": (8, re.compile(r"[0-7]+")), "0b": (2, re.compile(r"[01]+"))}
-_PARSE_INT = re.compile(r"([+-]?)([0-9]+)")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_DECIMAL = lazy_compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_RADIX = {"0x": (16, lazy_compile(r"[0-9a-fA-F]+")), "0o": (8, lazy_compile(r"[0-7]+")), "0b": (2, lazy_compile(r"[01]+"))}
+_PARSE_INT = lazy_compile(r"([+-]?)([0-9]+)")
+_SURROGATE = lazy_compile("[\ud800-\udfff]")
 
 # What String.prototype.trim() strips: ECMAScript WhiteSpace (TAB VT FF SP NBSP
 # ZWNBSP and the Zs category) plus LineTerminator (LF CR LS PS). Python's
