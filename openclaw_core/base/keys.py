@@ -7,11 +7,11 @@ Every other module asks this one; nothing else re-implements a key rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from openclaw_core.base.lazy_re import lazy_compile
+from openclaw_core.base.mapping import is_mapping
 from openclaw_core.js.values import js_trim
 
 DEFAULT_AGENT_ID = "main"
@@ -148,28 +148,13 @@ _PROTECTED_CHAT_TYPES = frozenset({"group", "channel", "thread"})
 
 
 def entry_chat_type(entry: Mapping[str, Any] | None) -> str:
-    if not _is_mapping(entry):
+    if not is_mapping(entry):
         return ""
     chat_type = entry.get("chatType")  # type: ignore[union-attr]
     if chat_type is None:
         origin = entry.get("origin")  # type: ignore[union-attr]
-        chat_type = origin.get("chatType") if _is_mapping(origin) else None
+        chat_type = origin.get("chatType") if is_mapping(origin) else None
     return js_trim(chat_type).lower() if isinstance(chat_type, str) else ""
-
-
-_MAPPING_TYPES: set[type] = {dict}
-
-
-def _is_mapping(value: Any) -> bool:
-    # ``isinstance(value, Mapping)`` answered per type (an ABC's check is by type
-    # anyway): the ABC machinery was a fifth of the rule's cost per entry.
-    kind = type(value)
-    if kind in _MAPPING_TYPES:
-        return True
-    if isinstance(value, AbcMapping):
-        _MAPPING_TYPES.add(kind)
-        return True
-    return False
 
 
 def is_protected_entry(key: str, entry: Mapping[str, Any] | None) -> bool:

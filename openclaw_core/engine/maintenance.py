@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from openclaw_core.base import keys
 from openclaw_core.base.fileplan import FilePlan
+from openclaw_core.base.mapping import is_mapping
 from openclaw_core.js.values import js_trim, to_number
 from openclaw_core.base.units import UnitError, parse_bytes, parse_duration_ms
 
@@ -141,7 +142,7 @@ def entry_high_water(max_entries: Any) -> int:
 
 def updated_at_or(entry: Mapping[str, Any] | None, missing: float) -> float:
     """``entry.updatedAt`` as JS arithmetic sees it; ``missing`` when null/absent."""
-    value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
+    value = entry.get("updatedAt") if is_mapping(entry) else None
     if value is None:
         return missing
     return to_number(value)
