@@ -338,7 +338,11 @@ class MaintenanceContext:
 
     def is_preserved(self, key: str, entry: Mapping[str, Any] | None = None) -> bool:
         """Kept from prune and cap: an active key or a protected entry."""
-        return self.is_active(key) or self.is_protected(key, entry)
+        # (is_active and the cache inline: asked for every entry of a big store)
+        if key in self.request.active_keys:
+            return True
+        cached = self._protected.get(key)
+        return cached if cached is not None else self.is_protected(key, entry)
 
     # -- acting --------------------------------------------------------------------------------
 
