@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from openclaw_core.base.lazy_re import LazyPattern, lazy_compile
+from openclaw_core.base.lazy_re import CompiledPattern, LazyPattern, lazy_compile
 
 
 def test_nothing_is_compiled_until_first_use_then_the_methods_are_the_patterns():
@@ -14,6 +14,7 @@ def test_nothing_is_compiled_until_first_use_then_the_methods_are_the_patterns()
     assert lazy.fullmatch("AAb").groups() == compiled.fullmatch("AAb").groups() == ("AA", "b")
     # Compiled once: every method is now an attribute of the object itself.
     assert {"match", "search", "sub", "finditer", "pattern"} <= set(vars(lazy))
+    assert type(lazy) is CompiledPattern  # no __getattr__ in the way of later lookups
     assert lazy.search("xxaa").span() == (2, 4)
     assert lazy.sub("-", "caab") == "c-"
     assert [m.group() for m in lazy.finditer("a b aa")] == ["a", "aa"]
