@@ -62,6 +62,7 @@ OWN_TEXT_STRIPS = {
     "openclaw_core/config/schema.py": 1,               # our own key: session.backend
     "openclaw_core/engine/wire/identity.py": 1,            # base64 of a key; anything else fails to decode anyway
     "openclaw_core/contract/manager.py": 3,                     # OPENCLAW_DISABLE_PLUGINS (ours): plugin names
+    "openclaw_core/contract/entrypoints.py": 9,                 # packaging metadata, read as importlib.metadata strips it
     "openclaw_core/engine/store/state.py": 1,                 # "empty file" vs "not JSON": both refuse the store
     "plugins/openclaw_gateway_rpc/client.py": 1,       # a close reason for our own error text
     "plugins/openclaw_store_postgres/settings.py": 4,  # the PostgreSQL DSN (ours): session.postgres.dsn

@@ -10,13 +10,15 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from openclaw_core.base.lazy_re import lazy_compile
+from openclaw_core.base.mapping import is_mapping
 from openclaw_core.js.values import js_trim
 
 DEFAULT_AGENT_ID = "main"
 DEFAULT_MAIN_KEY = "main"
 
-_VALID_AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
-_INVALID_AGENT_CHARS = re.compile(r"[^a-z0-9_-]+")
+_VALID_AGENT_ID = lazy_compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
+_INVALID_AGENT_CHARS = lazy_compile(r"[^a-z0-9_-]+")
 
 def normalize_agent_id(value: str | None) -> str:
     """The reference's ``normalizeAgentId``: a safe, lower-case path segment.
@@ -115,7 +117,9 @@ def _agent_rest(lowered: str) -> str | None:
     without building the key object (maintenance asks for each of 100,000 keys)."""
     if not lowered:
         return None
-    parts = [p for p in lowered.split(":") if p]
+    parts = lowered.split(":")
+    if "" in parts:  # empty segments do not count (rare: a list only then)
+        parts = [p for p in parts if p]
     if len(parts) < 3 or parts[0] != "agent" or not js_trim(parts[1]):
         return None
     return ":".join(parts[2:])
@@ -138,18 +142,18 @@ def _is_synthetic(lowered: str, rest: str | None) -> bool:
     )
 
 
-_TELEGRAM_TOPIC = re.compile(r"telegram:(?:group|channel|direct|dm):.+:topic:[^:]+", re.DOTALL)
-_GROUP_OR_CHANNEL = re.compile(r"[^:]+:(?:group|channel):.+", re.DOTALL)
+_TELEGRAM_TOPIC = lazy_compile(r"telegram:(?:group|channel|direct|dm):.+:topic:[^:]+", re.DOTALL)
+_GROUP_OR_CHANNEL = lazy_compile(r"[^:]+:(?:group|channel):.+", re.DOTALL)
 _PROTECTED_CHAT_TYPES = frozenset({"group", "channel", "thread"})
 
 
 def entry_chat_type(entry: Mapping[str, Any] | None) -> str:
-    if not isinstance(entry, Mapping):
+    if not is_mapping(entry):
         return ""
-    chat_type = entry.get("chatType")
+    chat_type = entry.get("chatType")  # type: ignore[union-attr]
     if chat_type is None:
-        origin = entry.get("origin")
-        chat_type = origin.get("chatType") if isinstance(origin, Mapping) else None
+        origin = entry.get("origin")  # type: ignore[union-attr]
+        chat_type = origin.get("chatType") if is_mapping(origin) else None
     return js_trim(chat_type).lower() if isinstance(chat_type, str) else ""
 
 
@@ -166,7 +170,9 @@ def is_protected_entry(key: str, entry: Mapping[str, Any] | None) -> bool:
         return True
     if rest is None:
         rest = lowered
-    if _TELEGRAM_TOPIC.fullmatch(rest) or _GROUP_OR_CHANNEL.fullmatch(rest):
+    # (the substring tests only spare the regexes the keys they cannot match)
+    if ((":group:" in rest or ":channel:" in rest) and _GROUP_OR_CHANNEL.fullmatch(rest)) or (
+            ":topic:" in rest and _TELEGRAM_TOPIC.fullmatch(rest)):
         return True
     return entry_chat_type(entry) in _PROTECTED_CHAT_TYPES
 

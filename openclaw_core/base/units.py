@@ -10,8 +10,8 @@ numbers in the config are stringified first, exactly as the reference does.
 from __future__ import annotations
 
 import math
-import re
 
+from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.js.values import js_trim
 
 DURATION_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -24,9 +24,9 @@ SIZE_UNITS = {
 }
 
 _NUMBER = r"\d+(?:\.\d+)?"
-_DURATION_TOKEN = re.compile(rf"({_NUMBER})(ms|s|m|h|d)")
-_BARE_NUMBER = re.compile(rf"{_NUMBER}")
-_SIZE = re.compile(rf"({_NUMBER})([a-z]+)?")
+_DURATION_TOKEN = lazy_compile(rf"({_NUMBER})(ms|s|m|h|d)")
+_BARE_NUMBER = lazy_compile(rf"{_NUMBER}")
+_SIZE = lazy_compile(rf"({_NUMBER})([a-z]+)?")
 
 DURATION_ERROR = "invalid duration (use ms, s, m, h, d)"
 SIZE_ERROR = "invalid size (use b, kb, mb, gb, tb)"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,6 +217,8 @@ def invalid_config(path: Path, problems: list[str], env: Mapping[str, str] | Non
 
 def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     if fmt == "toml":
+        import tomllib  # only TOML configs pay for it
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -225,20 +226,43 @@ def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | 
         except RecursionError:
             raise invalid_config(path, ["<root>: TOML parse failed: nested too deeply"], env) from None
     else:
-        import json5  # only OpenClaw JSON configs pay for it
-
-        from openclaw_core.js.values import join_surrogate_pairs
-
-        try:
-            # json5 leaves "\ud83d\ude00" as two lone surrogates; JS reads one character.
-            data = join_surrogate_pairs(json5.loads(text.removeprefix("\ufeff")))
-        except ValueError as exc:
-            raise invalid_config(path, [f"<root>: JSON5 parse failed: {exc}"], env) from None
-        except RecursionError:
-            raise invalid_config(path, ["<root>: JSON5 parse failed: nested too deeply"], env) from None
+        data = _strict_json(text.removeprefix("\ufeff"))
+        if data is _NOT_STRICT:
+            data = _json5(text, path, env)
     if not isinstance(data, dict):
         raise invalid_config(path, [f"<root>: Invalid input: expected object, received {json_type(data)}"], env)
     return data
+
+
+_NOT_STRICT = object()
+
+
+def _strict_json(text: str) -> Any:
+    """A config that is plain JSON (nearly all) through the C parser: JSON5 is a
+    superset and reads such text the same; the pure-Python json5 parser and its
+    import were a tenth of a small command's start-up. Anything else: _NOT_STRICT."""
+    import json
+
+    from openclaw_core.js.values import join_surrogate_pairs
+
+    try:
+        return join_surrogate_pairs(json.loads(text))
+    except (ValueError, RecursionError):
+        return _NOT_STRICT
+
+
+def _json5(text: str, path: Path, env: Mapping[str, str] | None) -> Any:
+    import json5  # only configs that are not plain JSON pay for it
+
+    from openclaw_core.js.values import join_surrogate_pairs
+
+    try:
+        # json5 leaves "\ud83d\ude00" as two lone surrogates; JS reads one character.
+        return join_surrogate_pairs(json5.loads(text.removeprefix("\ufeff")))
+    except ValueError as exc:
+        raise invalid_config(path, [f"<root>: JSON5 parse failed: {exc}"], env) from None
+    except RecursionError:
+        raise invalid_config(path, ["<root>: JSON5 parse failed: nested too deeply"], env) from None
 
 
 def load_config(env: Mapping[str, str] | None = None, *, validate: bool = True,

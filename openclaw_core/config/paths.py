@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.base.errors import ConfigError, UsageError
 from openclaw_core.js.values import has_lone_surrogate, js_trim
 from openclaw_core.base.keys import DEFAULT_AGENT_ID, normalize_agent_id
@@ -23,8 +24,8 @@ LEGACY_JSON_CONFIGS = ("clawdbot.json",)
 STORE_FILENAME = "sessions.json"
 AGENT_ID_PLACEHOLDER = "{agentId}"
 
-_SAFE_SESSION_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}", re.IGNORECASE)
-_CHECKPOINT_NAME = re.compile(r".+\.checkpoint\.[0-9a-f-]{36}\.jsonl", re.IGNORECASE)
+_SAFE_SESSION_ID = lazy_compile(r"[a-z0-9][a-z0-9._-]{0,127}", re.IGNORECASE)
+_CHECKPOINT_NAME = lazy_compile(r".+\.checkpoint\.[0-9a-f-]{36}\.jsonl", re.IGNORECASE)
 
 
 def _env_value(env: Mapping[str, str], name: str) -> str | None:

@@ -18,7 +18,6 @@ its validator, then its unknown keys.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -151,6 +150,8 @@ def suggestion(key: str, known: Iterable[str]) -> str | None:
     for name in names:
         if name.lower() == key.lower():
             return name
+    import difflib  # only a refused key pays for it
+
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
     return close[0] if close else None
 

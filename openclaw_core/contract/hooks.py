@@ -14,7 +14,6 @@ each implementation when it is registered (see
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -135,6 +134,8 @@ class Hooks:
             info = self.pm.infos.get(impl.plugin_name)
             names.append(f"{impl.plugin_name}={info.version if info else ''}")
         names.sort()
+        import hashlib  # row backends only: OpenSSL's load is not every command's
+
         return hashlib.blake2b("|".join(names).encode(), digest_size=6).hexdigest()
 
     # -- transport, trash, Gateway -----------------------------------------------------

@@ -19,12 +19,12 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pluggy
 
 from openclaw_core import hookspecs
+from openclaw_core.contract import entrypoints
 from openclaw_core.base.notices import warn
 
 ENTRY_POINT_GROUP = "openclaw"
@@ -45,19 +45,6 @@ class PluginInfo:
     module: str | None = None
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
-
-
-def _dist_identity(dist: metadata.Distribution | None, cache: dict[Any, tuple[str, str]]) -> tuple[str, str] | None:
-    """(name, version) of a distribution. Each entry point carries its own
-    Distribution object and every ``.metadata`` re-parses the METADATA file,
-    so read it once per distribution (cold start pays for every parse)."""
-    if dist is None:
-        return None
-    where = getattr(dist, "_path", None) or id(dist)
-    if where not in cache:
-        meta = dist.metadata
-        cache[where] = (meta["Name"], meta["Version"])
-    return cache[where]
 
 
 # The hooks whose every implementation is called and collected; a plugin
@@ -144,11 +131,7 @@ class OpenClawPluginManager(pluggy.PluginManager):
         blocked = {d.strip() for d in disabled if d.strip()}
         no_third_party = THIRD_PARTY_TOKEN in blocked
         seen: set[str] = set()
-        identities: dict[Any, tuple[str, str]] = {}
-        eps = []
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            name, version = _dist_identity(getattr(ep, "dist", None), identities) or ("", None)
-            eps.append((name, version, ep))
+        eps = [(ep.dist_name, ep.dist_version, ep) for ep in entrypoints.entry_points(ENTRY_POINT_GROUP)]
         # Built-ins first: pluggy calls the last registered first, so an
         # installed plugin overrides a built-in without tricks.
         eps.sort(key=lambda item: (item[0] != CORE_DISTRIBUTION, item[2].name))
@@ -210,6 +193,8 @@ def disabled_from_env(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def core_version() -> str | None:
+    from importlib import metadata
+
     try:
         return metadata.version(CORE_DISTRIBUTION)
     except metadata.PackageNotFoundError:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from openclaw_core.base import keys
+from openclaw_core.base.mapping import is_mapping
 from openclaw_core.engine.effects import LOGGER_NAME, DeferredEffects
 from openclaw_core.js.values import js_trim, to_number
 from openclaw_core.base.units import UnitError, parse_bytes, parse_duration_ms
@@ -140,7 +141,7 @@ def entry_high_water(max_entries: Any) -> int:
 
 def updated_at_or(entry: Mapping[str, Any] | None, missing: float) -> float:
     """``entry.updatedAt`` as JS arithmetic sees it; ``missing`` when null/absent."""
-    value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
+    value = entry.get("updatedAt") if is_mapping(entry) else None
     if value is None:
         return missing
     return to_number(value)
@@ -313,7 +314,11 @@ class MaintenanceContext:
 
     def is_preserved(self, key: str, entry: Mapping[str, Any] | None = None) -> bool:
         """Kept from prune and cap: an active key or a protected entry."""
-        return self.is_active(key) or self.is_protected(key, entry)
+        # (is_active and the cache inline: asked for every entry of a big store)
+        if key in self.request.active_keys:
+            return True
+        cached = self._protected.get(key)
+        return cached if cached is not None else self.is_protected(key, entry)
 
     # -- acting --------------------------------------------------------------------------------
 

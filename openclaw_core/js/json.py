@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from openclaw_core.base.lazy_re import lazy_compile
+
 import orjson
 
 MAX_SAFE_INTEGER = 2**53
@@ -29,8 +31,8 @@ MAX_SAFE_INTEGER = 2**53
 # there): deeper values are a JSONError on every path, not a crash on some.
 MAX_DEPTH = 254
 MAX_ARRAY_INDEX = 2**32 - 2
-_INDEX_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
-_ESCAPE = re.compile(r'["\\\x00-\x1f\ud800-\udfff]')
+_INDEX_KEY = lazy_compile(r"0|[1-9][0-9]{0,9}")
+_ESCAPE = lazy_compile(r'["\\\x00-\x1f\ud800-\udfff]')
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -196,7 +198,7 @@ def _canonicalize_other(value: Any, kind: type) -> tuple[Any, bool]:
     raise JSONError(f"{type(value).__name__} is not a JSON value")
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = lazy_compile("[\ud800-\udfff]")
 _DIGITS = frozenset("0123456789")
 
 
@@ -333,8 +335,8 @@ def _encode_compact(value: Any, depth: int, out: list[str]) -> None:
 # (a UUID's "3e41") do not send a listing to the exact encoder, ~70x slower (what
 # still matches inside a string only costs that time). Two searches: one pattern
 # with both alternatives scans slower than the two together.
-_NUMBER_NOT_AS_JS = re.compile(rb'[:,\[]-?(?:\d{16}|\d+(?:\.\d+)?[eE]|\d+\.0(?=[,\]}]))')
-_DIGIT_KEY = re.compile(rb'[{,]"\d+":')
+_NUMBER_NOT_AS_JS = lazy_compile(rb'[:,\[]-?(?:\d{16}|\d+(?:\.\d+)?[eE]|\d+\.0(?=[,\]}]))')
+_DIGIT_KEY = lazy_compile(rb'[{,]"\d+":')
 
 
 def _orjson_is_js(text: bytes) -> bool:

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from openclaw_core.base.lazy_re import lazy_compile
 
 
 NAN = float("nan")
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_RADIX = {"0x": (16, re.compile(r"[0-9a-fA-F]+")), "0o": (8, re.compile(r"[0-7]+")), "0b": (2, re.compile(r"[01]+"))}
-_PARSE_INT = re.compile(r"([+-]?)([0-9]+)")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_DECIMAL = lazy_compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_RADIX = {"0x": (16, lazy_compile(r"[0-9a-fA-F]+")), "0o": (8, lazy_compile(r"[0-7]+")), "0b": (2, lazy_compile(r"[01]+"))}
+_PARSE_INT = lazy_compile(r"([+-]?)([0-9]+)")
+_SURROGATE = lazy_compile("[\ud800-\udfff]")
 
 # What String.prototype.trim() strips: ECMAScript WhiteSpace (TAB VT FF SP NBSP
 # ZWNBSP and the Zs category) plus LineTerminator (LF CR LS PS). Python's
@@ -163,6 +164,8 @@ def to_fixed(value: float, digits: int) -> str:
         return number_to_string(value)
     if value == 0:
         value = 0.0  # (-0).toFixed(1) is "0.0"
+    from decimal import ROUND_HALF_UP, Decimal  # the text listing's counts only: not every start-up
+
     return str(Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 

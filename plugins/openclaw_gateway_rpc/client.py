@@ -97,10 +97,15 @@ class Session:
         return self.deadline - time.monotonic()
 
     def open(self) -> dict[str, Any]:
-        from websockets.exceptions import InvalidHandshake, WebSocketException
-        from websockets.sync.client import connect
-
+        # The TCP connect first: with no Gateway there (the usual offline command)
+        # websockets and ssl are never imported (a fifth of such a command's start-up).
         sock = _open_socket(self.url, self.deadline)
+        try:
+            from websockets.exceptions import InvalidHandshake, WebSocketException
+            from websockets.sync.client import connect
+        except BaseException:
+            sock.close()
+            raise
         try:
             self.ws = connect(self.url, sock=sock, open_timeout=max(0.05, self._remaining()), compression=None,
                               max_size=None, close_timeout=1,

@@ -11,13 +11,15 @@ import re
 import time
 from datetime import datetime, timezone
 
+from openclaw_core.base.lazy_re import lazy_compile
+
 ARCHIVE_REASONS = ("deleted", "reset", "bak")
-_ARCHIVE_TS = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})(?:\.(\d{3}))?Z")
-_LEGACY_STORE_BACKUP = re.compile(r"sessions\.json\.bak\.\d+")
-_CHECKPOINT = re.compile(
+_ARCHIVE_TS = lazy_compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})(?:\.(\d{3}))?Z")
+_LEGACY_STORE_BACKUP = lazy_compile(r"sessions\.json\.bak\.\d+")
+_CHECKPOINT = lazy_compile(
     r"(.+)\.checkpoint\.([0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\.jsonl",
     re.IGNORECASE | re.DOTALL)
-_SAFE_TRAJECTORY_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+_SAFE_TRAJECTORY_CHARS = lazy_compile(r"[^A-Za-z0-9_-]")
 STORE_FILENAME = "sessions.json"
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from openclaw_core.base.mapping import is_mapping
 from openclaw_core.js.values import js_trim
 from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.maintenance import (
@@ -156,8 +157,8 @@ class StalePrune(Policy):
         pruned = 0
         # Every entry, or only those a backend's index says may be stale (PostgreSQL).
         for key, entry in ctx.stale_candidates(cutoff):
-            # (type() first: an ABC isinstance per entry is most of this loop's cost)
-            updated = entry.get("updatedAt") if type(entry) is dict or isinstance(entry, Mapping) else None
+            # (is_mapping: an ABC isinstance per entry is most of this loop's cost)
+            updated = entry.get("updatedAt") if is_mapping(entry) else None
             # Age first: the protection decision (a hook call) only for stale entries.
             # Plain numbers (nearly every entry) skip js_to_number: this loop runs on every commit.
             if updated is None:
@@ -219,14 +220,14 @@ def removed_session_files(ctx: MaintenanceContext) -> dict[Any, str | None]:
     for removed in ctx.removed:
         if not removed.archive:
             continue
-        raw_id = removed.entry.get("sessionId") if isinstance(removed.entry, Mapping) else None
+        raw_id = removed.entry.get("sessionId") if is_mapping(removed.entry) else None
         session_id = raw_id if isinstance(raw_id, str) else None
         session_file = session_file_of(removed.entry)
         if session_id not in files or session_file:
             files[session_id] = session_file
     if files:
         referenced = {sid for _, entry in ctx.items()
-                      if isinstance(entry, Mapping) and isinstance(sid := entry.get("sessionId"), str) and sid}
+                      if is_mapping(entry) and isinstance(sid := entry.get("sessionId"), str) and sid}
         files = {sid: f for sid, f in files.items() if not (sid and sid in referenced)}
     ctx.shared["removed-session-files"] = files
     return files

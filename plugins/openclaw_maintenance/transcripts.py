@@ -32,6 +32,7 @@ from openclaw_core.base.errors import OpenClawError
 from openclaw_core.base.fileplan import GONE, FilePlan, Moved
 from openclaw_core.js.values import js_trim
 from openclaw_core.base.keys import normalize_agent_id
+from openclaw_core.base.mapping import is_mapping
 
 from openclaw_maintenance import artifacts
 
@@ -46,7 +47,7 @@ class InvalidSessionId(OpenClawError):
 
 
 def session_file_of(entry: Mapping[str, Any] | None) -> str | None:
-    value = entry.get("sessionFile") if isinstance(entry, Mapping) else None
+    value = entry.get("sessionFile") if is_mapping(entry) else None
     return value if isinstance(value, str) and js_trim(value) else None
 
 

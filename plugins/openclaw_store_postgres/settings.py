@@ -8,7 +8,6 @@ schema per deployment.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -34,6 +33,8 @@ class PostgresSettings:
     @property
     def fingerprint(self) -> str:
         """Short stable id of the database (no secret in it) for registry keys."""
+        import hashlib  # not at start-up: every command imports this module for its config section
+
         return hashlib.blake2b(f"{self.dsn}\0{self.schema}".encode(), digest_size=6).hexdigest()
 
     @property

@@ -190,6 +190,8 @@ def normalize_delivery(entry: dict[str, Any], *, keep_slots: bool = False) -> bo
     :data:`UNDEFINED`) the way JS does, so a following pass that derives it
     again puts it back in its old position.
     """
+    if _delivery_settled(entry):
+        return False
     current = _val(entry, "deliveryContext")
     origin = _val(entry, "origin")
     thread = _val(entry, "lastThreadId")
@@ -232,6 +234,35 @@ def normalize_delivery(entry: dict[str, Any], *, keep_slots: bool = False) -> bo
         else:
             entry.pop(key, None)
     return True
+
+
+def _delivery_settled(entry: dict[str, Any]) -> bool:
+    """True only when :func:`normalize_delivery` would change nothing, decided
+    without building its dicts (it was four fifths of normalising a loaded
+    entry): a ``deliveryContext`` with a normalised channel and, if any, a
+    trimmed ``to``, no account or thread anywhere, and ``lastChannel`` /
+    ``lastTo`` equal to them. Anything else takes the full derivation."""
+    context = entry.get("deliveryContext")
+    if type(context) is not dict:
+        return False
+    channel = context.get("channel")
+    if type(channel) is not str or not channel or js_trim(channel) != channel or channel.lower() != channel \
+            or CHANNEL_ALIASES.get(channel, channel) != channel:
+        return False
+    last_channel = entry.get("lastChannel")
+    if type(last_channel) is not str or last_channel != channel:
+        return False
+    to, last_to = context.get("to"), entry.get("lastTo")
+    if to is None:
+        if last_to is not None:
+            return False
+    elif type(to) is not str or not to or js_trim(to) != to or type(last_to) is not str or last_to != to:
+        return False
+    if context.get("accountId") is not None or context.get("threadId") is not None \
+            or entry.get("lastAccountId") is not None or entry.get("lastThreadId") is not None:
+        return False
+    origin = entry.get("origin")
+    return not (isinstance(origin, dict) and origin.get("threadId") is not None)
 
 
 def drop_undefined(entry: dict[str, Any]) -> None:

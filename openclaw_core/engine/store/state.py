@@ -377,11 +377,17 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
         self._touched.add(key)
 
     def __delitem__(self, key: str) -> None:
-        if key not in self._data:
+        data = self._data
+        entry = data.get(key, _MISSING)
+        if entry is _MISSING:
             raise KeyError(key)
-        self._replace_lazy(key, self._data[key])
-        self._structure_changes()
-        del self._data[key]
+        # (_replace_lazy and _structure_changes inline: a big cleanup deletes 80,000 keys)
+        if type(entry) is LazyEntry:
+            self._lazy_originals.setdefault(key, entry)
+            self._state.lazy.discard(key)
+        if self._original_order is None:
+            self._original_order = list(data)
+        del data[key]
         self._appended.pop(key, None)
         self._touched.add(key)
 
