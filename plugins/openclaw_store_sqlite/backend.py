@@ -30,13 +30,14 @@ from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
 from openclaw_core.engine.store.backend import StoreBackend, refresh_from_rows, state_from_rows
 from openclaw_core.engine.store.state import ChangeSet, StoreState
-from openclaw_core.engine.store.chunks import encode_chunk
+from openclaw_core.engine.store.chunks import encode_chunk, gc_paused
 from openclaw_core.base.errors import first_line
 from openclaw_core.engine.store.rows import entry_body
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
 from openclaw_store_sqlite.columns import entry_columns, row_key
 from openclaw_store_sqlite.queries import SqliteQueries
 from openclaw_store_sqlite.temps import sweep_temps
+from openclaw_store_sqlite.lazy import lazy_state, reencoded
 
 if TYPE_CHECKING:
     from openclaw_core.contract.hooks import Hooks
@@ -83,6 +84,8 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
         # Keys whose stored text or columns are not what we write (edited by
         # hand, or migrated on load): the next commit rewrites them.
         self._dirty: set[str] = set()
+        # The chunks of a lazily loaded state as loaded (see lazy.py); None after a full load.
+        self._lazy_loaded: dict[str, bytes] | None = None
         self._swept = False  # temp databases of killed creators removed (once per backend)
 
     # -- identity ------------------------------------------------------------------------------
@@ -269,6 +272,29 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
         state, dirty = state_from_rows(decoded(), version)
         self._tracked = (version, store[2])
         self._dirty = dirty
+        self._lazy_loaded = None
+        return state
+
+    @gc_paused()
+    def load_lazy(self) -> StoreState:
+        """Every row as its text and top-level scalars (lazy.py): a cleanup of a big
+        store normalises and re-encodes only the entries it keeps."""
+        with self._mutex, self._db("read"):
+            conn = self._connection(create=False)
+            if conn is None:
+                return self.load()
+            with self._snapshot(conn):
+                store = conn.execute("SELECT uid, version, next_position FROM store WHERE id = 1").fetchone()
+                if store is None:
+                    return self.load()
+                version: SqliteVersion = (store[0], store[1])
+                found = lazy_state(conn.execute("SELECT session_key, entry, updated_at, sort_value, "
+                                                "updated_is_number FROM entries ORDER BY position"),
+                                   version, self.db_path)
+        if found is None:
+            return self.load()  # a row out of the ordinary: the full load reads (or refuses) it
+        state, self._dirty, self._lazy_loaded = found
+        self._tracked = (version, store[2])
         return state
 
     def refresh(self, state: StoreState) -> StoreState:
@@ -362,6 +388,8 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
                 rules, version, row_key(key))
 
     def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> SqliteVersion:
+        if state.loaded_lazily and self._lazy_loaded is not None:
+            self._dirty.update(reencoded(state, self._lazy_loaded))  # rows a full load would call dirty
         appended = [k for k in changes.appended if k in changes.upserted]
         in_place = [k for k in changes.upserted if k not in changes.appended]
         in_place += [k for k in self._dirty if k in state.chunks and k not in changes.upserted]
@@ -412,6 +440,7 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
         self._dirty.difference_update(in_place)
         self._dirty.difference_update(appended)
         self._tracked = (result, next_position)
+        self._lazy_loaded = None
         return result
 
     def import_bytes(self, data: bytes) -> None:
