@@ -72,3 +72,34 @@ def test_a_cleanup_refuses_a_corrupt_row_and_changes_nothing(store, cli):
     assert result.exit_code == 1
     assert f'session store {store.db_path} is unreadable: entry "agent:main:main" is an array' in result.stderr
     assert store.raw_rows() == before
+
+
+def test_a_commit_removing_most_rows_logs_none_rebuilds_the_indexes_and_a_cache_behind_reloads(store, cli):
+    import contextlib
+    import sqlite3
+
+    from openclaw_store_sqlite.schema import ENTRY_INDEXES
+
+    t = now_ms()
+    old = {f"agent:main:direct:old{i}": {"sessionId": f"o{i}", "updatedAt": t - 60 * DAY_MS} for i in range(5000)}
+    store.seed(mixed(t) | old)
+    behind = store.backend()
+    try:
+        state = behind.load()  # a cache of another process, about to fall behind
+        result = cli("sessions", "cleanup", "--enforce", "--json")
+        assert result.exit_code == 0, result
+        assert result.json()["afterCount"] == 32
+        with contextlib.closing(sqlite3.connect(f"file:{store.db_path}?mode=ro", uri=True)) as conn:
+            assert conn.execute("SELECT count(*) FROM removed").fetchone()[0] == 0
+            version, floor = conn.execute("SELECT version, refresh_floor FROM store").fetchone()
+            assert floor == version
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                "AND tbl_name = 'entries' AND sql IS NOT NULL")}
+            assert names == set(ENTRY_INDEXES)
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        caught_up = behind.refresh(state)
+        assert caught_up.version[1] == version
+        assert caught_up.text() == store.stored()
+        assert len(caught_up.entries) == 32
+    finally:
+        behind.close()

@@ -34,6 +34,7 @@ from openclaw_core.engine.store.chunks import encode_chunk, gc_paused
 from openclaw_core.base.errors import first_line
 from openclaw_core.engine.store.rows import entry_body
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
+from openclaw_store_sqlite.removal import delete_rows
 from openclaw_store_sqlite.columns import entry_columns, row_key
 from openclaw_store_sqlite.queries import SqliteQueries
 from openclaw_store_sqlite.temps import sweep_temps
@@ -407,11 +408,8 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
             uid, version, next_position = store
             new_version = version + 1
             if removed:
-                keys = [(row_key(k),) for k in removed]
-                conn.executemany("DELETE FROM entries WHERE session_key = ?", keys)
-                conn.executemany("INSERT INTO removed (session_key, version) VALUES (?, ?) ON CONFLICT "
-                                 "(session_key) DO UPDATE SET version = excluded.version",
-                                 [(k, new_version) for (k,) in keys])
+                delete_rows(conn, [row_key(k) for k in removed], new_version,
+                            len(removed) > max(KEEP_REMOVALS_FOR, len(state.entries)))
             if in_place:
                 cur = conn.executemany(
                     "UPDATE entries SET entry = ?, updated_at = ?, sort_value = ?, updated_is_number = ?, "
