@@ -103,3 +103,14 @@ def test_a_commit_removing_most_rows_logs_none_rebuilds_the_indexes_and_a_cache_
         assert len(caught_up.entries) == 32
     finally:
         behind.close()
+
+
+def test_a_lazily_loaded_store_is_scanned_for_stale_entries_not_queried(store):
+    t = now_ms()
+    store.seed(mixed(t))
+    backend = store.backend()
+    try:
+        assert backend.stale_keys(backend.load(), t - 30 * DAY_MS) is not None  # a cached store: the index
+        assert backend.stale_keys(backend.load_lazy(), t - 30 * DAY_MS) is None  # read whole just now: a scan
+    finally:
+        backend.close()

@@ -121,6 +121,10 @@ class SqliteQueries:
         tracked = self._tracked
         if tracked is None or state.version is None or tracked[0] != state.version:
             return None  # not the state this backend loaded or wrote: let the policy scan
+        if state.loaded_lazily:
+            # Just read whole (a cleanup): scanning it costs less than fetching the
+            # candidate rows, most of the store there, one table lookup each.
+            return None
         extra = state.unsaved | self._dirty | set(also)
         with self._mutex, self._db("read"):
             conn = self._connection(create=False)
