@@ -298,7 +298,7 @@ def enforce_with_changes(path, t):
     return list(result.report.actions.items())
 
 
-@pytest.mark.parametrize("kind", ["file", "postgres"])
+@pytest.mark.parametrize("kind", ["file", "postgres", "sqlite"])
 def test_stale_prune_through_the_index_equals_a_full_scan(kind, state_dir, request, register_openclaw_plugin):
     t = now_ms()
     pg = request.getfixturevalue("pg_store_config") if kind == "postgres" else None

@@ -13,7 +13,7 @@ from concurrent.futures import wait
 
 import pytest
 from backends import StoreUnderTest, sqlite_config, write_config
-from conftest import now_ms
+from conftest import DAY_MS, now_ms
 
 from openclaw_core import load_session_store, update_session_store, update_session_store_entry
 from openclaw_core.base.errors import StoreCorruptError, StoreLockTimeout
@@ -68,6 +68,8 @@ def test_every_commit_is_synchronous_full(store):
     update_session_store_entry(store.path, "agent:main:k0", lambda e: {"label": "x"})
     conn = writer.backend._conn
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    # rows zeroed on the pages written anyway, freed pages not rewritten for it
+    assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 2  # FAST
 
 
 def test_queued_patches_share_one_transaction(store):
@@ -94,6 +96,36 @@ def test_queued_patches_share_one_transaction(store):
     with contextlib.closing(open_ro(store.db_path)) as conn:
         assert conn.execute("SELECT version FROM store").fetchone()[0] == 1 + writer.commits  # the import was 1
     assert load_session_store(store.path)["agent:main:k2"]["n"] == 59
+
+
+def _stale_query_steps(store: StoreUnderTest, protected: int) -> tuple[list[str], int]:
+    """The stale-prune candidates of a store holding ``protected`` old protected
+    rows (group chats) and one stale direct row, and the SQLite VM steps (in
+    hundreds) the query took."""
+    t = now_ms()
+    entries = {f"agent:main:telegram:group:{i}": {"sessionId": f"g{i}", "updatedAt": t - 90 * DAY_MS}
+               for i in range(protected)}
+    entries.update({f"agent:main:direct:{i}": {"sessionId": f"d{i}", "updatedAt": t - DAY_MS} for i in range(50)})
+    entries["agent:main:direct:7"]["updatedAt"] = t - 40 * DAY_MS
+    store.seed(entries)
+    backend = store.backend()
+    try:
+        state = backend.load()
+        steps = [0]
+        backend._conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1), 100)
+        keys = backend.stale_keys(state, t - 30 * DAY_MS)
+        return keys, steps[0]
+    finally:
+        backend.close()
+
+
+def test_the_stale_query_costs_the_same_whatever_the_number_of_protected_rows(store):
+    # Run on every commit: it must seek the index, never walk the protected rows
+    # (they were written under the current protection rules, so none is a candidate).
+    few_keys, few = _stale_query_steps(store, 20)
+    many_keys, many = _stale_query_steps(store, 4000)
+    assert few_keys == many_keys == ["agent:main:direct:7"]
+    assert many <= few + 5, (few, many)
 
 
 def test_a_commit_waits_a_bounded_time_for_another_writer_then_says_so(store):

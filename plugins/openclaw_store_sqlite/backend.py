@@ -20,6 +20,7 @@ import os
 import sqlite3
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -30,13 +31,15 @@ from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import OpenClawError, StoreConflict, StoreCorruptError, StoreLockTimeout
 from openclaw_core.engine.store.backend import StoreBackend, refresh_from_rows, state_from_rows
 from openclaw_core.engine.store.state import ChangeSet, StoreState
-from openclaw_core.engine.store.chunks import encode_chunk
+from openclaw_core.engine.store.chunks import encode_chunk, gc_paused
 from openclaw_core.base.errors import first_line
 from openclaw_core.engine.store.rows import entry_body
 from openclaw_store_sqlite.schema import FORMAT, create_database, header_problem
+from openclaw_store_sqlite.removal import delete_rows
 from openclaw_store_sqlite.columns import entry_columns, row_key
 from openclaw_store_sqlite.queries import SqliteQueries
 from openclaw_store_sqlite.temps import sweep_temps
+from openclaw_store_sqlite.lazy import lazy_state, reencoded
 
 if TYPE_CHECKING:
     from openclaw_core.contract.hooks import Hooks
@@ -83,6 +86,8 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
         # Keys whose stored text or columns are not what we write (edited by
         # hand, or migrated on load): the next commit rewrites them.
         self._dirty: set[str] = set()
+        # The chunks of a lazily loaded state as loaded (see lazy.py), kept while the state lives.
+        self._lazy_loaded: weakref.WeakKeyDictionary[StoreState, dict[str, bytes]] = weakref.WeakKeyDictionary()
         self._swept = False  # temp databases of killed creators removed (once per backend)
 
     # -- identity ------------------------------------------------------------------------------
@@ -157,6 +162,10 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
                                timeout=READ_BUSY_MS / 1000)
         try:
             conn.execute("PRAGMA synchronous = FULL")  # WAL fsynced at every commit
+            # Deleted rows are zeroed on the pages a commit writes anyway, but pages
+            # freed whole are not rewritten just to zero them (many builds default to
+            # zeroing them: a cleanup of 400,000 rows then writes the freed pages too).
+            conn.execute("PRAGMA secure_delete = FAST")
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             found = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
             if found is None or found[0] != FORMAT:
@@ -271,6 +280,29 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
         self._dirty = dirty
         return state
 
+    @gc_paused()
+    def load_lazy(self) -> StoreState:
+        """Every row as its text and top-level scalars (lazy.py): a cleanup of a big
+        store normalises and re-encodes only the entries it keeps."""
+        with self._mutex, self._db("read"):
+            conn = self._connection(create=False)
+            if conn is None:
+                return self.load()
+            with self._snapshot(conn):
+                store = conn.execute("SELECT uid, version, next_position FROM store WHERE id = 1").fetchone()
+                if store is None:
+                    return self.load()
+                version: SqliteVersion = (store[0], store[1])
+                found = lazy_state(conn.execute("SELECT session_key, entry, updated_at, sort_value, "
+                                                "updated_is_number FROM entries ORDER BY position"),
+                                   version, self.db_path)
+        if found is None:
+            return self.load()  # a row out of the ordinary: the full load reads (or refuses) it
+        state, self._dirty, loaded = found
+        self._lazy_loaded[state] = loaded
+        self._tracked = (version, store[2])
+        return state
+
     def refresh(self, state: StoreState) -> StoreState:
         """Catch ``state`` up with the rows written and the keys removed since its
         version; a full load when it is too old, replaced, or not ours."""
@@ -362,6 +394,9 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
                 rules, version, row_key(key))
 
     def write(self, state: StoreState, changes: ChangeSet, expected_version: Any) -> SqliteVersion:
+        loaded = self._lazy_loaded.pop(state, None)
+        if loaded is not None:
+            self._dirty.update(reencoded(state, loaded))  # rows a full load would call dirty
         appended = [k for k in changes.appended if k in changes.upserted]
         in_place = [k for k in changes.upserted if k not in changes.appended]
         in_place += [k for k in self._dirty if k in state.chunks and k not in changes.upserted]
@@ -379,11 +414,8 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
             uid, version, next_position = store
             new_version = version + 1
             if removed:
-                keys = [(row_key(k),) for k in removed]
-                conn.executemany("DELETE FROM entries WHERE session_key = ?", keys)
-                conn.executemany("INSERT INTO removed (session_key, version) VALUES (?, ?) ON CONFLICT "
-                                 "(session_key) DO UPDATE SET version = excluded.version",
-                                 [(k, new_version) for (k,) in keys])
+                delete_rows(conn, [row_key(k) for k in removed], new_version,
+                            len(removed) > max(KEEP_REMOVALS_FOR, len(state.entries)))
             if in_place:
                 cur = conn.executemany(
                     "UPDATE entries SET entry = ?, updated_at = ?, sort_value = ?, updated_is_number = ?, "

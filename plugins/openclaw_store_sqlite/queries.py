@@ -16,6 +16,25 @@ from openclaw_core.js import json as jsjson
 from openclaw_store_sqlite.columns import entry_columns, row_key
 
 
+#: The stale prune's candidate rows, each branch an index seek: unprotected rows
+#: below the cutoff, and protected rows below it that other protection rules
+#: decided. ``protected_by <> ?`` would scan every protected row on every commit;
+#: instead the few distinct rule fingerprints are walked (a skip scan of
+#: ``entries_protected_by``) and each other one is sought with its cutoff.
+STALE_ROWS = """
+WITH RECURSIVE rules(v) AS (
+    SELECT (SELECT min(protected_by) FROM entries WHERE protected)
+    UNION ALL
+    SELECT (SELECT min(protected_by) FROM entries WHERE protected AND protected_by > rules.v)
+    FROM rules WHERE rules.v IS NOT NULL)
+SELECT session_key, position FROM entries WHERE updated_at < ?1 AND NOT protected
+UNION ALL
+SELECT session_key, position FROM rules JOIN entries
+    ON entries.protected_by = rules.v AND entries.protected AND entries.updated_at < ?1
+WHERE rules.v <> ?2
+"""
+
+
 class SqliteQueries:
     """Mixed into :class:`SqliteStoreBackend` (which provides the connection and the state)."""
 
@@ -102,6 +121,10 @@ class SqliteQueries:
         tracked = self._tracked
         if tracked is None or state.version is None or tracked[0] != state.version:
             return None  # not the state this backend loaded or wrote: let the policy scan
+        if state.loaded_lazily:
+            # Just read whole (a cleanup): scanning it costs less than fetching the
+            # candidate rows, most of the store there, one table lookup each.
+            return None
         extra = state.unsaved | self._dirty | set(also)
         with self._mutex, self._db("read"):
             conn = self._connection(create=False)
@@ -110,9 +133,6 @@ class SqliteQueries:
             with self._snapshot(conn):
                 if self._query_version(conn) != state.version:
                     return None  # the database moved on since this state was read
-                rows = conn.execute(
-                    "SELECT session_key, position FROM entries WHERE updated_at < ?1 AND NOT protected "
-                    "UNION ALL SELECT session_key, position FROM entries WHERE protected AND protected_by <> ?2 "
-                    "AND updated_at < ?1", [cutoff_ms, self._protection_rules()]).fetchall()
+                rows = conn.execute(STALE_ROWS, [cutoff_ms, self._protection_rules()]).fetchall()
         positions = {key_blob.decode("utf-8", "surrogatepass"): position for key_blob, position in rows}
         return stale_in_store_order(state.entries, positions, extra, cutoff_ms)

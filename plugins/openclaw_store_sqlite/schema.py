@@ -59,14 +59,20 @@ CREATE TABLE entries (
     protected_by TEXT NOT NULL,
     version INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX entries_by_position ON entries (position);
-CREATE INDEX entries_by_version ON entries (version);
-CREATE INDEX entries_stale ON entries (updated_at) WHERE NOT protected;
-CREATE INDEX entries_protected_by ON entries (protected_by, updated_at) WHERE protected;
-CREATE INDEX entries_newest ON entries (sort_value, position);
 CREATE TABLE removed (session_key BLOB PRIMARY KEY, version INTEGER NOT NULL);
 CREATE INDEX removed_by_version ON removed (version);
 """
+
+#: The secondary indexes of ``entries`` (name -> its CREATE statement): part of the
+#: layout, and dropped and built again around a commit that removes most rows.
+ENTRY_INDEXES = {
+    "entries_by_position": "CREATE UNIQUE INDEX entries_by_position ON entries (position)",
+    "entries_by_version": "CREATE INDEX entries_by_version ON entries (version)",
+    "entries_stale": "CREATE INDEX entries_stale ON entries (updated_at) WHERE NOT protected",
+    "entries_protected_by": "CREATE INDEX entries_protected_by ON entries (protected_by, updated_at) WHERE protected",
+    "entries_newest": "CREATE INDEX entries_newest ON entries (sort_value, position)",
+}
+DDL += "".join(statement + ";\n" for statement in ENTRY_INDEXES.values())
 
 _MAGIC = b"SQLite format 3\x00"
 

@@ -1,6 +1,7 @@
 """What a row backend (SQLite, PostgreSQL) keeps beside each entry: the
-entry's own JSON text, cut from its chunk, and the ``updatedAt`` column the
-stale prune and the listing query, with JavaScript's comparison rules."""
+entry's own JSON text, cut from its chunk (and the chunk, with a lazily decoded
+entry, back from that text), and the ``updatedAt`` column the stale prune and
+the listing query, with JavaScript's comparison rules."""
 
 from __future__ import annotations
 
@@ -8,8 +9,14 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
+from openclaw_core.engine.store.chunks import LazyEntry
+from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS
 from openclaw_core.js import json as jsjson
 from openclaw_core.js.values import to_number
+
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def entry_body(key: str, chunk: bytes) -> bytes:
@@ -18,6 +25,32 @@ def entry_body(key: str, chunk: bytes) -> bytes:
     dropping the chunk's extra indentation is exact."""
     prefix = len(jsjson.js_string(key).encode("utf-8", "surrogatepass")) + 4  # two spaces, the key, ": "
     return chunk[prefix:].replace(b"\n  ", b"\n")
+
+
+def lazy_entry(key: str, body: bytes) -> tuple[LazyEntry, bytes, dict[str, Any]] | None:
+    """A row's stored text as a lazy load of the file store keeps an entry: its
+    chunk in sessions.json's form (the exact inverse of :func:`entry_body`), a
+    :class:`LazyEntry` on that chunk keeping the top-level scalars, and the entry
+    as parsed (not normalised; the caller drops it). None for anything unusual
+    (text orjson does not read as an object): the full load decides."""
+    try:
+        prefix = b"  " + jsjson.js_string(key).encode("utf-8") + b": "
+        parsed = orjson.loads(body)
+    except (UnicodeEncodeError, orjson.JSONDecodeError):
+        return None
+    if type(parsed) is not dict:
+        return None
+    scalars: dict[str, Any] = {}
+    nested: list[str] = []
+    for name, value in parsed.items():
+        if name in NORMALIZED_FIELDS:
+            continue
+        if type(value) in _SCALAR_TYPES:
+            scalars[name] = value
+        else:
+            nested.append(name)
+    chunk = prefix + body.replace(b"\n", b"\n  ")
+    return LazyEntry(chunk, len(prefix), scalars, tuple(nested)), chunk, parsed
 
 
 def updated_at_column(entry: dict[str, Any]) -> float | None:
@@ -32,7 +65,7 @@ def updated_at_column(entry: dict[str, Any]) -> float | None:
 
 def below_cutoff(entry: Any, cutoff_ms: float) -> bool:
     """The stale prune's age test: ``updatedAt`` present and below the cutoff (JS compare)."""
-    value = entry.get("updatedAt") if isinstance(entry, dict) else None
+    value = entry.get("updatedAt") if isinstance(entry, Mapping) else None  # a LazyEntry too
     return value is not None and to_number(value) < cutoff_ms
 
 
