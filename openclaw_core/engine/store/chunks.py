@@ -15,6 +15,7 @@ from openclaw_core.js import json as jsjson
 from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
 
 _MISSING = object()
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 @contextmanager
@@ -48,6 +49,21 @@ class LazyEntry(Mapping[str, Any]):
         self._offset = offset
         self._scalars = scalars
         self._nested = nested
+
+    @classmethod
+    def of_parsed(cls, chunk: bytes, offset: int, parsed: dict[str, Any]) -> LazyEntry:
+        """The lazy entry of ``chunk`` (its entry's JSON from ``offset`` on), given
+        that entry as parsed: its top-level scalars kept, its nested fields named."""
+        scalars: dict[str, Any] = {}
+        nested: list[str] = []
+        for name, value in parsed.items():
+            if name in NORMALIZED_FIELDS:
+                continue
+            if type(value) in _SCALAR_TYPES:
+                scalars[name] = value
+            else:
+                nested.append(name)
+        return cls(chunk, offset, scalars, tuple(nested))
 
     def raw(self) -> dict[str, Any]:
         """The entry as stored (not normalised), a fresh object."""

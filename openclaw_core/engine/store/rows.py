@@ -12,11 +12,8 @@ from typing import Any
 import orjson
 
 from openclaw_core.engine.store.chunks import LazyEntry
-from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS
 from openclaw_core.js import json as jsjson
 from openclaw_core.js.values import to_number
-
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def entry_body(key: str, chunk: bytes) -> bytes:
@@ -40,17 +37,8 @@ def lazy_entry(key: str, body: bytes) -> tuple[LazyEntry, bytes, dict[str, Any]]
         return None
     if type(parsed) is not dict:
         return None
-    scalars: dict[str, Any] = {}
-    nested: list[str] = []
-    for name, value in parsed.items():
-        if name in NORMALIZED_FIELDS:
-            continue
-        if type(value) in _SCALAR_TYPES:
-            scalars[name] = value
-        else:
-            nested.append(name)
     chunk = prefix + body.replace(b"\n", b"\n  ")
-    return LazyEntry(chunk, len(prefix), scalars, tuple(nested)), chunk, parsed
+    return LazyEntry.of_parsed(chunk, len(prefix), parsed), chunk, parsed
 
 
 def updated_at_column(entry: dict[str, Any]) -> float | None:

@@ -22,14 +22,13 @@ import orjson
 from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import StoreCorruptError
 from openclaw_core.base.keys import store_key
-from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_entry, normalize_loaded_entry
+from openclaw_core.engine.store.normalize import normalize_entry, normalize_loaded_entry
 from openclaw_core.engine.store.chunks import LazyEntry, decode_chunk, encode_chunk, gc_paused
 
 _MISSING = object()
 _ACP = b'"acp"'
 _FRAMED_KEY = re.compile(rb'  "((?:[^"\\\n]|\\.)*)": ')
 _MEMBER_SEPARATOR = b',\n  "'
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass
@@ -228,16 +227,7 @@ class StoreState:
                 return None
             if type(entry) is not dict:
                 return None
-            scalars: dict[str, Any] = {}
-            nested: list[str] = []
-            for name, value in entry.items():
-                if name in NORMALIZED_FIELDS:
-                    continue
-                if type(value) in _SCALAR_TYPES:
-                    scalars[name] = value
-                else:
-                    nested.append(name)
-            entries[key] = LazyEntry(chunk, offset, scalars, tuple(nested))
+            entries[key] = LazyEntry.of_parsed(chunk, offset, entry)
             chunks[key] = chunk
             if nxt < 0:
                 break
