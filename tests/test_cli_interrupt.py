@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import textwrap
 import time
-from pathlib import Path
 
 from conftest import OPENCLAW, enable_only, now_ms, write_store
+from plugin_support import make_distribution
 
 SLOW_PLUGIN = '''
 import os, time
@@ -21,21 +20,12 @@ time.sleep(30)  # Ctrl-C lands here, while the CLI loads its plugins
 '''
 
 
-def _install(site: Path) -> None:
-    site.mkdir(parents=True)
-    (site / "oc_test_slow.py").write_text(textwrap.dedent(SLOW_PLUGIN))
-    info = site / "oc_test_slow-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-test-slow\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[openclaw]\ntest-slow = oc_test_slow\n")
-
-
 def test_ctrl_c_while_the_cli_starts_exits_130_with_one_line(tmp_path):
     state = tmp_path / "state"
     store = state / "agents" / "main" / "sessions" / "sessions.json"
     write_store(store, {"agent:main:old": {"sessionId": "s1", "updatedAt": now_ms() - 90 * 86_400_000}})
     before = store.read_bytes()
-    _install(tmp_path / "site")
+    make_distribution(tmp_path / "site", "oc_test_slow", SLOW_PLUGIN, {"test-slow": "oc_test_slow"})
     mark = tmp_path / "mark"
     env = {**os.environ, "OPENCLAW_STATE_DIR": str(state), "PYTHONPATH": str(tmp_path / "site"),
            "OC_SLOW_MARK": str(mark), "OPENCLAW_DISABLE_PLUGINS": enable_only("test-slow")}

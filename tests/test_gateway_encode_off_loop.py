@@ -6,8 +6,6 @@ loop alone (``system-presence``) is answered at once, not after the encoding."""
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import enable_only, now_ms, write_store
+from plugin_support import make_distribution, pythonpath_with
 from gateway_support import handshake, next_response, request, start_gateway
 from ports import free_port
 
@@ -38,13 +37,7 @@ def openclaw_gateway_methods():
 
 
 def _plugin(root: Path) -> str:
-    root.mkdir(parents=True)
-    (root / "oc_test_big.py").write_text(textwrap.dedent(BIG_PLUGIN))
-    info = root / "oc_test_big-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-test-big\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[openclaw]\ntest-big = oc_test_big\n")
-    return os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    return pythonpath_with(make_distribution(root, "oc_test_big", BIG_PLUGIN, {"test-big": "oc_test_big"}))
 
 
 @pytest.mark.alone

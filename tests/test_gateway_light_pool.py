@@ -6,12 +6,11 @@ worker busy for 8 s stands in for those listings."""
 from __future__ import annotations
 
 import json
-import os
-import textwrap
 import time
 from pathlib import Path
 
 from conftest import enable_only, now_ms, write_store
+from plugin_support import make_distribution, pythonpath_with
 from gateway_support import handshake, next_response, request, start_gateway
 from ports import free_port
 
@@ -34,13 +33,7 @@ def openclaw_gateway_methods():
 
 
 def _plugin(root: Path) -> str:
-    root.mkdir(parents=True)
-    (root / "oc_test_busy.py").write_text(textwrap.dedent(BUSY_PLUGIN))
-    info = root / "oc_test_busy-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-test-busy\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[openclaw]\ntest-busy = oc_test_busy\n")
-    return os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    return pythonpath_with(make_distribution(root, "oc_test_busy", BUSY_PLUGIN, {"test-busy": "oc_test_busy"}))
 
 
 def test_health_answers_while_every_pool_worker_is_busy(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import OPENCLAW, THIRD_PARTY
-from test_plugins import make_distribution
+from plugin_support import make_distribution
 
 from openclaw_core.adapters.helpcache import NO_CACHE_ENV
 

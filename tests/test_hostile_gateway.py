@@ -17,11 +17,9 @@ stores and signals.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import statistics
 import subprocess
-import textwrap
 import time
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from gateway_support import (
     request,
     start_gateway,
 )
+from plugin_support import make_distribution, pythonpath_with
 from slow_client import RawClient
 
 REDACTED = "__OPENCLAW_REDACTED__"
@@ -259,13 +258,7 @@ def openclaw_gateway_methods():
 
 
 def hang_plugin(root: Path) -> str:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "oc_hostile_methods.py").write_text(textwrap.dedent(HANG_PLUGIN))
-    info = root / "oc_hostile_methods-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-hostile-methods\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[openclaw]\nhostile = oc_hostile_methods\n")
-    return os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    return pythonpath_with(make_distribution(root, "oc_hostile_methods", HANG_PLUGIN, {"hostile": "oc_hostile_methods"}))
 
 
 @pytest.mark.alone

@@ -5,26 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 from conftest import OPENCLAW, now_ms, write_store
+from plugin_support import make_distribution
 
 from openclaw_core import hookspecs
 from openclaw_core.app import new_plugin_manager
-
-
-def make_distribution(root: Path, name: str, module_source: str, entry_points: dict[str, str]) -> Path:
-    """A real installed distribution (dist-info + module) on a path we add to PYTHONPATH."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / f"{name}.py").write_text(textwrap.dedent(module_source))
-    info = root / f"{name}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: 0.1\n")
-    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[openclaw]\n{lines}\n")
-    return root
 
 
 def run(args, env_extra, tmp_path):
