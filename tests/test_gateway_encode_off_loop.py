@@ -22,18 +22,35 @@ from openclaw_core import hookimpl
 from openclaw_core.adapters.gateway.methods import GatewayMethod
 
 
-def rows():
-    return [{"i": i, "f": 1.0, "s": "x" * 40, "t": [1, 2, 3]} for i in range(150000)]
+def rows(count):
+    return [{"i": i, "f": 1.0, "s": "x" * 40, "t": [1, 2, 3]} for i in range(count)]
 
 
 async def big(call):
-    return {"rows": await call.run_blocking(rows)}
+    count = int(call.params["count"])
+    return {"rows": await call.run_blocking(lambda: rows(count))}
 
 
 @hookimpl
 def openclaw_gateway_methods():
     return [GatewayMethod("test.big", big, scope="operator.read")]
 '''
+
+
+def _rows(count: int) -> list:
+    return [{"i": i, "f": 1.0, "s": "x" * 40, "t": [1, 2, 3]} for i in range(count)]
+
+
+def _rows_encoded_in(seconds: float) -> int:
+    """How many rows the Gateway's encoder takes ``seconds`` for on this machine
+    (a fixed count took 2 s on one CI machine and was too quick to show anything)."""
+    from openclaw_core.js.json import dumps_compact
+
+    probe = 20000
+    started = time.process_time()
+    dumps_compact({"type": "res", "ok": True, "payload": {"rows": _rows(probe)}})
+    per_row = max(time.process_time() - started, 1e-3) / probe
+    return min(max(probe, int(seconds / per_row)), 600_000)
 
 
 def _plugin(root: Path) -> str:
@@ -49,9 +66,10 @@ def test_a_big_answer_is_encoded_while_the_loop_serves_others(tmp_path):
                                                       "OPENCLAW_DISABLE_PLUGINS": enable_only("test-big")})
     big_ws, _ = handshake(gw.port)
     other, _ = handshake(gw.port)
+    count = _rows_encoded_in(3.0)
     try:
         started = time.monotonic()
-        big_ws.send(json.dumps({"type": "req", "id": "big", "method": "test.big"}))
+        big_ws.send(json.dumps({"type": "req", "id": "big", "method": "test.big", "params": {"count": count}}))
         answer: dict = {}
         reader = threading.Thread(target=lambda: answer.update(next_response(big_ws, timeout=60)))
         reader.start()
@@ -63,7 +81,7 @@ def test_a_big_answer_is_encoded_while_the_loop_serves_others(tmp_path):
             latencies.append(time.monotonic() - sent)
         reader.join(60)
         took = time.monotonic() - started
-        assert answer.get("ok") and len(answer["payload"]["rows"]) == 150000, str(answer)[:200]
+        assert answer.get("ok") and len(answer["payload"]["rows"]) == count, str(answer)[:200]
         assert took > 2, f"the answer took {took:.1f}s: too quick to show anything"
         assert latencies and max(latencies) < 1.0, (latencies, took)  # on the loop: the whole encoding
     finally:
