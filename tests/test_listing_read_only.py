@@ -10,6 +10,8 @@ import json
 
 import pytest
 from conftest import now_ms
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openclaw_core.js import json as jsjson
 from openclaw_core.services import listing as lst
@@ -141,3 +143,63 @@ def test_age_is_the_same_number_on_both_paths():
         to_number = float(updated) if not isinstance(updated, str) else float(updated)
         assert row.age_ms == float(now) - to_number
         assert row.sort_value == to_number
+
+
+# --- the --json rows built at once from the entries (listing_json.json_rows_of_store) ----------
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+    | st.floats(allow_nan=False) | st.sampled_from(["", " x ", "\ud800", "é", "gpt-5", "acme/m", "1e5", "3.0"])
+    | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(["a", "1", "0", "b"]), inner,
+                                                                max_size=2),
+    max_leaves=4,
+)
+_entries = st.dictionaries(
+    st.sampled_from([*lst.ROW_FIELDS, "updatedAt", "chatType", "label", "origin"]), _values, max_size=8)
+_keys = st.sampled_from(["agent:main:x", "agent:ops:cron:j", "AGENT:Main:telegram:group:1", "global", "10",
+                         " agent::w:y ", "agent:main:\ud800", "plain"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_keys, _entries), max_size=5, unique_by=lambda pair: pair[0]))
+def test_json_rows_built_at_once_are_those_of_the_general_path(pairs):
+    # The same JSON rows as build_row + json_row, the same bytes as the generic
+    # dumps; the entries are not modified (their containers are copied).
+    config = load_config()
+    for entry in (entry for _, entry in pairs):
+        lst.normalize_listed_fields(entry)
+    before = copy.deepcopy(pairs)
+    general_ctx, fused_ctx = lst.ListingContext(config), lst.ListingContext(config)
+    general = [lst.build_row(key, entry, "main", NOW) for key, entry in pairs]
+    fused = lstj.json_rows_of_store(fused_ctx, pairs, "main", None, NOW)
+    # (repr: an ageMs of NaN is not equal to itself)
+    assert repr([lstj.json_row(fused_ctx, row) for row in fused]) == repr([lstj.json_row(general_ctx, row)
+                                                                           for row in general])
+    assert repr([(r.key, r.agent_id, r.kind, r.sort_value) for r in fused]) == repr(
+        [(r.key, r.agent_id, r.kind, r.sort_value) for r in general])
+
+    def listing(rows: list) -> lstj.Listing:
+        return lstj.Listing(targets=[("main", "S")], aggregate=False, all_agents=False, rows=rows,
+                            total_count=len(rows), limit=None, active_minutes=None)
+
+    expected = jsjson.dumps_pretty(lstj.listing_document(general_ctx, listing(general)))
+    assert lstj.listing_bytes(fused_ctx, listing(fused)) == expected
+    assert repr(pairs) == repr(before)
+
+
+def test_a_simple_listing_is_dumped_by_orjson_at_once(monkeypatch):
+    # Simple rows skip the row-by-row check; a big integer or a lone surrogate in
+    # them still reaches the exact path (orjson refuses both).
+    calls = []
+    monkeypatch.setattr(lstj, "dumps_listing_document", lambda doc: calls.append(doc) or b"exact")
+    ctx = lst.ListingContext(load_config())
+    for value, exact in (("m", False), (2**53, True), ("\udc00", True)):
+        rows = lstj.json_rows_of_store(ctx, [("agent:main:x", {"updatedAt": NOW - 5, "sessionId": value})],
+                                       "main", None, NOW)
+        assert rows[0].json_simple
+        listing = lstj.Listing(targets=[("main", "S")], aggregate=False, all_agents=False, rows=rows,
+                               total_count=1, limit=None, active_minutes=None)
+        calls.clear()
+        out = lstj.listing_bytes(ctx, listing)
+        assert (out == b"exact") == exact and len(calls) == exact

@@ -7,12 +7,11 @@ Every other module asks this one; nothing else re-implements a key rule.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.base.mapping import is_mapping
-from openclaw_core.js.values import js_trim
+from openclaw_core.js.values import _JS_WHITESPACE_SET, js_trim
 
 DEFAULT_AGENT_ID = "main"
 DEFAULT_MAIN_KEY = "main"
@@ -40,8 +39,9 @@ def normalize_main_key(value: str | None) -> str:
     return js_trim(value or "").lower() or DEFAULT_MAIN_KEY
 
 
-@dataclass(frozen=True)
-class AgentSessionKey:
+class AgentSessionKey(NamedTuple):
+    # A tuple, not a frozen dataclass: a listing parses every key of the store,
+    # and a frozen dataclass's __init__ costs a microsecond of it.
     agent_id: str
     rest: str
 
@@ -51,17 +51,28 @@ class AgentSessionKey:
 
 def parse_agent_session_key(key: str | None) -> AgentSessionKey | None:
     """``agent:<id>:<rest>`` (lower-cased, empty segments dropped) or None."""
-    raw = js_trim(key or "").lower()
-    if not raw:
+    # (js_trim inlined for the common key: a listing parses every key of the store)
+    if not key:
         return None
-    parts = [p for p in raw.split(":") if p]
-    if len(parts) < 3 or parts[0] != "agent":
-        return None
-    agent_id = js_trim(parts[1])
-    rest = ":".join(parts[2:])
-    if not agent_id or not rest:
-        return None
-    return AgentSessionKey(agent_id, rest)
+    raw = (key if key[0] not in _JS_WHITESPACE_SET and key[-1] not in _JS_WHITESPACE_SET
+           else js_trim(key)).lower()
+    if not raw.startswith("agent:") and not raw.startswith(":"):
+        return None  # no agent (empty segments before "agent" do not count)
+    parts = raw.split(":", 2)
+    if "" in parts or len(parts) < 3 or parts[2][0] == ":" or parts[2][-1] == ":" or "::" in parts[2]:
+        parts = [p for p in raw.split(":") if p]  # empty segments do not count (rare)
+        if len(parts) < 3 or parts[0] != "agent":
+            return None
+        parts = [parts[0], parts[1], ":".join(parts[2:])]
+    agent_id = parts[1]
+    if agent_id[0] in _JS_WHITESPACE_SET or agent_id[-1] in _JS_WHITESPACE_SET:
+        agent_id = js_trim(agent_id)
+        if not agent_id:
+            return None
+    return _new_key(AgentSessionKey, (agent_id, parts[2]))
+
+
+_new_key = tuple.__new__  # AgentSessionKey(...) without its Python-level __new__
 
 
 def key_rest(key: str) -> str:

@@ -304,27 +304,43 @@ class SessionRow:
     kind: str
     sort_value: float        # Number(updatedAt ?? 0)
     age_ms: Any = None       # None, or a number (NaN prints as null)
+    #: the row as ``sessions --json`` prints it, when built at once from the entry
+    #: (listing_json.json_rows_of_store; ``fields`` is then empty)
+    json: dict[str, Any] | None = None
+    #: ``json``'s values hold no float and no container but agentRuntime
+    json_simple: bool = False
+
+
+_ROW_FIELD_SET = frozenset(ROW_FIELDS)
+
+
+def updated_sort_and_age(updated_at: Any, now: int) -> tuple[Any, float, Any]:
+    """(the row's ``updatedAt``, a copy if it is a container; its sort value
+    ``Number(updatedAt ?? 0)``; ``ageMs``, None when ``updatedAt`` is falsy)."""
+    if type(updated_at) is int and updated_at and -MAX_SAFE_INTEGER <= updated_at <= MAX_SAFE_INTEGER \
+            and -MAX_SAFE_INTEGER <= now - updated_at <= MAX_SAFE_INTEGER:
+        # The same number as the float difference below, as the int JSON prints.
+        return updated_at, float(updated_at), now - updated_at
+    if isinstance(updated_at, (dict, list)):
+        updated_at = copy.deepcopy(updated_at)
+    sort_value = js.to_number(updated_at)
+    return updated_at, sort_value, float(now) - sort_value if js.truthy(updated_at) else None
 
 
 def build_row(key: str, entry: Mapping[str, Any], store_agent_id: str, now: int) -> SessionRow:
     """The row of one entry (values copied, so the entry may be let go)."""
-    fields = {}
-    get = entry.get
-    for name in ROW_FIELDS:
-        value = get(name, _ABSENT)
-        if value is not _ABSENT:
-            fields[name] = copy.deepcopy(value) if type(value) is dict or type(value) is list else value
-    updated_at = get("updatedAt")
-    if isinstance(updated_at, (dict, list)):
-        updated_at = copy.deepcopy(updated_at)
+    if type(entry) is dict:
+        # One pass over the entry's own keys (a few of ROW_FIELDS are stored): a
+        # listing builds a row for every entry of the store.
+        fields = {name: value for name, value in entry.items() if name in _ROW_FIELD_SET}
+    else:  # a lazy entry decodes what it is asked for, and all of itself when iterated
+        fields = {name: entry[name] for name in ROW_FIELDS if name in entry}
+    for value in fields.values():
+        if type(value) is dict or type(value) is list:
+            fields = copy.deepcopy(fields)
+            break
+    updated_at, sort_value, age_ms = updated_sort_and_age(entry.get("updatedAt"), now)
     parsed = parse_agent_session_key(key)
-    if type(updated_at) is int and updated_at and -MAX_SAFE_INTEGER <= updated_at <= MAX_SAFE_INTEGER \
-            and -MAX_SAFE_INTEGER <= now - updated_at <= MAX_SAFE_INTEGER:
-        # The same number as the float difference below, as the int JSON prints.
-        sort_value, age_ms = float(updated_at), now - updated_at
-    else:
-        sort_value = js.to_number(updated_at)
-        age_ms = float(now) - sort_value if js.truthy(updated_at) else None
     return SessionRow(key, updated_at, fields, parsed.agent_id if parsed else store_agent_id,
                       session_kind(key, entry, parsed=parsed), sort_value, age_ms)
 

@@ -3,25 +3,39 @@ context window) and the whole document, serialised as the reference prints it.""
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from openclaw_core.js import json as jsjson
 from openclaw_core.js import values as js
+from openclaw_core.base.keys import parse_agent_session_key, session_kind
 from openclaw_core.services.listing import (
     DERIVED_FIELDS,
     ROW_FIELDS,
     ListingContext,
     SessionRow,
+    build_row,
     display_model_ref,
+    is_active,
+    updated_sort_and_age,
 )
+
+_ABSENT = object()
+#: what JSON values a row prints that orjson may not print as JS does (or that
+#: may hold an integer-like key)
+_NOT_SIMPLE = frozenset({float, dict, list})
 
 
 def total_tokens(fields: Mapping[str, Any]) -> Any:
     """``totalTokens`` when it is a finite number >= 0, else None."""
     total = fields.get("totalTokens")
+    if type(total) is int:
+        return total if total >= 0 else None
     if js.is_number(total) and math.isfinite(js.to_number(total)) and total >= 0:
         return total
     return None
@@ -41,42 +55,127 @@ def row_context_tokens(ctx: ListingContext, fields: Mapping[str, Any], model: st
 
 def _cached_display_model_ref(ctx: ListingContext, key: str, fields: Mapping[str, Any]) -> tuple[str, str]:
     # Rows share a few combinations of what decides it: compute each once.
-    segment = key.split(":")[1] if key.startswith("agent:") else None
+    if key.startswith("agent:"):
+        end = key.find(":", 6)
+        segment: str | None = key[6:end] if end >= 0 else key[6:]  # key.split(":")[1]
+    else:
+        segment = None
     get = fields.get
     decisive = (segment, get("providerOverride"), get("modelOverride"), get("model"), get("modelProvider"))
-    for value in decisive:
-        if value is not None and type(value) is not str:
-            return display_model_ref(ctx, key, fields)
-    cached = ctx._model_refs.get(decisive)
+    try:
+        cached = ctx._model_refs.get(decisive)  # only all-string (or None) tuples are stored
+    except TypeError:  # a container among them
+        cached = None
     if cached is None:
-        cached = ctx._model_refs[decisive] = display_model_ref(ctx, key, fields)
+        cached = display_model_ref(ctx, key, fields)
+        if _all_str_or_none(decisive):
+            ctx._model_refs[decisive] = cached
     return cached
+
+
+def _all_str_or_none(values: tuple[Any, ...]) -> bool:
+    for value in values:
+        if value is not None and type(value) is not str:
+            return False
+    return True
+
+
+#: ROW_FIELDS around the derived ones: copied as stored when the entry has them
+_STORED_HEAD = ROW_FIELDS[:ROW_FIELDS.index("totalTokens")]
+_STORED_MIDDLE = ROW_FIELDS[ROW_FIELDS.index("modelProvider") + 1:ROW_FIELDS.index("contextTokens")]
+assert ROW_FIELDS == (*_STORED_HEAD, "totalTokens", "totalTokensFresh", "model", "modelProvider",
+                      *_STORED_MIDDLE, "contextTokens"), "json_row's layout follows ROW_FIELDS"
+assert DERIVED_FIELDS.isdisjoint(_STORED_HEAD + _STORED_MIDDLE)
 
 
 def json_row(ctx: ListingContext, row: SessionRow) -> dict[str, Any]:
     """The row as ``sessions --json`` prints it (key order fixed, absent fields omitted)."""
+    if row.json is not None:
+        return row.json
     fields = row.fields
     provider, model = _cached_display_model_ref(ctx, row.key, fields)
     out: dict[str, Any] = {"key": row.key, "updatedAt": row.updated_at, "ageMs": row.age_ms}
-    for name in ROW_FIELDS:
-        if name not in DERIVED_FIELDS:
-            if name in fields:
-                out[name] = fields[name]
-        elif name == "totalTokens":
-            out[name] = total_tokens(fields)
-        elif name == "totalTokensFresh":
-            out[name] = fields.get("totalTokensFresh") is not False if js.is_number(fields.get("totalTokens")) \
-                else False
-        elif name == "model":
-            out[name] = model
-        elif name == "modelProvider":
-            out[name] = provider
-        else:
-            out[name] = row_context_tokens(ctx, fields, model)
+    for name in _STORED_HEAD:
+        if name in fields:
+            out[name] = fields[name]
+    stored_total = fields.get("totalTokens")
+    out["totalTokens"] = total_tokens(fields)
+    out["totalTokensFresh"] = fields.get("totalTokensFresh") is not False if js.is_number(stored_total) else False
+    out["model"] = model
+    out["modelProvider"] = provider
+    for name in _STORED_MIDDLE:
+        if name in fields:
+            out[name] = fields[name]
+    out["contextTokens"] = row_context_tokens(ctx, fields, model)
     out["agentId"] = row.agent_id
     out["agentRuntime"] = ctx.agent_runtime(row.agent_id)
     out["kind"] = row.kind
     return out
+
+
+def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping[str, Any]]], store_agent_id: str,
+                       active_minutes: float | None, now: int) -> list[SessionRow]:
+    """:func:`rows_of_store` for ``--json``: each row's JSON form built at once from
+    its entry (:attr:`SessionRow.json`), without the copy of the fields a row
+    keeps for the text table and a second pass over them: a listing builds one
+    for every entry of the store. The same rows as :func:`json_row` makes."""
+    if active_minutes is None:
+        return [_json_session_row(ctx, key, entry, store_agent_id, now) for key, entry in entries]
+    return [_json_session_row(ctx, key, entry, store_agent_id, now) for key, entry in entries
+            if is_active(entry, active_minutes, now)]
+
+
+def _json_session_row(ctx: ListingContext, key: str, entry: Mapping[str, Any], store_agent_id: str,
+                      now: int) -> SessionRow:
+    if type(entry) is not dict:  # a lazy entry decodes what it is asked for: the general path
+        row = build_row(key, entry, store_agent_id, now)
+        row.json = json_row(ctx, row)
+        return row
+    get = entry.get
+    updated_at, sort_value, age_ms = updated_sort_and_age(get("updatedAt"), now)
+    parsed = parse_agent_session_key(key)
+    agent_id = parsed.agent_id if parsed else store_agent_id
+    kind = session_kind(key, entry, parsed=parsed)
+    provider, model = _cached_display_model_ref(ctx, key, entry)
+    # Values printed as stored are the entry's own; a container is copied (the
+    # dump canonicalises it in place, and the entry may be a cached store's).
+    # ``simple``: no float and no container among the values (see listing_bytes).
+    out: dict[str, Any] = {"key": key, "updatedAt": updated_at, "ageMs": age_ms}
+    simple = type(age_ms) is int or (age_ms is None and type(updated_at) not in _NOT_SIMPLE)
+    for name in _STORED_HEAD:
+        value = get(name, _ABSENT)
+        if value is not _ABSENT:
+            kind_of = type(value)
+            if kind_of in _NOT_SIMPLE:
+                simple = False
+                if kind_of is not float:
+                    value = copy.deepcopy(value)
+            out[name] = value
+    stored_total = get("totalTokens")
+    out["totalTokens"] = total = total_tokens(entry)
+    out["totalTokensFresh"] = get("totalTokensFresh") is not False if js.is_number(stored_total) else False
+    out["model"] = model
+    out["modelProvider"] = provider
+    for name in _STORED_MIDDLE:
+        value = get(name, _ABSENT)
+        if value is not _ABSENT:
+            kind_of = type(value)
+            if kind_of in _NOT_SIMPLE:
+                simple = False
+                if kind_of is not float:
+                    value = copy.deepcopy(value)
+            out[name] = value
+    context_tokens = row_context_tokens(ctx, entry, model)
+    kind_of = type(context_tokens)
+    if kind_of in _NOT_SIMPLE or type(total) is float:
+        simple = False
+        if kind_of is dict or kind_of is list:
+            context_tokens = copy.deepcopy(context_tokens)
+    out["contextTokens"] = context_tokens
+    out["agentId"] = agent_id
+    out["agentRuntime"] = ctx.agent_runtime(agent_id)
+    out["kind"] = kind
+    return SessionRow(key, updated_at, {}, agent_id, kind, sort_value, age_ms, out, simple)
 
 
 @dataclass
@@ -110,6 +209,29 @@ def listing_document(ctx: ListingContext, listing: Listing) -> dict[str, Any]:
     doc["activeMinutes"] = listing.active_minutes
     doc["sessions"] = [json_row(ctx, row) for row in listing.rows]
     return doc
+
+
+def listing_bytes(ctx: ListingContext, listing: Listing) -> bytes:
+    """``dumps_listing_document(listing_document(ctx, listing))``. When every row
+    was built by :func:`json_rows_of_store` and is simple (no float, no container
+    but agentRuntime), its values are strings, integers, booleans and None, which
+    orjson prints as JS does unless a string holds a lone surrogate or an integer
+    is beyond 2**53: orjson refuses both (strict integers), and then, as for any
+    other row, the document is checked row by row."""
+    doc = listing_document(ctx, listing)
+    if all(row.json_simple for row in listing.rows):
+        rows = doc["sessions"]
+        doc["sessions"] = []
+        try:
+            _, plain = jsjson.canonicalize(doc)
+        finally:
+            doc["sessions"] = rows
+        if plain:
+            try:
+                return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_STRICT_INTEGER)
+            except orjson.JSONEncodeError:
+                pass
+    return dumps_listing_document(doc)
 
 
 def dumps_listing_document(doc: dict[str, Any]) -> bytes:

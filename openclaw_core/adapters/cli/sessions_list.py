@@ -79,6 +79,8 @@ def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_min
     from openclaw_core.adapters.cli import progress
 
     show_progress = progress.enabled(as_json=bool(as_json))
+    ctx = lst.ListingContext(config)
+    json_ctx = ctx if as_json else None
     rows: list[lst.SessionRow] = []
     total = 0
     indexed = False
@@ -90,7 +92,7 @@ def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_min
                 indexed = True
                 found, count = newest
             else:
-                found = _read_rows(str(target.path), config, target.agent_id, active_minutes)
+                found = _read_rows(str(target.path), config, target.agent_id, active_minutes, json_ctx)
                 count = len(found)
         output.detail(f"read {target.path} (agent {target.agent_id}): {count} sessions"
                       f"{' in the --active window' if active_minutes else ''}"
@@ -100,7 +102,7 @@ def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_min
         total += count
     if indexed and any(math.isnan(row.sort_value) for row in rows):
         # NaN makes the reference's order depend on every row: read every store whole.
-        rows = [row for t in targets for row in _read_rows(str(t.path), config, t.agent_id, active_minutes)]
+        rows = [row for t in targets for row in _read_rows(str(t.path), config, t.agent_id, active_minutes, json_ctx)]
     now = lst.now_ms()
     result = lstj.Listing(
         targets=[(t.agent_id, str(t.path)) for t in targets],
@@ -111,9 +113,8 @@ def _print_listing(config: Any, targets: list[Any], all_agents: bool, active_min
         limit=limit_value,
         active_minutes=active_minutes,
     )
-    ctx = lst.ListingContext(config)
     if as_json:
-        click.echo(lstj.dumps_listing_document(lstj.listing_document(ctx, result)) + b"\n", nl=False)
+        click.echo(lstj.listing_bytes(ctx, result) + b"\n", nl=False)
     else:
         from openclaw_core.js.values import replace_lone_surrogates
         from openclaw_core.adapters.cli.listing_text import listing_lines
@@ -160,7 +161,6 @@ def _read_newest(path: str, config: Any, agent_id: str, active_minutes: int | fl
     backend's index, without loading the store; None when it has none (the
     file store) or the store is cached (see StoreWriter.newest)."""
     from openclaw_core.services import listing as lst
-    from openclaw_core.services import listing_json as lstj
 
     if limit is None:
         return None
@@ -172,12 +172,14 @@ def _read_newest(path: str, config: Any, agent_id: str, active_minutes: int | fl
     return lst.rows_of_store(pairs, agent_id, active_minutes, now), total
 
 
-def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | float | None) -> list[Any]:
+def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | float | None,
+               json_ctx: Any = None) -> list[Any]:
     """The rows of one store, read through its writer: the cached store if it
     is current, else one load. A missing store has no rows; a corrupt one
     raises :class:`~openclaw_core.base.errors.StoreCorruptError`. Nothing is
     written, and no watcher is started (it would create a missing store's
-    directory and is of no use to a one-shot command)."""
+    directory and is of no use to a one-shot command). With ``json_ctx`` (the
+    listing's context, for ``--json``) each row is built in its JSON form."""
     from openclaw_core.services import listing as lst
     from openclaw_core.services import listing_json as lstj
     from openclaw_core.engine.store.writer import configure_writers, get_writer
@@ -188,6 +190,10 @@ def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | floa
     finally:
         configure_writers(**previous)
     # Rows copy what they need: nothing keeps a reference to the cached entries.
+    if json_ctx is not None:
+        return writer.read_once(lambda entries: lstj.json_rows_of_store(json_ctx, entries.items(), agent_id,
+                                                                        active_minutes, lst.now_ms()),
+                                lst.normalize_listed_fields)
     return writer.read_once(lambda entries: lst.rows_of_store(entries.items(), agent_id, active_minutes, lst.now_ms()),
                             lst.normalize_listed_fields)
 
