@@ -225,3 +225,18 @@ def test_current_config_is_reread_only_when_the_file_or_environment_changes(stat
     assert second is not first and second.get("session.maintenance.pruneAfter") == "19d"
     monkeypatch.setenv("OPENCLAW_GATEWAY_TOKEN", "t")
     assert current_config() is not second
+
+
+@pytest.mark.parametrize("text, plain", [
+    ('\ufeff{"session": {"mainKey": "main"}, "agents": {"list": [{"id": "w", "name": "W \\ud83d\\ude00"}]}}', True),
+    ('\ufeff// JSON5\n{session: {mainKey: "main"}, agents: {list: [{id: "w", name: "W \\ud83d\\ude00",},],},}', False),
+])
+def test_a_config_with_a_byte_order_mark_is_read_plain_or_json5(tmp_path, monkeypatch, text, plain):
+    # The BOM is dropped once, before either parser (plain JSON stays on the C
+    # parser); an escaped pair is one character, as JS reads it.
+    from openclaw_core.config import model
+
+    if plain:
+        monkeypatch.setattr(model, "_json5", lambda *args: pytest.fail("plain JSON went to the json5 parser"))
+    data = model.parse_config_text(text, "json", tmp_path / "openclaw.json")
+    assert data["session"] == {"mainKey": "main"} and data["agents"]["list"][0]["name"] == "W \U0001F600"

@@ -226,7 +226,8 @@ def parse_config_text(text: str, fmt: str, path: Path, env: Mapping[str, str] | 
         except RecursionError:
             raise invalid_config(path, ["<root>: TOML parse failed: nested too deeply"], env) from None
     else:
-        data = _strict_json(text.removeprefix("\ufeff"))
+        text = text.removeprefix("\ufeff")
+        data = _strict_json(text)
         if data is _NOT_STRICT:
             data = _json5(text, path, env)
     if not isinstance(data, dict):
@@ -243,10 +244,8 @@ def _strict_json(text: str) -> Any:
     import were a tenth of a small command's start-up. Anything else: _NOT_STRICT."""
     import json
 
-    from openclaw_core.js.values import join_surrogate_pairs
-
     try:
-        return join_surrogate_pairs(json.loads(text))
+        return json.loads(text)  # (it joins an escaped surrogate pair into one character, as JS reads it)
     except (ValueError, RecursionError):
         return _NOT_STRICT
 
@@ -258,7 +257,7 @@ def _json5(text: str, path: Path, env: Mapping[str, str] | None) -> Any:
 
     try:
         # json5 leaves "\ud83d\ude00" as two lone surrogates; JS reads one character.
-        return join_surrogate_pairs(json5.loads(text.removeprefix("\ufeff")))
+        return join_surrogate_pairs(json5.loads(text))
     except ValueError as exc:
         raise invalid_config(path, [f"<root>: JSON5 parse failed: {exc}"], env) from None
     except RecursionError:
