@@ -156,7 +156,8 @@ _values = st.recursive(
     max_leaves=4,
 )
 _entries = st.dictionaries(
-    st.sampled_from([*lst.ROW_FIELDS, "updatedAt", "chatType", "label", "origin"]), _values, max_size=8)
+    st.sampled_from([*lst.ROW_FIELDS, "updatedAt", "chatType", "label", "origin"]),
+    _values | st.sampled_from(["  gpt-x  ", " acme ", "   ", "p/m", " P "]), max_size=8)
 _keys = st.sampled_from(["agent:main:x", "agent:ops:cron:j", "AGENT:Main:telegram:group:1", "global", "10",
                          " agent::w:y ", "agent:main:\ud800", "plain"])
 
@@ -166,12 +167,14 @@ _keys = st.sampled_from(["agent:main:x", "agent:ops:cron:j", "AGENT:Main:telegra
 def test_json_rows_built_at_once_are_those_of_the_general_path(pairs):
     # The same JSON rows as build_row + json_row, the same bytes as the generic
     # dumps; the entries are not modified (their containers are copied).
+    # The fused rows read the entries as parsed (lstj.as_parsed), the general path as loaded.
     config = load_config()
-    for entry in (entry for _, entry in pairs):
+    loaded = copy.deepcopy(pairs)
+    for entry in (entry for _, entry in loaded):
         lst.normalize_listed_fields(entry)
     before = copy.deepcopy(pairs)
     general_ctx, fused_ctx = lst.ListingContext(config), lst.ListingContext(config)
-    general = [lst.build_row(key, entry, "main", NOW) for key, entry in pairs]
+    general = [lst.build_row(key, entry, "main", NOW) for key, entry in loaded]
     fused = lstj.json_rows_of_store(fused_ctx, pairs, "main", None, NOW)
     # (repr: an ageMs of NaN is not equal to itself)
     assert repr([lstj.json_row(fused_ctx, row) for row in fused]) == repr([lstj.json_row(general_ctx, row)

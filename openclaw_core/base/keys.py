@@ -216,6 +216,24 @@ def session_kind(key: str, entry: Mapping[str, Any] | None = None, *,
     return "direct"
 
 
+def agent_and_kind(key: str, entry: Mapping[str, Any], store_agent_id: str) -> tuple[str, str]:
+    """``(parse_agent_session_key(key).agent_id or store_agent_id, session_kind(key, entry))``
+    in one call, without the key object (a listing asks for every entry of the store)."""
+    parsed = parse_agent_session_key(key)
+    if key == "global" or key == "unknown":
+        return (parsed[0] if parsed else store_agent_id), key
+    if parsed:
+        if parsed[1].startswith("cron:"):
+            return parsed[0], "cron"
+        agent_id = parsed[0]
+    else:
+        agent_id = store_agent_id
+    chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
+    if chat_type == "group" or chat_type == "channel" or ":group:" in key or ":channel:" in key:
+        return agent_id, "group"
+    return agent_id, "direct"
+
+
 def canonical_key_for_agent(agent_id: str, key: str) -> str:
     """Read an un-prefixed (legacy) key as belonging to ``agent_id``."""
     raw = js_trim(key)

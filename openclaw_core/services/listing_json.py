@@ -13,7 +13,9 @@ import orjson
 
 from openclaw_core.js import json as jsjson
 from openclaw_core.js import values as js
-from openclaw_core.base.keys import parse_agent_session_key, session_kind
+from openclaw_core.base.keys import agent_and_kind
+from openclaw_core.js.json import MAX_SAFE_INTEGER
+from openclaw_core.engine.store.normalize import normalize_model_fields
 from openclaw_core.services.listing import (
     DERIVED_FIELDS,
     ROW_FIELDS,
@@ -67,10 +69,17 @@ def _cached_display_model_ref(ctx: ListingContext, key: str, fields: Mapping[str
     except TypeError:  # a container among them
         cached = None
     if cached is None:
-        cached = display_model_ref(ctx, key, fields)
+        # The model fields as the load normalises them (json_rows_of_store reads
+        # entries as parsed; for a loaded entry this changes nothing).
+        model_fields = {name: fields[name] for name in _MODEL_FIELDS if name in fields}
+        normalize_model_fields(model_fields)
+        cached = display_model_ref(ctx, key, model_fields)
         if _all_str_or_none(decisive):
             ctx._model_refs[decisive] = cached
     return cached
+
+
+_MODEL_FIELDS = ("providerOverride", "modelOverride", "model", "modelProvider")  # what display_model_ref reads
 
 
 def _all_str_or_none(values: tuple[Any, ...]) -> bool:
@@ -113,12 +122,20 @@ def json_row(ctx: ListingContext, row: SessionRow) -> dict[str, Any]:
     return out
 
 
+def as_parsed(entry: dict[str, Any]) -> None:
+    """The load normalisation :func:`json_rows_of_store` needs before it: none
+    (of the listed fields it changes only the model fields, which the row's
+    display model normalises itself); what a ``--json`` listing passes to
+    :meth:`StoreBackend.load_entries`."""
+
+
 def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping[str, Any]]], store_agent_id: str,
                        active_minutes: float | None, now: int) -> list[SessionRow]:
     """:func:`rows_of_store` for ``--json``: each row's JSON form built at once from
     its entry (:attr:`SessionRow.json`), without the copy of the fields a row
     keeps for the text table and a second pass over them: a listing builds one
-    for every entry of the store. The same rows as :func:`json_row` makes."""
+    for every entry of the store. The same rows as :func:`json_row` makes, of
+    entries as loaded or only parsed (:func:`as_parsed`)."""
     if active_minutes is None:
         return [_json_session_row(ctx, key, entry, store_agent_id, now) for key, entry in entries]
     return [_json_session_row(ctx, key, entry, store_agent_id, now) for key, entry in entries
@@ -132,10 +149,13 @@ def _json_session_row(ctx: ListingContext, key: str, entry: Mapping[str, Any], s
         row.json = json_row(ctx, row)
         return row
     get = entry.get
-    updated_at, sort_value, age_ms = updated_sort_and_age(get("updatedAt"), now)
-    parsed = parse_agent_session_key(key)
-    agent_id = parsed.agent_id if parsed else store_agent_id
-    kind = session_kind(key, entry, parsed=parsed)
+    updated_at = get("updatedAt")
+    if type(updated_at) is int and updated_at and -MAX_SAFE_INTEGER <= updated_at <= MAX_SAFE_INTEGER \
+            and -MAX_SAFE_INTEGER <= now - updated_at <= MAX_SAFE_INTEGER:
+        sort_value, age_ms = float(updated_at), now - updated_at  # updated_sort_and_age's common case
+    else:
+        updated_at, sort_value, age_ms = updated_sort_and_age(updated_at, now)
+    agent_id, kind = agent_and_kind(key, entry, store_agent_id)
     provider, model = _cached_display_model_ref(ctx, key, entry)
     # Values printed as stored are the entry's own; a container is copied (the
     # dump canonicalises it in place, and the entry may be a cached store's).

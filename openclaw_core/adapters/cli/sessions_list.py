@@ -193,7 +193,7 @@ def _read_rows(path: str, config: Any, agent_id: str, active_minutes: int | floa
     if json_ctx is not None:
         return writer.read_once(lambda entries: lstj.json_rows_of_store(json_ctx, entries.items(), agent_id,
                                                                         active_minutes, lst.now_ms()),
-                                lst.normalize_listed_fields)
+                                lstj.as_parsed)
     return writer.read_once(lambda entries: lst.rows_of_store(entries.items(), agent_id, active_minutes, lst.now_ms()),
                             lst.normalize_listed_fields)
 

@@ -5,7 +5,6 @@ their cancel tokens are asked, and the durable write the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -13,9 +12,18 @@ from typing import TYPE_CHECKING, Any
 from openclaw_core.base.cancel import CancelToken, OperationCancelled
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
     from openclaw_core.engine.maintenance import MaintenanceReport, MaintenanceRequest
     from openclaw_core.engine.store.state import ChangeSet, MutationView, StoreState
     from openclaw_core.engine.store.writer import StoreWriter
+
+
+def _future() -> Future:
+    # concurrent.futures (and logging with it) only once something is written:
+    # a reader such as ``openclaw sessions`` never makes a Mutation
+    from concurrent.futures import Future
+
+    return Future()
 
 
 @dataclass
@@ -33,7 +41,7 @@ class Mutation:
     maintenance: MaintenanceRequest | None  # None: skip maintenance
     alone: bool                              # commit by itself (forced maintenance, cleanup)
     allow_drop_acp: frozenset[str]
-    future: Future = field(default_factory=Future)
+    future: Future = field(default_factory=_future)
     lazy: bool = False                       # may load the store lazily (see submit)
     cancel: CancelToken | None = None        # checked up to the point of no return
 

@@ -31,24 +31,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openclaw_core.base.cancel import CancelToken, OperationCancelled
 from openclaw_core.base.errors import StoreConflict
-from openclaw_core.engine.maintenance import (
-    DeferredEffects,
-    MaintenanceReport,
-    MaintenanceRequest,
-    MaintenanceSettings,
-    run_maintenance,
-)
 from openclaw_core.engine.store.state import ChangeSet, MutationView, StoreState
 from openclaw_core.engine.store.chunks import decode_chunk, gc_paused
 from openclaw_core.engine.store.commit import CommitResult, Mutation, StoreCommit, begin_commit, check_cancelled
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from openclaw_core.engine.effects import DeferredEffects
+    from openclaw_core.engine.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings
     from openclaw_core.config.model import Config
     from openclaw_core.contract.hooks import Hooks
     from openclaw_core.engine.store.backend import StoreBackend
@@ -60,6 +55,9 @@ CONFLICT_RETRIES = 5     # re-runs of a group whose write met an outside change
 IDLE_SECONDS = 30.0      # the writer thread ends after this long with nothing to do
 LOCK_TIMEOUT = 60.0      # seconds to wait for another process's commit
 GROUP_WAIT = 0.003       # seconds a commit may wait for the callers the previous one answered
+#: submit's default: the maintenance of an ordinary write (a MaintenanceRequest(),
+#: made at call time: a reader such as ``openclaw sessions`` never imports maintenance)
+ORDINARY: Any = object()
 
 
 class StoreWriter:
@@ -86,7 +84,7 @@ class StoreWriter:
 
     # -- public ----------------------------------------------------------------------------
 
-    def submit(self, fn: Callable[[MutationView], T], *, maintenance: MaintenanceRequest | None = MaintenanceRequest(),
+    def submit(self, fn: Callable[[MutationView], T], *, maintenance: MaintenanceRequest | None | Any = ORDINARY,
                alone: bool = False, allow_drop_acp: frozenset[str] = frozenset(), lazy: bool = False,
                cancel: CancelToken | None = None) -> Future:
         """Queue a mutation; the future resolves to a :class:`CommitResult` once durable.
@@ -95,7 +93,12 @@ class StoreWriter:
         cleanup): when the store is not cached it is loaded lazily
         (:meth:`StoreBackend.load_lazy`), committed alone, and not kept after.
         ``cancel``: set before the point of no return, the future raises
-        :class:`~openclaw_core.base.cancel.OperationCancelled` and nothing is changed."""
+        :class:`~openclaw_core.base.cancel.OperationCancelled` and nothing is changed.
+        ``maintenance``: :data:`ORDINARY` (an ordinary write's), a request, or None (none)."""
+        if maintenance is ORDINARY:
+            from openclaw_core.engine.maintenance import MaintenanceRequest
+
+            maintenance = MaintenanceRequest()
         mutation = Mutation(fn, maintenance, alone or lazy or bool(maintenance and maintenance.force),
                              allow_drop_acp, lazy=lazy, cancel=cancel)
         with self._cv:
@@ -338,6 +341,8 @@ class StoreWriter:
         if not wants_save:
             check_cancelled(applied)
             return outcomes, None, False
+        from openclaw_core.engine.effects import DeferredEffects
+
         effects = DeferredEffects(self.log)
         try:
             report, written = self._maintain_and_write(state, changes, request, applied, effects)
@@ -351,6 +356,8 @@ class StoreWriter:
         if request is not None:
             view = MutationView(state)
             try:
+                from openclaw_core.engine.maintenance import run_maintenance
+
                 report = run_maintenance(view, self.backend, self._settings(), request, self.hooks, log=self.log,
                                          effects=effects, check=lambda: check_cancelled(applied))
                 changes.merge(view.finish())
@@ -387,6 +394,8 @@ class StoreWriter:
         return report, written
 
     def _settings(self) -> MaintenanceSettings:
+        from openclaw_core.engine.maintenance import MaintenanceSettings
+
         return MaintenanceSettings.resolve(self.config.get("session.maintenance"))
 
 
