@@ -31,7 +31,7 @@ def exchange_works(directory: Path) -> bool:
     a.write_text("a")
     b.write_text("b")
     try:
-        fn = file_backend._renameat2
+        fn = file_backend.renameat2()
         return fn is not None and fn(-100, bytes(a), -100, bytes(b), file_backend._RENAME_EXCHANGE) == 0
     finally:
         a.unlink()

@@ -360,8 +360,8 @@ def test_sessions_json_imports_nothing_heavy(tmp_path, store_path):
                           env={**os.environ, "HOME": str(tmp_path)})
     rc, modules = proc.stderr.strip().split(" ", 1)
     assert rc == "0" and json.loads(proc.stdout)["count"] == 1
-    # (maintenance, and concurrent.futures with logging, are a writer's: a reader never needs them)
+    # (maintenance, concurrent.futures with logging, and ctypes for renameat2 are a writer's)
     for heavy in ("watchdog", "websockets", "send2trash", "psycopg", "cryptography", "filelock",
                   "openclaw_core.adapters.gateway", "openclaw_core.js.sort", "openclaw_core.engine.maintenance",
-                  "concurrent.futures", "logging"):
+                  "concurrent.futures", "logging", "ctypes"):
         assert heavy not in modules.split(), heavy

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import re
@@ -78,9 +77,24 @@ _RENAME_EXCHANGE = 2
 _UNSUPPORTED = (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP)
 
 
+_NOT_LOADED: Any = object()
+_renameat2_fn: Any = _NOT_LOADED
+
+
+def renameat2() -> Callable[..., int] | None:
+    """libc's ``renameat2``, None without it; loaded on the first commit (ctypes
+    was a twentieth of a small command's start-up, and a reader never renames)."""
+    global _renameat2_fn
+    if _renameat2_fn is _NOT_LOADED:
+        _renameat2_fn = _load_renameat2()
+    return _renameat2_fn
+
+
 def _load_renameat2() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         fn = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
@@ -90,17 +104,19 @@ def _load_renameat2() -> Callable[..., int] | None:
     return fn
 
 
-_renameat2 = _load_renameat2()
 #: False forces the portable check + rename (tests measure what it leaves open)
-exchange_enabled = _renameat2 is not None
+exchange_enabled = True
 
 
 def _rename2(src: str, dst: str, flags: int) -> bool:
     """``renameat2(src, dst, flags)``; False when this kernel or filesystem cannot."""
-    if not exchange_enabled or _renameat2 is None:
+    fn = renameat2() if exchange_enabled else None
+    if fn is None:
         return False
-    if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags) == 0:
+    if fn(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags) == 0:
         return True
+    import ctypes
+
     err = ctypes.get_errno()
     if err in _UNSUPPORTED:
         return False
