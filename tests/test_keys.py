@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openclaw_core.base import keys
 
@@ -78,3 +80,41 @@ def test_owner_agent_id():
                                configured_agent_ids=frozenset({"lead", "ops"})) == "lead"
     assert keys.owner_agent_id("agent:main:main", "lead", default_agent_id="lead",
                                configured_agent_ids=frozenset({"lead", "main"})) == "main"
+
+
+# --- the fast paths of the key parse (a listing parses every key of the store) ---------------
+
+def _parse_as_specified(key: str | None) -> tuple[str, str] | None:
+    # spec 3: trim, lower-case, drop empty segments; "agent", an id, a rest
+    raw = keys.js_trim(key or "").lower()
+    parts = [p for p in raw.split(":") if p]
+    if len(parts) < 3 or parts[0] != "agent":
+        return None
+    agent_id = keys.js_trim(parts[1])
+    return (agent_id, ":".join(parts[2:])) if agent_id else None
+
+
+_key_pieces = st.sampled_from(["agent", "AGENT", "Agent", ":", "::", "main", "Work", " ", "\t", "\u00a0", "\ufeff",
+                               "cron", "CRON:", "cron:", "group", ":group:", ":channel:", "İ", "ſ", "K", "x",
+                               "global", "unknown", "agent:", "-1"])
+
+
+_TRICKY_KEYS = ["agent:main::cron:x", "agent:main:cron:x ", "agent: main :x", "agent:main:CRON:1", "agent:İ:cron:x",
+                " agent:main:x", "agent:main:x:", "agent::main:x", "agent:\t:x", "agent:main:cron", "AGENT:Main:cron:j",
+                "agent:main:x::group:1", "agent:ops:telegram:group:-1", "agent:main:ſcron:x"]
+
+
+@pytest.mark.parametrize("key", _TRICKY_KEYS)
+@pytest.mark.parametrize("entry", [{}, {"chatType": "channel"}])
+def test_tricky_keys_parse_and_classify_as_specified(key, entry):
+    test_the_key_parse_and_agent_and_kind_follow_the_rule.hypothesis.inner_test(key, entry)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_key_pieces, max_size=8).map("".join),
+       st.sampled_from([{}, {"chatType": "group"}, {"chatType": "channel"}, {"chatType": "direct"}, {"chatType": 5}]))
+def test_the_key_parse_and_agent_and_kind_follow_the_rule(key, entry):
+    parsed = keys.parse_agent_session_key(key)
+    assert (tuple(parsed) if parsed else None) == _parse_as_specified(key)
+    assert keys.agent_and_kind(key, entry, "store") == (parsed.agent_id if parsed else "store",
+                                                        keys.session_kind(key, entry, parsed=parsed))

@@ -73,6 +73,7 @@ def parse_agent_session_key(key: str | None) -> AgentSessionKey | None:
 
 
 _new_key = tuple.__new__  # AgentSessionKey(...) without its Python-level __new__
+_UNKNOWN: Any = object()
 
 
 def key_rest(key: str) -> str:
@@ -216,9 +217,33 @@ def session_kind(key: str, entry: Mapping[str, Any] | None = None, *,
     return "direct"
 
 
+_ASCII_JS_WHITESPACE = frozenset(" \t\n\v\f\r")
+_agent_of_segment: dict[str, str | None] = {}  # what agent_and_kind learnt, per agent segment of a key
+
+
 def agent_and_kind(key: str, entry: Mapping[str, Any], store_agent_id: str) -> tuple[str, str]:
     """``(parse_agent_session_key(key).agent_id or store_agent_id, session_kind(key, entry))``
     in one call, without the key object (a listing asks for every entry of the store)."""
+    # The common key, "agent:<id>:<rest>" in ASCII with no empty segment and
+    # nothing to trim: its agent depends on <id> alone (learnt once per id) and
+    # "cron:" is tested in place, without lower-casing and splitting the key.
+    end = key.find(":", 6)
+    if end > 6 and key.startswith("agent:") and key.isascii() and key[-1] != ":" \
+            and key[-1] not in _ASCII_JS_WHITESPACE and "::" not in key:
+        segment = key[6:end]
+        agent_id = _agent_of_segment.get(segment, _UNKNOWN)
+        if agent_id is _UNKNOWN:
+            parsed = parse_agent_session_key(key)
+            agent_id = parsed[0] if parsed else None
+            if len(_agent_of_segment) < 4096:
+                _agent_of_segment[segment] = agent_id
+        if agent_id is not None:
+            if key[end + 1:end + 6].lower() == "cron:":
+                return agent_id, "cron"
+            chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
+            if chat_type == "group" or chat_type == "channel" or ":group:" in key or ":channel:" in key:
+                return agent_id, "group"
+            return agent_id, "direct"
     parsed = parse_agent_session_key(key)
     if key == "global" or key == "unknown":
         return (parsed[0] if parsed else store_agent_id), key

@@ -133,69 +133,94 @@ def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping
                        active_minutes: float | None, now: int) -> list[SessionRow]:
     """:func:`rows_of_store` for ``--json``: each row's JSON form built at once from
     its entry (:attr:`SessionRow.json`), without the copy of the fields a row
-    keeps for the text table and a second pass over them: a listing builds one
-    for every entry of the store. The same rows as :func:`json_row` makes, of
-    entries as loaded or only parsed (:func:`as_parsed`)."""
-    if active_minutes is None:
-        return [_json_session_row(ctx, key, entry, store_agent_id, now) for key, entry in entries]
-    return [_json_session_row(ctx, key, entry, store_agent_id, now) for key, entry in entries
-            if is_active(entry, active_minutes, now)]
+    keeps for the text table and a second pass over them. The same rows as
+    :func:`json_row` makes, of entries as loaded or only parsed (:func:`as_parsed`).
 
-
-def _json_session_row(ctx: ListingContext, key: str, entry: Mapping[str, Any], store_agent_id: str,
-                      now: int) -> SessionRow:
-    if type(entry) is not dict:  # a lazy entry decodes what it is asked for: the general path
-        row = build_row(key, entry, store_agent_id, now)
-        row.json = json_row(ctx, row)
-        return row
-    get = entry.get
-    updated_at = get("updatedAt")
-    if type(updated_at) is int and updated_at and -MAX_SAFE_INTEGER <= updated_at <= MAX_SAFE_INTEGER \
-            and -MAX_SAFE_INTEGER <= now - updated_at <= MAX_SAFE_INTEGER:
-        sort_value, age_ms = float(updated_at), now - updated_at  # updated_sort_and_age's common case
-    else:
-        updated_at, sort_value, age_ms = updated_sort_and_age(updated_at, now)
-    agent_id, kind = agent_and_kind(key, entry, store_agent_id)
-    provider, model = _cached_display_model_ref(ctx, key, entry)
-    # Values printed as stored are the entry's own; a container is copied (the
-    # dump canonicalises it in place, and the entry may be a cached store's).
-    # ``simple``: no float and no container among the values (see listing_bytes).
-    out: dict[str, Any] = {"key": key, "updatedAt": updated_at, "ageMs": age_ms}
-    simple = type(age_ms) is int or (age_ms is None and type(updated_at) not in _NOT_SIMPLE)
-    for name in _STORED_HEAD:
-        value = get(name, _ABSENT)
-        if value is not _ABSENT:
-            kind_of = type(value)
-            if kind_of in _NOT_SIMPLE:
+    A listing builds one for every entry of the store: one loop, what it asks
+    of every entry bound to locals, the common values (an integer updatedAt and
+    totalTokens, string model fields) decided inline, anything else by the
+    functions the general path uses."""
+    rows: list[SessionRow] = []
+    append = rows.append
+    head, middle, not_simple, refs = _STORED_HEAD, _STORED_MIDDLE, _NOT_SIMPLE, ctx._model_refs
+    runtimes: dict[str, dict[str, str]] = {}
+    configured_tokens = ctx.configured_context_tokens
+    deepcopy = copy.deepcopy
+    for key, entry in entries:
+        if active_minutes is not None and not is_active(entry, active_minutes, now):
+            continue
+        if type(entry) is not dict:  # a lazy entry decodes what it is asked for: the general path
+            row = build_row(key, entry, store_agent_id, now)
+            row.json = json_row(ctx, row)
+            append(row)
+            continue
+        get = entry.get
+        updated_at = get("updatedAt")
+        if type(updated_at) is int and updated_at and -MAX_SAFE_INTEGER <= updated_at <= MAX_SAFE_INTEGER \
+                and -MAX_SAFE_INTEGER <= now - updated_at <= MAX_SAFE_INTEGER:
+            sort_value, age_ms = float(updated_at), now - updated_at  # updated_sort_and_age's common case
+            simple = True
+        else:
+            updated_at, sort_value, age_ms = updated_sort_and_age(updated_at, now)
+            simple = type(age_ms) is int or (age_ms is None and type(updated_at) not in not_simple)
+        agent_id, kind = agent_and_kind(key, entry, store_agent_id)
+        model_ref = None
+        if key.startswith("agent:"):
+            decisive = (key[6:key.find(":", 6)] if key.find(":", 6) >= 0 else key[6:], get("providerOverride"),
+                        get("modelOverride"), get("model"), get("modelProvider"))
+            try:
+                model_ref = refs.get(decisive)
+            except TypeError:  # a container among them
+                pass
+        provider, model = model_ref if model_ref is not None else _cached_display_model_ref(ctx, key, entry)
+        # Values printed as stored are the entry's own; a container is copied (the
+        # dump canonicalises it in place, and the entry may be a cached store's).
+        # ``simple``: no float and no container among the values (see listing_bytes).
+        out: dict[str, Any] = {"key": key, "updatedAt": updated_at, "ageMs": age_ms}
+        for name in head:
+            if name in entry:
+                value = entry[name]
+                if type(value) in not_simple:
+                    simple = False
+                    if type(value) is not float:
+                        value = deepcopy(value)
+                out[name] = value
+        total = get("totalTokens")
+        if type(total) is int:
+            out["totalTokens"] = total if total >= 0 else None
+            out["totalTokensFresh"] = get("totalTokensFresh") is not False
+        else:
+            out["totalTokens"] = total_tokens(entry)
+            out["totalTokensFresh"] = get("totalTokensFresh") is not False if js.is_number(total) else False
+            if type(total) is float:
                 simple = False
-                if kind_of is not float:
-                    value = copy.deepcopy(value)
-            out[name] = value
-    stored_total = get("totalTokens")
-    out["totalTokens"] = total = total_tokens(entry)
-    out["totalTokensFresh"] = get("totalTokensFresh") is not False if js.is_number(stored_total) else False
-    out["model"] = model
-    out["modelProvider"] = provider
-    for name in _STORED_MIDDLE:
-        value = get(name, _ABSENT)
-        if value is not _ABSENT:
-            kind_of = type(value)
-            if kind_of in _NOT_SIMPLE:
-                simple = False
-                if kind_of is not float:
-                    value = copy.deepcopy(value)
-            out[name] = value
-    context_tokens = row_context_tokens(ctx, entry, model)
-    kind_of = type(context_tokens)
-    if kind_of in _NOT_SIMPLE or type(total) is float:
-        simple = False
-        if kind_of is dict or kind_of is list:
-            context_tokens = copy.deepcopy(context_tokens)
-    out["contextTokens"] = context_tokens
-    out["agentId"] = agent_id
-    out["agentRuntime"] = ctx.agent_runtime(agent_id)
-    out["kind"] = kind
-    return SessionRow(key, updated_at, {}, agent_id, kind, sort_value, age_ms, out, simple)
+        out["model"] = model
+        out["modelProvider"] = provider
+        for name in middle:
+            if name in entry:
+                value = entry[name]
+                if type(value) in not_simple:
+                    simple = False
+                    if type(value) is not float:
+                        value = deepcopy(value)
+                out[name] = value
+        context_tokens = get("contextTokens")
+        if context_tokens is None:
+            context_tokens = configured_tokens if configured_tokens is not None else row_context_tokens(ctx, entry,
+                                                                                                        model)
+        if type(context_tokens) in not_simple:
+            simple = False
+            if type(context_tokens) is not float:
+                context_tokens = deepcopy(context_tokens)
+        out["contextTokens"] = context_tokens
+        out["agentId"] = agent_id
+        runtime = runtimes.get(agent_id)
+        if runtime is None:
+            runtime = runtimes[agent_id] = ctx.agent_runtime(agent_id)
+        out["agentRuntime"] = runtime.copy()
+        out["kind"] = kind
+        append(SessionRow(key, updated_at, {}, agent_id, kind, sort_value, age_ms, out, simple))
+    return rows
 
 
 @dataclass
