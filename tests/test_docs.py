@@ -51,3 +51,16 @@ def test_hook_has_a_test_of_its_own(name, spec):
 def test_no_documented_hook_is_missing_from_hookspecs():
     documented = set(re.findall(r"^### `(openclaw_\w+)`$", (DOCS / "hooks.md").read_text(), re.MULTILINE))
     assert documented == {name for name, _ in hook_specs()}
+
+
+def test_every_part_of_the_store_backend_interface_is_in_its_contract_table():
+    # docs/scaling-out.md's table is the backend author's reference: what the
+    # interface gains (a lazy load, a one-shot reader's load, an index) must be there
+    from openclaw_core.engine.store.backend import StoreBackend
+
+    text = (DOCS / "scaling-out.md").read_text()
+    table = text[text.index("| method | contract |"):]
+    table = table[:table.index("\n\n")]
+    missing = [name for name in vars(StoreBackend) if not name.startswith("_")
+               and not re.search(rf"`{name}[`( ]", table)]
+    assert not missing, f"docs/scaling-out.md's backend table lacks {missing}"
