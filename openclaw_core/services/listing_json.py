@@ -27,7 +27,6 @@ from openclaw_core.services.listing import (
     updated_sort_and_age,
 )
 
-_ABSENT = object()
 #: what JSON values a row prints that orjson may not print as JS does (or that
 #: may hold an integer-like key)
 _NOT_SIMPLE = frozenset({float, dict, list})
@@ -138,14 +137,15 @@ def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping
 
     A listing builds one for every entry of the store: one loop, what it asks
     of every entry bound to locals, the common values (an integer updatedAt and
-    totalTokens, string model fields) decided inline, anything else by the
-    functions the general path uses."""
+    totalTokens, string model fields: the cache key of _cached_display_model_ref)
+    decided inline, anything else by the functions the general path uses.
+    tests/test_listing_read_only.py draws entries of every JSON type and checks
+    that both paths give the same rows and the same bytes."""
     rows: list[SessionRow] = []
     append = rows.append
     head, middle, not_simple, refs = _STORED_HEAD, _STORED_MIDDLE, _NOT_SIMPLE, ctx._model_refs
     runtimes: dict[str, dict[str, str]] = {}
     configured_tokens = ctx.configured_context_tokens
-    deepcopy = copy.deepcopy
     for key, entry in entries:
         if active_minutes is not None and not is_active(entry, active_minutes, now):
             continue
@@ -173,18 +173,10 @@ def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping
             except TypeError:  # a container among them
                 pass
         provider, model = model_ref if model_ref is not None else _cached_display_model_ref(ctx, key, entry)
-        # Values printed as stored are the entry's own; a container is copied (the
-        # dump canonicalises it in place, and the entry may be a cached store's).
         # ``simple``: no float and no container among the values (see listing_bytes).
         out: dict[str, Any] = {"key": key, "updatedAt": updated_at, "ageMs": age_ms}
-        for name in head:
-            if name in entry:
-                value = entry[name]
-                if type(value) in not_simple:
-                    simple = False
-                    if type(value) is not float:
-                        value = deepcopy(value)
-                out[name] = value
+        if not _copy_stored(out, entry, head):
+            simple = False
         total = get("totalTokens")
         if type(total) is int:
             out["totalTokens"] = total if total >= 0 else None
@@ -196,14 +188,8 @@ def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping
                 simple = False
         out["model"] = model
         out["modelProvider"] = provider
-        for name in middle:
-            if name in entry:
-                value = entry[name]
-                if type(value) in not_simple:
-                    simple = False
-                    if type(value) is not float:
-                        value = deepcopy(value)
-                out[name] = value
+        if not _copy_stored(out, entry, middle):
+            simple = False
         context_tokens = get("contextTokens")
         if context_tokens is None:
             context_tokens = configured_tokens if configured_tokens is not None else row_context_tokens(ctx, entry,
@@ -211,7 +197,7 @@ def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping
         if type(context_tokens) in not_simple:
             simple = False
             if type(context_tokens) is not float:
-                context_tokens = deepcopy(context_tokens)
+                context_tokens = copy.deepcopy(context_tokens)
         out["contextTokens"] = context_tokens
         out["agentId"] = agent_id
         runtime = runtimes.get(agent_id)
@@ -221,6 +207,22 @@ def json_rows_of_store(ctx: ListingContext, entries: Iterable[tuple[str, Mapping
         out["kind"] = kind
         append(SessionRow(key, updated_at, {}, agent_id, kind, sort_value, age_ms, out, simple))
     return rows
+
+
+def _copy_stored(out: dict[str, Any], entry: dict[str, Any], names: tuple[str, ...]) -> bool:
+    """Put the ``names`` the entry has into ``out``, in that order; False when one
+    is a float or a container. Values are the entry's own; a container is copied
+    (the dump canonicalises it in place, and the entry may be a cached store's)."""
+    simple = True
+    for name in names:
+        if name in entry:
+            value = entry[name]
+            if type(value) in _NOT_SIMPLE:
+                simple = False
+                if type(value) is not float:
+                    value = copy.deepcopy(value)
+            out[name] = value
+    return simple
 
 
 @dataclass
@@ -265,13 +267,7 @@ def listing_bytes(ctx: ListingContext, listing: Listing) -> bytes:
     other row, the document is checked row by row."""
     doc = listing_document(ctx, listing)
     if all(row.json_simple for row in listing.rows):
-        rows = doc["sessions"]
-        doc["sessions"] = []
-        try:
-            _, plain = jsjson.canonicalize(doc)
-        finally:
-            doc["sessions"] = rows
-        if plain:
+        if _header_is_plain(doc):
             try:
                 return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_STRICT_INTEGER)
             except orjson.JSONEncodeError:
@@ -279,17 +275,22 @@ def listing_bytes(ctx: ListingContext, listing: Listing) -> bytes:
     return dumps_listing_document(doc)
 
 
+def _header_is_plain(doc: dict[str, Any]) -> bool:
+    """Canonicalise the document but for its rows; True when orjson prints that part as JS does."""
+    rows = doc["sessions"]
+    doc["sessions"] = []
+    try:
+        return jsjson.canonicalize(doc)[1]
+    finally:
+        doc["sessions"] = rows
+
+
 def dumps_listing_document(doc: dict[str, Any]) -> bytes:
     """``jsjson.dumps_pretty(doc)`` for a :func:`listing_document`, without walking
     every row: a row whose values are plain scalars (:func:`jsjson.plain_scalars`)
     is already in canonical form, the others are canonicalised one by one."""
-    rows = doc["sessions"]
-    doc["sessions"] = []
-    try:
-        _, plain = jsjson.canonicalize(doc)
-    finally:
-        doc["sessions"] = rows
-    for row in rows:
+    plain = _header_is_plain(doc)
+    for row in doc["sessions"]:
         # json_row's values are scalars but for agentRuntime, a dict of strings
         values = list(row.values())
         runtime = values.pop(-2)
