@@ -106,7 +106,7 @@ MUTATIONS = [
              (("openclaw_core/config/model.py", "        except RecursionError:\n            raise invalid_config(", "        except ZeroDivisionError:\n            raise invalid_config("),),
              ("tests/test_limits.py::test_an_unparseable_config_file_is_one_problem_line",)),
     Mutation("listing-container-copy", "sessions --json rows share the entry's containers (the dump reorders them in place)",
-             (("openclaw_core/services/listing_json.py", "                if kind_of is not float:\n                    value = copy.deepcopy(value)\n",
+             (("openclaw_core/services/listing_json.py", "                if type(value) is not float:\n                    value = copy.deepcopy(value)\n",
                "                pass\n"),),
              ("tests/test_listing_read_only.py::test_json_rows_built_at_once_are_those_of_the_general_path",)),
     Mutation("listing-simple-rows", "every --json row dumped by orjson at once (floats as orjson prints them)",
