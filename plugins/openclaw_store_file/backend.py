@@ -235,6 +235,7 @@ class FileStoreBackend(StoreBackend):
 
     @contextmanager
     def _exclusive(self, timeout: float) -> Iterator[None]:
+        renameat2()  # loaded here, before any commit's point of no return, not in the middle of its write
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         lock = self.hooks.store_lock(self.lock_path, self.path, timeout)
         with lock if lock is not None else nullcontext():
