@@ -4,9 +4,11 @@ shared sessions dir whose disk budget must not delete another store's files."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -447,6 +449,29 @@ def test_another_store_whose_lock_is_busy_keeps_every_transcript(tmp_path, monke
     assert (stores / "000000f1-0000-4000-8000-0000000000f1.jsonl").exists()
 
 
+@contextlib.contextmanager
+def _cleanup_held_after_the_budget(tmp_path: Path) -> Iterator[list]:
+    """``sessions cleanup --agent a --enforce --json`` held at a gate after the disk
+    budget (order 700) has planned its removals; the block runs while it waits. On
+    leaving, the gate opens and the yielded list gets (returncode, stdout, stderr)."""
+    from cancel_support import gate_env, install_gate, release, wait_reached
+    from conftest import OPENCLAW
+
+    root = tmp_path / "gate-root"
+    install_gate(root)
+    env = {**os.environ, **gate_env(root, "policy"), "OC_GATE_ORDER": "750"}
+    proc = subprocess.Popen([OPENCLAW, "sessions", "cleanup", "--agent", "a", "--enforce", "--json"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finished: list = []
+    try:
+        assert wait_reached(root, proc) == "policy"
+        yield finished
+    finally:
+        release(root)
+        out, err = proc.communicate(timeout=60)
+        finished.extend((proc.returncode, out, err))
+
+
 def test_the_other_stores_locks_stay_held_until_the_planned_files_are_removed(tmp_path, monkeypatch):
     """The budget decides under b's lock that the orphan transcript is no store's;
     the file goes at the commit's point of no return, after every policy. Until
@@ -454,26 +479,15 @@ def test_the_other_stores_locks_stay_held_until_the_planned_files_are_removed(tm
     by the run, not only by the policy that read b."""
     import filelock
 
-    from cancel_support import gate_env, install_gate, release, wait_reached
-    from conftest import OPENCLAW
-
     stores = _shared_dir_state(tmp_path, monkeypatch)
     orphan = stores / "000000f1-0000-4000-8000-0000000000f1.jsonl"
-    root = tmp_path / "gate-root"
-    install_gate(root)
-    env = {**os.environ, **gate_env(root, "policy"), "OC_GATE_ORDER": "750"}  # after the budget (700)
-    proc = subprocess.Popen([OPENCLAW, "sessions", "cleanup", "--agent", "a", "--enforce", "--json"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_reached(root, proc) == "policy"
+    with _cleanup_held_after_the_budget(tmp_path) as finished:
         lock = filelock.FileLock(str(stores / "b.json.lock"), timeout=0)
         with pytest.raises(filelock.Timeout):
             lock.acquire()  # b's writer would wait here
         assert orphan.exists()  # planned, not yet removed
-    finally:
-        release(root)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    returncode, out, err = finished
+    assert returncode == 0, err
     assert json.loads(out)["diskBudget"]["removedFiles"] == 4
     assert not orphan.exists()
     assert _b_transcripts(stores) == B_TRANSCRIPTS
@@ -488,9 +502,6 @@ def test_on_sqlite_too_the_other_stores_stay_locked_until_the_planned_files_are_
     transaction) must wait until the file is gone, as b's lock file does above."""
     import sqlite3
 
-    from cancel_support import gate_env, install_gate, release, wait_reached
-    from conftest import OPENCLAW
-
     stores = _shared_dir_state(tmp_path, monkeypatch)
     config_path = stores.parent / "openclaw.json"
     config = json.loads(config_path.read_text())
@@ -500,13 +511,7 @@ def test_on_sqlite_too_the_other_stores_stay_locked_until_the_planned_files_are_
     assert migrated.exit_code == 0, migrated
     assert (stores / "b.sqlite").exists() and not (stores / "b.json").exists()
     orphan = stores / "000000f1-0000-4000-8000-0000000000f1.jsonl"
-    root = tmp_path / "gate-root"
-    install_gate(root)
-    env = {**os.environ, **gate_env(root, "policy"), "OC_GATE_ORDER": "750"}  # after the budget (700)
-    proc = subprocess.Popen([OPENCLAW, "sessions", "cleanup", "--agent", "a", "--enforce", "--json"], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_reached(root, proc) == "policy"
+    with _cleanup_held_after_the_budget(tmp_path) as finished:
         assert orphan.exists()  # planned, not yet removed
         b = sqlite3.connect(stores / "b.sqlite", timeout=0, isolation_level=None)
         try:
@@ -514,10 +519,8 @@ def test_on_sqlite_too_the_other_stores_stay_locked_until_the_planned_files_are_
                 b.execute("BEGIN IMMEDIATE")  # b's writer would wait here
         finally:
             b.close()
-    finally:
-        release(root)
-        out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    returncode, _, err = finished
+    assert returncode == 0, err
     assert not orphan.exists()
     assert _b_transcripts(stores) == B_TRANSCRIPTS
 
