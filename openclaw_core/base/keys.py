@@ -209,10 +209,13 @@ def session_kind(key: str, entry: Mapping[str, Any] | None = None, *,
         parsed = parse_agent_session_key(key)
     if parsed and parsed.rest.startswith("cron:"):  # is_cron_key
         return "cron"
+    return _group_or_direct(key, entry)
+
+
+def _group_or_direct(key: str, entry: Mapping[str, Any] | None) -> str:
+    """session_kind's last rule: the entry's own chatType, else the key's markers."""
     chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
-    if chat_type == "group" or chat_type == "channel":
-        return "group"
-    if ":group:" in key or ":channel:" in key:
+    if chat_type == "group" or chat_type == "channel" or ":group:" in key or ":channel:" in key:
         return "group"
     return "direct"
 
@@ -240,23 +243,9 @@ def agent_and_kind(key: str, entry: Mapping[str, Any], store_agent_id: str) -> t
         if agent_id is not None:
             if key[end + 1:end + 6].lower() == "cron:":
                 return agent_id, "cron"
-            chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
-            if chat_type == "group" or chat_type == "channel" or ":group:" in key or ":channel:" in key:
-                return agent_id, "group"
-            return agent_id, "direct"
+            return agent_id, _group_or_direct(key, entry)
     parsed = parse_agent_session_key(key)
-    if key == "global" or key == "unknown":
-        return (parsed[0] if parsed else store_agent_id), key
-    if parsed:
-        if parsed[1].startswith("cron:"):
-            return parsed[0], "cron"
-        agent_id = parsed[0]
-    else:
-        agent_id = store_agent_id
-    chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
-    if chat_type == "group" or chat_type == "channel" or ":group:" in key or ":channel:" in key:
-        return agent_id, "group"
-    return agent_id, "direct"
+    return (parsed[0] if parsed else store_agent_id), session_kind(key, entry, parsed=parsed)
 
 
 def canonical_key_for_agent(agent_id: str, key: str) -> str:
