@@ -214,7 +214,7 @@ def session_kind(key: str, entry: Mapping[str, Any] | None = None, *,
 
 def _group_or_direct(key: str, entry: Mapping[str, Any] | None) -> str:
     """session_kind's last rule: the entry's own chatType, else the key's markers."""
-    chat_type = entry.get("chatType") if type(entry) is dict or isinstance(entry, Mapping) else None
+    chat_type = entry.get("chatType") if is_mapping(entry) else None
     if chat_type == "group" or chat_type == "channel" or ":group:" in key or ":channel:" in key:
         return "group"
     return "direct"

@@ -149,7 +149,7 @@ def updated_at_or(entry: Mapping[str, Any] | None, missing: float) -> float:
 
 def finite_updated_at(entry: Mapping[str, Any] | None) -> float:
     """``Number.isFinite(updatedAt) ? updatedAt : 0`` (the disk budget's order)."""
-    value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
+    value = entry.get("updatedAt") if is_mapping(entry) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return 0.0
     return float(value)

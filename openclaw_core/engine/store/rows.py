@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from openclaw_core.base.mapping import is_mapping
 from openclaw_core.engine.store.chunks import LazyEntry
 from openclaw_core.js import json as jsjson
 from openclaw_core.js.values import to_number
@@ -53,7 +54,7 @@ def updated_at_column(entry: dict[str, Any]) -> float | None:
 
 def below_cutoff(entry: Any, cutoff_ms: float) -> bool:
     """The stale prune's age test: ``updatedAt`` present and below the cutoff (JS compare)."""
-    value = entry.get("updatedAt") if isinstance(entry, Mapping) else None  # a LazyEntry too
+    value = entry.get("updatedAt") if is_mapping(entry) else None  # a LazyEntry too
     return value is not None and to_number(value) < cutoff_ms
 
 
