@@ -113,6 +113,9 @@ MUTATIONS = [
              (("openclaw_core/services/listing_json.py", "    if all(row.json_simple for row in listing.rows):",
                "    if True:"),),
              ("tests/test_listing_read_only.py",)),
+    Mutation("parsed-pretty-digit-keys", "orjson's text for a parsed entry with an integer-like key (file order, not JS's)",
+             (("openclaw_core/js/json.py", """(?:-?[0-9]+[.eE]|"[0-9]+": )')""", """(?:-?[0-9]+[.eE])')"""),),
+             ("tests/test_store_lazy.py::test_a_store_in_orjsons_layout_is_written_back_as_javascript_writes_it",)),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from typing import Any
@@ -189,3 +190,40 @@ def test_hex_digits_in_strings_keep_a_listing_on_the_fast_path(monkeypatch):
              "updatedAt": 1764633600000 + i, "totalTokens": i * 7, "label": "v1.0, 2e5 runs"} for i in range(300)]
     text = jsjson.dumps_compact({"type": "res", "ok": True, "payload": {"sessions": rows}})
     assert orjson.loads(text)["payload"]["sessions"] == rows
+
+
+# --- dumps_parsed_pretty: orjson's 2-space text where it is JS's, without the walk -------------
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(compact_values, max_size=3) | st.dictionaries(
+    st.text(max_size=4) | st.sampled_from(["1", "12", "01", "e5", "4294967295"]), compact_values, max_size=4))
+def test_dumps_parsed_pretty_is_none_or_exactly_javascripts(value):
+    before = copy.deepcopy(value)
+    fast = jsjson.dumps_parsed_pretty(value)
+    assert value == before and repr(value) == repr(before)  # not modified (not even reordered)
+    if fast is not None:
+        assert fast.decode() == jsjson.stringify(value)
+
+
+@pytest.mark.parametrize("value", [
+    {"cost": 0.5}, {"n": 3.0}, {"list": [1, 2.5e-7]}, {"deep": {"x": [[1e16]]}}, {"9": 1, "a": 2},
+    {"a": {"b": 1, "10": 2}}, [{"0": None}], {"big": 2**53}, {"neg": -(2**60)}, {"s": "x\ud800"},
+])
+def test_dumps_parsed_pretty_leaves_floats_digit_keys_big_ints_and_surrogates_to_the_walk(value):
+    assert jsjson.dumps_parsed_pretty(value) is None
+    assert jsjson.dumps_pretty(copy.deepcopy(value)).decode() == jsjson.stringify(value)
+
+
+def test_dumps_parsed_pretty_writes_a_plain_entry_without_walking_it(monkeypatch):
+    entry = {"sessionId": "0000000e-3e41-4000-8000-1e5", "updatedAt": 1764633600000, "label": "v1.0: 2e5 runs",
+             "model": "gpt-5.5", "tags": ["a", "1st"], "nested": {"to": "+1 555", "n": -7},
+             "skills": [{"name": "s-0", "primaryEnv": None}], "empty": {}, "none": [], "ok": True}
+    expected = jsjson.stringify(entry).encode()
+
+    def walk(*_args):
+        raise AssertionError("the canonicalize walk ran")
+
+    monkeypatch.setattr(jsjson, "_canonicalize_container", walk)
+    assert jsjson.dumps_parsed_pretty(entry) == expected
+    # What looks like a float member inside a string only costs the walk.
+    assert jsjson.dumps_parsed_pretty({**entry, "note": '": 1.5'}) is None

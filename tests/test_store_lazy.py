@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 import json
 
+import orjson
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -139,3 +141,25 @@ def test_a_lazy_commit_is_not_kept_by_the_writer(state_dir, store_path):
     result = writer.run_with_report(lambda store: None, maintenance=MaintenanceRequest(force=True), lazy=True)
     assert result.report.pruned == 5 and writer._state is None
     assert json.loads(store_path.read_text()) == {} and dict(writer.snapshot()) == {}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stores)
+def test_a_store_in_orjsons_layout_is_written_back_as_javascript_writes_it(store):
+    """A file in the 2-space layout but not JS's text (orjson's floats, integer-like
+    keys where the file put them): both loads write JS's bytes, which the exact
+    encoder gives, whether or not the kept entries take orjson's fast path."""
+    try:
+        raw = orjson.dumps(store, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:
+        return
+    try:
+        full = StoreState.parse(raw, source="full")
+    except StoreCorruptError:
+        return
+    parsed = json.loads(raw)
+    for entry in parsed.values():
+        normalize_loaded_entry(entry)
+    expected = jsjson.stringify(parsed).encode("utf-8")
+    assert full.text() == expected
+    assert StoreState.parse(raw, source="lazy", lazy=True).text() == expected

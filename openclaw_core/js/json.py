@@ -346,6 +346,31 @@ def _orjson_is_js(text: bytes) -> bool:
             and _DIGIT_KEY.search(text) is None)
 
 
+# The same in orjson's 2-space text, where a number follows '": ' or starts a line
+# and a key starts a line: any fraction or exponent, any all-digit key. (Integers
+# beyond 2**53 and lone surrogates make orjson refuse, with OPT_STRICT_INTEGER.)
+# A string holding '": 1.5' only costs the walk. The possessive ' *+' spares a
+# backtrack on every line.
+_PRETTY_FLOAT_MEMBER = lazy_compile(rb'": -?[0-9]+[.eE]')
+_PRETTY_FLOAT_ITEM_OR_DIGIT_KEY = lazy_compile(rb'\n *+(?:-?[0-9]+[.eE]|"[0-9]+": )')
+
+
+def dumps_parsed_pretty(value: Any) -> bytes | None:
+    """:func:`dumps_pretty` of an object or array as a JSON parser gives it (dicts,
+    lists, str, int, float, bool, None only), written by orjson without the
+    canonicalize walk; None when orjson's text may not be JS's (then the caller
+    takes :func:`dumps_pretty`). Does not modify ``value``."""
+    if type(value) is not dict and type(value) is not list:
+        return None
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
+        return None
+    if _PRETTY_FLOAT_MEMBER.search(text) is not None or _PRETTY_FLOAT_ITEM_OR_DIGIT_KEY.search(text) is not None:
+        return None
+    return text
+
+
 def dumps_compact(value: Any) -> str:
     """``JSON.stringify(value)`` (no indent) for a wire frame.
 

@@ -266,7 +266,7 @@ class PostgresStoreBackend(PostgresQueries, StoreBackend):
             raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)} is {jsjson.a_json_type(entry)}, not an object')
         normalize_loaded_entry(entry)  # exactly what StoreState.from_entries does for a file
         try:
-            chunk = encode_chunk(key, entry)
+            chunk = encode_chunk(key, entry, parsed=True)
         except jsjson.JSONError as exc:
             raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None
         return entry, chunk, entry_body(key, chunk) == raw and updated_at == updated_at_column(entry)

@@ -249,7 +249,7 @@ class SqliteStoreBackend(SqliteQueries, StoreBackend):
         row already holds exactly what we would write."""
         entry = self._row_entry(key, raw)  # exactly what StoreState.from_entries does for a file
         try:
-            chunk = encode_chunk(key, entry)
+            chunk = encode_chunk(key, entry, parsed=True)
         except jsjson.JSONError as exc:
             raise StoreCorruptError(self.db_path, f'entry {jsjson.js_string(key)}: {exc}') from None
         return entry, chunk, entry_body(key, chunk) == raw and tuple(columns) == entry_columns(entry)

@@ -111,9 +111,13 @@ class LazyEntry(Mapping[str, Any]):
         return f"LazyEntry({self.materialize()!r})"
 
 
-def encode_chunk(key: str, entry: dict[str, Any]) -> bytes:
-    """The lines one entry occupies in sessions.json, without the separator."""
-    body = jsjson.dumps_pretty(entry)
+def encode_chunk(key: str, entry: dict[str, Any], *, parsed: bool = False) -> bytes:
+    """The lines one entry occupies in sessions.json, without the separator.
+    ``parsed``: the entry is as a JSON parser gave it (then normalised), so
+    orjson may write it without the canonicalize walk."""
+    body = jsjson.dumps_parsed_pretty(entry) if parsed else None
+    if body is None:
+        body = jsjson.dumps_pretty(entry)
     return b"  " + jsjson.js_string(key).encode("utf-8") + b": " + body.replace(b"\n", b"\n  ")
 
 

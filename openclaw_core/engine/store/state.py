@@ -105,7 +105,7 @@ class StoreState:
         for key, entry in data.items():
             normalize_loaded_entry(entry)
             try:
-                chunks[key] = encode_chunk(key, entry)
+                chunks[key] = encode_chunk(key, entry, parsed=True)
             except jsjson.JSONError as exc:
                 raise StoreCorruptError(source, f'entry {jsjson.js_string(key)}: {exc}') from None
         state = cls(data, chunks, version, exists=exists)
@@ -127,10 +127,11 @@ class StoreState:
         if key not in self.unverified:
             return
         value = self.entries[key]
-        entry = value.materialize() if type(value) is LazyEntry else value
+        lazy = type(value) is LazyEntry
+        entry = value.materialize() if lazy else value
         stored = self.chunks[key]
         try:
-            chunk = encode_chunk(key, entry)
+            chunk = encode_chunk(key, entry, parsed=lazy)
         except jsjson.JSONError as exc:  # parsed, but cannot be written back (nested too deeply)
             raise StoreCorruptError(self.source, f'entry {jsjson.js_string(key)}: {exc}') from None
         if chunk != stored:
