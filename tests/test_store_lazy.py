@@ -109,7 +109,9 @@ def test_other_layouts_fall_back_to_the_full_parse(raw):
 
 
 @pytest.mark.parametrize("raw", [b"", b'{\n  "a": {\n    "x": 1\n  }\n', b'{\n  "a": [\n    1\n  ]\n}',
-                                 b'{\n  "a": {\n    "x": 1\n  },\n  "b": 5\n}'])
+                                 b'{\n  "a": {\n    "x": 1\n  },\n  "b": 5\n}',
+                                 # a raw control character in a key is no JSON (it was read lazily and rewritten)
+                                 b'{\n  "a\tb": {\n    "x": 1\n  }\n}', b'{\n  "a": {\n    "x": 1\n  },\n  "\x01": {\n    "x": 2\n  }\n}'])
 def test_damaged_stores_fail_the_same_way(raw):
     with pytest.raises(StoreCorruptError) as full:
         StoreState.parse(raw, source="t")

@@ -197,6 +197,7 @@ DAMAGED = {
     "entry-not-object": b'{\n  "agent:main:main": 5\n}',
     "deep": b'{\n  "agent:main:main": {\n    "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"\n  }\n}",
     "deep-parseable": b'{\n  "agent:main:main": {\n    "x": ' + b"[" * 300 + b"]" * 300 + b"\n  }\n}",
+    "control-char-key": b'{\n  "agent:main:\tmain": {\n    "sessionId": "s1",\n    "updatedAt": 1\n  }\n}',
 }
 
 

@@ -219,6 +219,10 @@ class StoreState:
                 key_bytes, value_at = found.group(1), found.end()
             try:
                 key = key_bytes.decode("utf-8") if b"\\" not in key_bytes else loads(b'"' + key_bytes + b'"')
+                if not key.isprintable():
+                    # A raw control character makes the file invalid JSON (the full
+                    # parse refuses it); orjson decides, other odd characters are fine.
+                    key = loads(b'"' + key_bytes + b'"')
                 if key in entries:
                     return None
                 chunk = raw[pos:stop]
