@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openclaw_core.base import keys
+from openclaw_core.js.values import js_trim
 
 
 @pytest.mark.parametrize(("raw", "normalized"), [
@@ -118,3 +119,33 @@ def test_the_key_parse_and_agent_and_kind_follow_the_rule(key, entry):
     assert (tuple(parsed) if parsed else None) == _parse_as_specified(key)
     assert keys.agent_and_kind(key, entry, "store") == (parsed.agent_id if parsed else "store",
                                                         keys.session_kind(key, entry, parsed=parsed))
+
+
+# The rules as first written (split into segments, every test in turn): the oracle
+# for the fast paths of keys._agent_rest and keys._is_synthetic.
+def _rest_by_segments(lowered: str) -> str | None:
+    parts = [p for p in lowered.split(":") if p]
+    if len(parts) < 3 or parts[0] != "agent" or not js_trim(parts[1]):
+        return None
+    return ":".join(parts[2:])
+
+
+def _synthetic_by_rules(lowered: str, rest: str | None) -> bool:
+    if rest is not None and rest.startswith(("subagent:", "acp:", "cron:")):
+        return True
+    rest = lowered if rest is None else rest
+    return (lowered.startswith(("subagent:", "acp:")) or rest.startswith(("hook:", "node:"))
+            or rest == "heartbeat" or rest.endswith(":heartbeat") or ":heartbeat:" in rest)
+
+
+_key_parts = st.sampled_from(["agent", "main", "", " ", "\u3000", "\ufeff", "cron", "subagent", "acp", "hook",
+                              "node", "heartbeat", "x", "telegram", "group", "1", "agent:main", "Agent", " main "])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_key_parts, max_size=6).map(":".join) | st.text(alphabet=":agent \u3000xcronhb", max_size=14))
+def test_agent_rest_and_synthetic_fast_paths_follow_the_rules(key):
+    lowered = js_trim(key).lower()
+    rest = keys._agent_rest(lowered)
+    assert rest == _rest_by_segments(lowered)
+    assert keys._is_synthetic(lowered, rest) == _synthetic_by_rules(lowered, rest)

@@ -127,6 +127,18 @@ def is_synthetic_key(key: str) -> bool:
 def _agent_rest(lowered: str) -> str | None:
     """``parse_agent_session_key(key).rest`` (or None) given ``js_trim(key).lower()``,
     without building the key object (maintenance asks for each of 100,000 keys)."""
+    # The common key, "agent:<id>:<rest>" with no empty segment: no split and join.
+    if lowered.startswith("agent:") and lowered[-1] != ":" and "::" not in lowered:
+        end = lowered.find(":", 6)
+        if end < 0:
+            return None  # two segments
+        if lowered[6] in _JS_WHITESPACE_SET and not js_trim(lowered[6:end]):
+            return None
+        return lowered[end + 1:]
+    return _agent_rest_of_segments(lowered)
+
+
+def _agent_rest_of_segments(lowered: str) -> str | None:
     if not lowered:
         return None
     parts = lowered.split(":")
@@ -139,19 +151,16 @@ def _agent_rest(lowered: str) -> str | None:
 
 def _is_synthetic(lowered: str, rest: str | None) -> bool:
     # One parse for every rule (maintenance asks this for each of 50,000 keys).
+    # subagent/acp are synthetic at the start of the rest or of the whole key; an
+    # agent key (rest not None) starts with "agent:" or ":", so only its rest counts.
     if rest is not None:
-        if rest.startswith(("subagent:", "acp:", "cron:")):
+        if rest.startswith(("subagent:", "acp:", "cron:", "hook:", "node:")):
             return True
+    elif lowered.startswith(("subagent:", "acp:", "hook:", "node:")):
+        return True
     else:
         rest = lowered
-    if lowered.startswith(("subagent:", "acp:")):
-        return True
-    return (
-        rest.startswith(("hook:", "node:"))
-        or rest == "heartbeat"
-        or rest.endswith(":heartbeat")
-        or ":heartbeat:" in rest
-    )
+    return "heartbeat" in rest and (rest == "heartbeat" or rest.endswith(":heartbeat") or ":heartbeat:" in rest)
 
 
 _TELEGRAM_TOPIC = lazy_compile(r"telegram:(?:group|channel|direct|dm):.+:topic:[^:]+", re.DOTALL)
