@@ -87,11 +87,12 @@ class LazyEntry(Mapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         # Mapping.get's answer in one call: policies ask every entry for a field or two.
-        if key in NORMALIZED_FIELDS:
-            return self.materialize().get(key, default)
+        # The scalars never hold a normalised field (of_parsed), so a hit answers at once.
         value = self._scalars.get(key, _MISSING)
         if value is not _MISSING:
             return value
+        if key in NORMALIZED_FIELDS:
+            return self.materialize().get(key, default)
         if key in self._nested:
             return self.raw()[key]
         return default
