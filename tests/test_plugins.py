@@ -178,3 +178,63 @@ def test_a_transport_plugin_that_crashes_fails_the_command_without_running_it_of
     assert result.stderr.strip().splitlines() == [
         "sessions.cleanup: the transport failed (RuntimeError: socket exploded); the command was not run offline"]
     assert store_path.read_bytes() == raw
+
+
+def _odd_plugin_module():
+    """A module plugin with every kind of attribute pluggy meets: marked and
+    unmarked functions, a hook under another name (specname), static and class
+    methods, a bound method, a marker that is no dict, classes, constants."""
+    import types
+
+    from openclaw_core import hookimpl
+
+    module = types.ModuleType("oc_odd_plugin")
+    module.__annotations__ = {"x": int}
+
+    @hookimpl
+    def openclaw_entry_protected(key, entry):
+        return None
+
+    @hookimpl(specname="openclaw_maintenance_policies")
+    def policies():
+        return []
+
+    def openclaw_plain():
+        return None
+
+    def fake_marker():
+        return None
+
+    fake_marker.openclaw_impl = "not a dict"
+
+    class Holder:
+        @hookimpl
+        def openclaw_store_lock(self, lock_path, store_path, timeout):
+            return None
+
+    module.openclaw_entry_protected = openclaw_entry_protected
+    module.policies = policies
+    module.openclaw_plain = openclaw_plain
+    module.fake_marker = fake_marker
+    module.as_static = staticmethod(hookimpl(lambda: None))
+    module.as_class = classmethod(hookimpl(lambda cls: None))
+    module.bound = Holder().openclaw_store_lock
+    module.Holder, module.CONSTANT, module.json = Holder, 42, json
+    return module
+
+
+def test_hookimpl_lookup_on_modules_is_pluggys():
+    """OpenClawPluginManager.parse_hookimpl_opts reads a module's dict instead of
+    inspect.getattr_static: for every name of every installed plugin and of a
+    module with every kind of attribute, the answer is pluggy's own."""
+    import pluggy
+
+    pm = new_plugin_manager()
+    modules = [plugin for _, plugin in pm.list_name_plugin()] + [_odd_plugin_module()]
+    checked = 0
+    for module in modules:
+        for name in dir(module):
+            ours = pm.parse_hookimpl_opts(module, name)
+            assert ours == pluggy.PluginManager.parse_hookimpl_opts(pm, module, name), (module, name)
+            checked += ours is not None
+    assert checked >= 10  # the built-ins' hooks were among them

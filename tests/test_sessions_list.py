@@ -363,5 +363,5 @@ def test_sessions_json_imports_nothing_heavy(tmp_path, store_path):
     # (maintenance, concurrent.futures with logging, and ctypes for renameat2 are a writer's)
     for heavy in ("watchdog", "websockets", "send2trash", "psycopg", "cryptography", "filelock",
                   "openclaw_core.adapters.gateway", "openclaw_core.js.sort", "openclaw_core.engine.maintenance",
-                  "concurrent.futures", "logging", "ctypes"):
+                  "concurrent.futures", "logging", "ctypes", "openclaw_store_postgres.settings"):
         assert heavy not in modules.split(), heavy

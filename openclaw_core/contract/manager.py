@@ -17,6 +17,7 @@ import contextlib
 import contextvars
 import functools
 import os
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,14 +84,34 @@ def _guarded(function: Callable[..., Any], plugin_name: str, hook_name: str) -> 
     return boundary
 
 
+# What pluggy can bind besides a plain function (see parse_hookimpl_opts).
+_MAYBE_HOOKABLE = (staticmethod, classmethod, types.MethodType)
+
+
 class OpenClawPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
+        self._impl_marker = hookspecs.PROJECT + "_impl"
         self.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.failed: list[PluginInfo] = []
 
     # -- registration ------------------------------------------------------------
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        # pluggy looks up every name of a plugin with inspect.getattr_static (a
+        # fifth of registering the built-ins). A module's own dict holds what that
+        # finds for a plain function (ModuleType's data descriptors, __dict__ and
+        # __annotations__, never hold one), so a function's marker is read at once
+        # and a value that cannot be a hook is skipped; anything else is pluggy's.
+        if type(plugin) is types.ModuleType:
+            value = plugin.__dict__.get(name)
+            if type(value) is types.FunctionType:
+                opts = getattr(value, self._impl_marker, None)
+                return opts if isinstance(opts, dict) else None
+            if not isinstance(value, _MAYBE_HOOKABLE):
+                return None
+        return super().parse_hookimpl_opts(plugin, name)  # type: ignore[arg-type]
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         registered = super().register(plugin, name)

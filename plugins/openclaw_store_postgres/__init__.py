@@ -13,14 +13,22 @@ from __future__ import annotations
 from openclaw_core import hookimpl
 
 BACKEND_NAME = "postgres"
+SETTINGS_KEYS = ("dsn", "schema")
 
 
 @hookimpl
 def openclaw_config_sections():
     from openclaw_core.config.schema import ConfigSection
-    from openclaw_store_postgres.settings import KEYS, validate_section
 
-    return {"session.postgres": ConfigSection(KEYS, validate_section)}
+    return {"session.postgres": ConfigSection(SETTINGS_KEYS, _validate_section)}
+
+
+def _validate_section(section, prefix):
+    # Every command declares the sections; the settings module is read only
+    # when a config has a [session.postgres] table to check.
+    from openclaw_store_postgres.settings import validate_section
+
+    return validate_section(section, prefix)
 
 
 @hookimpl(trylast=True)

@@ -43,9 +43,6 @@ class PostgresSettings:
         return f"{self.schema}_store_changes"
 
 
-KEYS = ("dsn", "schema")
-
-
 def validate_section(section: Mapping[str, Any], prefix: str) -> Iterator[str]:
     """Problems of ``session.postgres`` at load time (``dsn`` may also come from the environment)."""
     dsn = section.get("dsn")
