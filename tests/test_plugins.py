@@ -220,6 +220,24 @@ def _odd_plugin_module():
     module.as_class = classmethod(hookimpl(lambda cls: None))
     module.bound = Holder().openclaw_store_lock
     module.Holder, module.CONSTANT, module.json = Holder, 42, json
+
+    # Odd but legal: a marked function under a name ModuleType's descriptors
+    # claim, a function whose marker sits on its __func__, a fake function.
+    @hookimpl
+    def marked():
+        return None
+
+    def carrier():
+        return None
+
+    carrier.__func__ = marked
+    module.__dict__["__dict__"] = marked
+    module.carrier = carrier
+    from unittest import mock
+
+    fake = mock.Mock(spec=types.FunctionType)
+    fake.openclaw_impl = {"tryfirst": True}
+    module.fake = fake
     return module
 
 

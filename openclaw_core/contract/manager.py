@@ -84,8 +84,12 @@ def _guarded(function: Callable[..., Any], plugin_name: str, hook_name: str) -> 
     return boundary
 
 
-# What pluggy can bind besides a plain function (see parse_hookimpl_opts).
+# What pluggy can bind besides a plain function, and the names whose lookup on a
+# module a class attribute decides (see parse_hookimpl_opts).
 _MAYBE_HOOKABLE = (staticmethod, classmethod, types.MethodType)
+_MODULE_DATA_DESCRIPTORS = frozenset(
+    name for klass in types.ModuleType.__mro__ for name, attr in vars(klass).items()
+    if hasattr(type(attr), "__set__") or hasattr(type(attr), "__delete__"))
 
 
 class OpenClawPluginManager(pluggy.PluginManager):
@@ -100,14 +104,17 @@ class OpenClawPluginManager(pluggy.PluginManager):
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         # pluggy looks up every name of a plugin with inspect.getattr_static (a
-        # fifth of registering the built-ins). A module's own dict holds what that
-        # finds for a plain function (ModuleType's data descriptors, __dict__ and
-        # __annotations__, never hold one), so a function's marker is read at once
-        # and a value that cannot be a hook is skipped; anything else is pluggy's.
-        if type(plugin) is types.ModuleType:
+        # fifth of registering the built-ins). For any name but those of
+        # ModuleType's data descriptors, a module's own dict holds what that finds,
+        # so a function's marker is read at once (as pluggy reads it: the function,
+        # else its __func__) and a value that cannot be a hook is skipped; anything
+        # else is pluggy's.
+        if type(plugin) is types.ModuleType and name not in _MODULE_DATA_DESCRIPTORS:
             value = plugin.__dict__.get(name)
-            if type(value) is types.FunctionType:
+            if isinstance(value, types.FunctionType):
                 opts = getattr(value, self._impl_marker, None)
+                if opts is None:
+                    opts = getattr(getattr(value, "__func__", None), self._impl_marker, None)
                 return opts if isinstance(opts, dict) else None
             if not isinstance(value, _MAYBE_HOOKABLE):
                 return None
