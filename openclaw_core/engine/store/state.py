@@ -218,10 +218,11 @@ class StoreState:
                     return None
                 key_bytes, value_at = found.group(1), found.end()
             try:
-                key = key_bytes.decode("utf-8") if b"\\" not in key_bytes else loads(b'"' + key_bytes + b'"')
-                if not key.isprintable():
-                    # A raw control character makes the file invalid JSON (the full
-                    # parse refuses it); orjson decides, other odd characters are fine.
+                # A plain key is its UTF-8; one with an escape or a character that
+                # is not printable (a raw control character makes the file invalid
+                # JSON, which the full parse refuses) is orjson's to decode or refuse.
+                key = key_bytes.decode("utf-8")
+                if b"\\" in key_bytes or not key.isprintable():
                     key = loads(b'"' + key_bytes + b'"')
                 if key in entries:
                     return None
