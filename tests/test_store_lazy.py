@@ -108,6 +108,29 @@ def test_other_layouts_fall_back_to_the_full_parse(raw):
     assert not lazy.loaded_lazily and lazy.text() == full.text() and lazy.entries == full.entries
 
 
+@pytest.mark.parametrize("keys", [
+    ["agent:main:a", 'agent:main:"quoted"', "agent:main:b"],   # an escape after the first member
+    ['a\\b', "c", 'd\te', "é"],                               # escapes first and later, a raw non-ASCII key
+])
+def test_keys_with_escapes_are_split_lazily_too(keys):
+    """The fast member pattern skips a key with an escape; the escaping pattern
+    then reads the file lazily (not the full parse), to the same entries."""
+    store = {key: {"sessionId": str(i), "updatedAt": i} for i, key in enumerate(keys)}
+    raw = jsjson.stringify(store).encode()
+    lazy = StoreState.parse(raw, source="t", lazy=True)
+    assert lazy.loaded_lazily and list(lazy.entries) == keys
+    assert lazy.text() == raw and lazy.snapshot() == StoreState.parse(raw, source="t").snapshot()
+
+
+def test_a_separator_inside_an_entry_is_no_member():
+    """',\\n  "' inside an oddly indented value (no key follows) does not split it."""
+    raw = b'{\n  "a": {\n    "x": [\n  "p",\n  "q"\n    ]\n  },\n  "b": {\n    "y": 1\n  }\n}'
+    lazy = StoreState.parse(raw, source="t", lazy=True)
+    full = StoreState.parse(raw, source="t")
+    assert list(lazy.entries) == ["a", "b"] and lazy.text() == full.text() and lazy.snapshot() == full.snapshot()
+    assert not lazy.on_disk_matches
+
+
 @pytest.mark.parametrize("raw", [b"", b'{\n  "a": {\n    "x": 1\n  }\n', b'{\n  "a": [\n    1\n  ]\n}',
                                  b'{\n  "a": {\n    "x": 1\n  },\n  "b": 5\n}',
                                  # a raw control character in a key is no JSON (it was read lazily and rewritten)

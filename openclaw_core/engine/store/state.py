@@ -28,7 +28,10 @@ from openclaw_core.engine.store.chunks import LazyEntry, decode_chunk, encode_ch
 _MISSING = object()
 _ACP = b'"acp"'
 _FRAMED_KEY = re.compile(rb'  "((?:[^"\\\n]|\\.)*)": ')
-_MEMBER_SEPARATOR = b',\n  "'
+# A top-level member after the first, its separator included: a key without
+# escapes (the common case, which the regex engine scans fastest), or any key.
+_MEMBER = re.compile(rb',\n  "([^"\\\n]*)": ')
+_MEMBER_ESCAPED = re.compile(rb',\n  "((?:[^"\\\n]|\\.)*)": ')
 
 
 @dataclass
@@ -198,25 +201,38 @@ class StoreState:
         # split cannot yield balanced pieces, so any surprise returns None.
         if not (raw.startswith(b'{\n  "') and raw.endswith(b"\n  }\n}")):
             return None
+        # One regex pass finds every member (its start, value and key) in C; the
+        # fast pattern skips a member whose key holds an escape, so the member
+        # before it does not parse and the escaping pattern takes the file.
+        members = cls._members(raw, _MEMBER)
+        if members is None:
+            members = cls._members(raw, _MEMBER_ESCAPED)
+            if members is None:
+                return None
+        entries, chunks = members
+        if jsjson.js_key_order(list(entries)) is not None:
+            return None
+        state = cls(entries, chunks, version)
+        state.lazy = set(entries)
+        state.unverified = set(entries)
+        state.loaded_lazily = True
+        state.source = source
+        return state
+
+    @staticmethod
+    def _members(raw: bytes, member: re.Pattern[bytes]) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+        first = _FRAMED_KEY.match(raw, 2)
+        if first is None:
+            return None
+        # (member start, value start, key bytes); a member ends where the next one's separator starts
+        spans = [(2, first.end(), first.group(1))]
+        spans += [(found.start() + 2, found.end(), found.group(1)) for found in member.finditer(raw)]
+        stops = [start - 2 for start, _, _ in spans]
+        stops.append(len(raw) - 2)
         entries: dict[str, Any] = {}
         chunks: dict[str, bytes] = {}
-        find, match, loads = raw.find, _FRAMED_KEY.match, orjson.loads
-        end = len(raw) - 2
-        pos = 2
-        while True:
-            nxt = find(_MEMBER_SEPARATOR, pos, end)
-            stop = end if nxt < 0 else nxt
-            # A key without escapes or newlines ends at the next quote (what the
-            # regex would match, without running it); any other key takes the regex.
-            quote = find(b'"', pos + 3, stop)
-            key_bytes = raw[pos + 3:quote] if quote > 0 else b"\\"
-            if raw[quote + 1:quote + 3] == b": " and b"\\" not in key_bytes and b"\n" not in key_bytes:
-                value_at = quote + 3
-            else:
-                found = match(raw, pos, stop)
-                if found is None:
-                    return None
-                key_bytes, value_at = found.group(1), found.end()
+        loads, of_parsed = orjson.loads, LazyEntry.of_parsed
+        for (start, value_at, key_bytes), stop in zip(spans, stops[1:]):
             try:
                 # A plain key is its UTF-8; one with an escape or a character that
                 # is not printable (a raw control character makes the file invalid
@@ -226,26 +242,16 @@ class StoreState:
                     key = loads(b'"' + key_bytes + b'"')
                 if key in entries:
                     return None
-                chunk = raw[pos:stop]
-                offset = value_at - pos
+                chunk = raw[start:stop]
+                offset = value_at - start
                 entry = loads(memoryview(chunk)[offset:])
             except (UnicodeDecodeError, orjson.JSONDecodeError):
                 return None
             if type(entry) is not dict:
                 return None
-            entries[key] = LazyEntry.of_parsed(chunk, offset, entry)
+            entries[key] = of_parsed(chunk, offset, entry)
             chunks[key] = chunk
-            if nxt < 0:
-                break
-            pos = nxt + 2
-        if jsjson.js_key_order(list(entries)) is not None:
-            return None
-        state = cls(entries, chunks, version)
-        state.lazy = set(entries)
-        state.unverified = set(entries)
-        state.loaded_lazily = True
-        state.source = source
-        return state
+        return entries, chunks
 
     @classmethod
     def missing(cls, version: Any = None) -> StoreState:
