@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.js.values import js_trim
 
 # Channel aliases of the bundled channel catalog of OpenClaw 2026.5.4.
@@ -23,8 +24,8 @@ CHANNEL_ALIASES = {
     "tencent-yuanbao": "yuanbao", "元宝": "yuanbao", "zl": "zalo", "zlu": "zalouser",
     "imsg": "imessage", "internet-relay-chat": "irc",
 }
-_ACCOUNT_VALID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
-_ACCOUNT_INVALID = re.compile(r"[^a-z0-9_-]+")
+_ACCOUNT_VALID = lazy_compile(r"[a-z0-9][a-z0-9_-]{0,63}", re.IGNORECASE)
+_ACCOUNT_INVALID = lazy_compile(r"[^a-z0-9_-]+")
 _BLOCKED_OBJECT_KEYS = frozenset({"__proto__", "prototype", "constructor"})
 _DELIVERY_KEYS = ("channel", "to", "accountId", "threadId")
 

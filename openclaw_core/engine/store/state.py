@@ -21,6 +21,7 @@ import orjson
 
 from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import StoreCorruptError
+from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.base.keys import store_key
 from openclaw_core.engine.store.normalize import normalize_entry, normalize_loaded_entry
 from openclaw_core.engine.store.chunks import LazyEntry, decode_chunk, encode_chunk, gc_paused
@@ -31,7 +32,7 @@ _FRAMED_KEY = re.compile(rb'  "((?:[^"\\\n]|\\.)*)": ')
 # A top-level member after the first, its separator included: a key without
 # escapes (the common case, which the regex engine scans fastest), or any key.
 _MEMBER = re.compile(rb',\n  "([^"\\\n]*)": ')
-_MEMBER_ESCAPED = re.compile(rb',\n  "((?:[^"\\\n]|\\.)*)": ')
+_MEMBER_ESCAPED = lazy_compile(rb',\n  "((?:[^"\\\n]|\\.)*)": ')
 
 
 @dataclass
@@ -220,7 +221,7 @@ class StoreState:
         return state
 
     @staticmethod
-    def _members(raw: bytes, member: re.Pattern[bytes]) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+    def _members(raw: bytes, member: Any) -> tuple[dict[str, Any], dict[str, bytes]] | None:
         first = _FRAMED_KEY.match(raw, 2)
         if first is None:
             return None
