@@ -70,6 +70,43 @@ def test_a_lazy_load_equals_a_full_load(store):
     assert lazy.on_disk_matches == full.on_disk_matches
 
 
+def _strict(value):
+    """A value's JSON text with key order and int/float kept (1 and 1.0 differ)."""
+    return json.dumps(value)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stores)
+def test_a_lazy_entry_shows_what_a_full_load_holds_whatever_wrote_the_file(store):
+    """A file in the 2-space layout but not JS's text (orjson's: integral floats as
+    1.0, integer-like keys where the file put them): a lazy entry's every view has
+    a full load's key order and number types, not the file's."""
+    try:
+        raw = orjson.dumps(store, option=orjson.OPT_INDENT_2)
+        full = StoreState.parse(raw, source="t")
+    except (orjson.JSONEncodeError, StoreCorruptError):
+        return
+    lazy = StoreState.parse(raw, source="t", lazy=True)
+    assert lazy.text() == full.text()
+    for key, entry in full.entries.items():
+        seen = lazy.entries[key]
+        assert _strict(dict(seen)) == _strict(entry) and list(seen) == list(entry)
+        for name in list(entry) + ["absent"]:
+            assert _strict(seen.get(name, "<none>")) == _strict(entry.get(name, "<none>"))
+            if name in entry:
+                assert _strict(seen[name]) == _strict(entry[name])
+
+
+def test_a_lazy_entry_gives_an_integral_float_as_a_full_load_does():
+    raw = b'{\n  "a": {\n    "updatedAt": 5.0,\n    "n": {\n      "x": 1,\n      "7": 2.0\n    },\n    "origin": {\n      "chatType": "group",\n      "1": 1.0\n    }\n  }\n}'
+    full = StoreState.parse(raw, source="t").entries["a"]
+    seen = StoreState.parse(raw, source="t", lazy=True).entries["a"]
+    assert type(seen) is LazyEntry
+    assert type(seen["updatedAt"]) is int and type(seen.get("updatedAt")) is int and full["updatedAt"] == 5
+    assert _strict(seen["n"]) == _strict(full["n"]) == '{"7": 2, "x": 1}'
+    assert _strict(seen.get("origin")) == _strict(full["origin"]) == '{"1": 1, "chatType": "group"}'
+
+
 @settings(max_examples=300, deadline=None)
 @given(entries)
 def test_normalisation_touches_only_the_fields_it_declares(entry):
@@ -120,6 +157,21 @@ def test_keys_with_escapes_are_split_lazily_too(keys):
     lazy = StoreState.parse(raw, source="t", lazy=True)
     assert lazy.loaded_lazily and list(lazy.entries) == keys
     assert lazy.text() == raw and lazy.snapshot() == StoreState.parse(raw, source="t").snapshot()
+
+
+def test_only_a_skipped_member_takes_the_escaping_pattern(monkeypatch):
+    """A duplicate key (or any other refusal) falls back to the full parse at once:
+    the second pass runs only for a piece holding a member the first one skipped."""
+    import openclaw_core.engine.store.state as state_module
+
+    class Unused:
+        def finditer(self, raw):
+            raise AssertionError("the escaping pattern ran")
+
+    monkeypatch.setattr(state_module, "_MEMBER_ESCAPED", Unused())
+    raw = b'{\n  "a": {\n    "x": "\\\\"\n  },\n  "a": {\n    "x": 2\n  }\n}'
+    lazy = StoreState.parse(raw, source="t", lazy=True)
+    assert not lazy.loaded_lazily and lazy.text() == StoreState.parse(raw, source="t").text()
 
 
 def test_a_separator_inside_an_entry_is_no_member():

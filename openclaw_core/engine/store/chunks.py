@@ -15,7 +15,9 @@ from openclaw_core.js import json as jsjson
 from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
 
 _MISSING = object()
-_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+# The scalars a lazy entry keeps. A float is decoded when asked, like a nested
+# value: a full load holds an integral one as an int (its encoding canonicalises it).
+_KEPT_TYPES = frozenset({str, int, bool, type(None)})
 
 
 @contextmanager
@@ -34,12 +36,15 @@ def gc_paused() -> Iterator[None]:
 
 class LazyEntry(Mapping[str, Any]):
     """An entry of a lazily loaded store (:meth:`StoreState.parse` with ``lazy``):
-    a read-only mapping that keeps only the entry's top-level scalar fields and
-    decodes the rest from its chunk when asked (nothing is cached).
+    a read-only mapping that keeps only the entry's top-level strings, integers,
+    booleans and nulls and decodes the rest from its chunk when asked (nothing is
+    cached).
 
     Fields the load normalisation may change (``NORMALIZED_FIELDS``) are always
-    read from a freshly decoded and normalised copy, so a lazy entry shows
-    exactly what a fully loaded one would. Iterating it decodes it.
+    read from a freshly decoded and normalised copy, and what is decoded is put in
+    the form a full load holds (integer-like keys first, integral floats as ints),
+    so a lazy entry shows exactly what a fully loaded one would, whatever wrote
+    the file. Iterating it decodes it.
     """
 
     __slots__ = ("_chunk", "_offset", "_scalars", "_nested")
@@ -53,36 +58,42 @@ class LazyEntry(Mapping[str, Any]):
     @classmethod
     def of_parsed(cls, chunk: bytes, offset: int, parsed: dict[str, Any]) -> LazyEntry:
         """The lazy entry of ``chunk`` (its entry's JSON from ``offset`` on), given
-        that entry as parsed: its top-level scalars kept, its nested fields named."""
+        that entry as parsed: its top-level strings, integers, booleans and nulls
+        kept, its other fields (objects, arrays, floats) named."""
         scalars: dict[str, Any] = {}
         nested: list[str] = []
         for name, value in parsed.items():
             if name in NORMALIZED_FIELDS:
                 continue
-            if type(value) in _SCALAR_TYPES:
+            if type(value) in _KEPT_TYPES:
                 scalars[name] = value
             else:
                 nested.append(name)
         return cls(chunk, offset, scalars, tuple(nested))
 
-    def raw(self) -> dict[str, Any]:
-        """The entry as stored (not normalised), a fresh object."""
-        return orjson.loads(memoryview(self._chunk)[self._offset:])
-
     def materialize(self) -> dict[str, Any]:
         """The entry as a full load gives it (normalised), a fresh object."""
-        entry = self.raw()
+        return _js_form(self.to_encode())
+
+    def to_encode(self) -> dict[str, Any]:
+        """The entry normalised, numbers and key order still as parsed, a fresh
+        object: what the store's verify encodes (the encoder puts them in JS's
+        form; canonicalising every kept entry first would double its cost)."""
+        entry = self._decoded()
         normalize_loaded_entry(entry)
         return entry
 
+    def _decoded(self) -> dict[str, Any]:
+        return orjson.loads(memoryview(self._chunk)[self._offset:])
+
     def __getitem__(self, key: str) -> Any:
         if key in NORMALIZED_FIELDS:
-            return self.materialize()[key]
+            return _js_form(self.to_encode()[key])
         value = self._scalars.get(key, _MISSING)
         if value is not _MISSING:
             return value
         if key in self._nested:
-            return self.raw()[key]
+            return _js_form(self._decoded()[key])
         raise KeyError(key)
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -92,24 +103,35 @@ class LazyEntry(Mapping[str, Any]):
         if value is not _MISSING:
             return value
         if key in NORMALIZED_FIELDS:
-            return self.materialize().get(key, default)
+            entry = self.to_encode()
+            return _js_form(entry[key]) if key in entry else default
         if key in self._nested:
-            return self.raw()[key]
+            return _js_form(self._decoded()[key])
         return default
 
     def __contains__(self, key: object) -> bool:
         if key in NORMALIZED_FIELDS:
-            return key in self.materialize()
+            return key in self.to_encode()
         return key in self._scalars or key in self._nested
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.materialize())
 
     def __len__(self) -> int:
-        return len(self.materialize())
+        return len(self.to_encode())
 
     def __repr__(self) -> str:
         return f"LazyEntry({self.materialize()!r})"
+
+
+def _js_form(value: Any) -> Any:
+    """``value`` (fresh from the parser) as a full load holds it once encoded:
+    :func:`jsjson.canonicalize` in place. A value nested too deeply for that
+    stays as parsed (a commit that keeps its entry refuses it: verify)."""
+    try:
+        return jsjson.canonicalize(value)[0]
+    except RecursionError:
+        return value
 
 
 def encode_chunk(key: str, entry: dict[str, Any], *, parsed: bool = False) -> bytes:

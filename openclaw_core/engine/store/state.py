@@ -32,6 +32,8 @@ _FRAMED_KEY = re.compile(rb'  "((?:[^"\\\n]|\\.)*)": ')
 # A top-level member after the first, its separator included: a key without
 # escapes (the common case, which the regex engine scans fastest), or any key.
 _MEMBER = re.compile(rb',\n  "([^"\\\n]*)": ')
+_MEMBER_SEPARATOR = b',\n  "'
+_SKIPPED = object()  # _members: a piece holds a member the pattern skipped
 _MEMBER_ESCAPED = lazy_compile(rb',\n  "((?:[^"\\\n]|\\.)*)": ')
 
 
@@ -132,7 +134,7 @@ class StoreState:
             return
         value = self.entries[key]
         lazy = type(value) is LazyEntry
-        entry = value.materialize() if lazy else value
+        entry = value.to_encode() if lazy else value
         stored = self.chunks[key]
         try:
             chunk = encode_chunk(key, entry, parsed=lazy)
@@ -206,10 +208,10 @@ class StoreState:
         # fast pattern skips a member whose key holds an escape, so the member
         # before it does not parse and the escaping pattern takes the file.
         members = cls._members(raw, _MEMBER)
-        if members is None:
+        if members is _SKIPPED:
             members = cls._members(raw, _MEMBER_ESCAPED)
-            if members is None:
-                return None
+        if members is None or members is _SKIPPED:
+            return None
         entries, chunks = members
         if jsjson.js_key_order(list(entries)) is not None:
             return None
@@ -221,7 +223,10 @@ class StoreState:
         return state
 
     @staticmethod
-    def _members(raw: bytes, member: Any) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+    def _members(raw: bytes, member: Any) -> tuple[dict[str, Any], dict[str, bytes]] | object | None:
+        """Entries and chunks of every member ``member`` finds; None when the file is
+        not one the lazy load takes, _SKIPPED when a piece that does not parse holds
+        a separator the pattern did not take (a member whose key it cannot read)."""
         first = _FRAMED_KEY.match(raw, 2)
         if first is None:
             return None
@@ -247,7 +252,7 @@ class StoreState:
                 offset = value_at - start
                 entry = loads(memoryview(chunk)[offset:])
             except (UnicodeDecodeError, orjson.JSONDecodeError):
-                return None
+                return _SKIPPED if raw.find(_MEMBER_SEPARATOR, start, stop) >= 0 else None
             if type(entry) is not dict:
                 return None
             entries[key] = of_parsed(chunk, offset, entry)
