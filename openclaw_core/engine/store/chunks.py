@@ -78,7 +78,7 @@ class LazyEntry(Mapping[str, Any]):
     def to_encode(self) -> dict[str, Any]:
         """The entry normalised, numbers and key order still as parsed, a fresh
         object: what the store's verify encodes (the encoder puts them in JS's
-        form; canonicalising every kept entry first would double its cost)."""
+        form, and skips the canonicalize walk when orjson's text already is)."""
         entry = self._decoded()
         normalize_loaded_entry(entry)
         return entry

@@ -28,13 +28,17 @@ from openclaw_core.engine.store.chunks import LazyEntry, decode_chunk, encode_ch
 
 _MISSING = object()
 _ACP = b'"acp"'
-_FRAMED_KEY = re.compile(rb'  "((?:[^"\\\n]|\\.)*)": ')
-# A top-level member after the first, its separator included: a key without
-# escapes (the common case, which the regex engine scans fastest), or any key.
-_MEMBER = re.compile(rb',\n  "([^"\\\n]*)": ')
+# A top-level member's key as the 2-space layout writes it (after its opening
+# quote, up to its value), escapes included; the separator before every member
+# but the first.
+_ANY_KEY = rb'((?:[^"\\\n]|\\.)*)": '
 _MEMBER_SEPARATOR = b',\n  "'
+_FRAMED_KEY = re.compile(b'  "' + _ANY_KEY)
+# A member after the first, its separator included: a key without escapes (the
+# common case, which the regex engine scans fastest), or any key.
+_MEMBER = re.compile(_MEMBER_SEPARATOR + rb'([^"\\\n]*)": ')
+_MEMBER_ESCAPED = lazy_compile(_MEMBER_SEPARATOR + _ANY_KEY)
 _SKIPPED = object()  # _members: a piece holds a member the pattern skipped
-_MEMBER_ESCAPED = lazy_compile(rb',\n  "((?:[^"\\\n]|\\.)*)": ')
 
 
 @dataclass
@@ -233,12 +237,12 @@ class StoreState:
         # (member start, value start, key bytes); a member ends where the next one's separator starts
         spans = [(2, first.end(), first.group(1))]
         spans += [(found.start() + 2, found.end(), found.group(1)) for found in member.finditer(raw)]
-        stops = [start - 2 for start, _, _ in spans]
+        stops = [start - 2 for start, _, _ in spans[1:]]
         stops.append(len(raw) - 2)
         entries: dict[str, Any] = {}
         chunks: dict[str, bytes] = {}
         loads, of_parsed = orjson.loads, LazyEntry.of_parsed
-        for (start, value_at, key_bytes), stop in zip(spans, stops[1:]):
+        for (start, value_at, key_bytes), stop in zip(spans, stops):
             try:
                 # A plain key is its UTF-8; one with an escape or a character that
                 # is not printable (a raw control character makes the file invalid
