@@ -47,9 +47,15 @@ def _rows_encoded_in(seconds: float) -> int:
     from openclaw_core.js.json import dumps_compact
 
     probe = 20000
-    started = time.process_time()
-    dumps_compact({"type": "res", "ok": True, "payload": {"rows": _rows(probe)}})
-    per_row = max(time.process_time() - started, 1e-3) / probe
+    frame = {"type": "res", "ok": True, "payload": {"rows": _rows(probe)}}
+    # The quickest of three probes: a probe slowed by a neighbour's burst (or a
+    # cold cache) would size the answer too small to show anything.
+    taken = []
+    for _ in range(3):
+        started = time.process_time()
+        dumps_compact(frame)
+        taken.append(time.process_time() - started)
+    per_row = max(min(taken), 1e-3) / probe
     return min(max(probe, int(seconds / per_row)), 600_000)
 
 
@@ -66,7 +72,7 @@ def test_a_big_answer_is_encoded_while_the_loop_serves_others(tmp_path):
                                                       "OPENCLAW_DISABLE_PLUGINS": enable_only("test-big")})
     big_ws, _ = handshake(gw.port)
     other, _ = handshake(gw.port)
-    count = _rows_encoded_in(3.0)
+    count = _rows_encoded_in(3.5)  # the answer must take > 2 s, with room to spare
     try:
         started = time.monotonic()
         big_ws.send(json.dumps({"type": "req", "id": "big", "method": "test.big", "params": {"count": count}}))
