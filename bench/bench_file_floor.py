@@ -2,7 +2,9 @@
 """The file store against its floors, in CPU time as well as wall time:
 ``sessions cleanup --enforce`` against the naive parse-filter-write cleanup
 (bench/floors.py) and ``sessions --limit all --json`` against the orjson read
-floor (bench_list.FLOOR), on the stores bench/run_all.py uses.
+floor (bench_list.FLOOR), on the stores bench/run_all.py uses; and both
+floors as a click command with a pluggy hook per entry
+(bench/floor_framework.py), the share of the gap the frameworks account for.
 
 On a machine shared with other jobs the wall time of a run depends on what
 else runs at that moment; the CPU time a process tree uses (user + system,
@@ -38,6 +40,9 @@ from gen_store import generate_store  # noqa: E402
 
 OURS = str(Path(sys.executable).parent / "openclaw")
 FLOOR_CLEANUP = [sys.executable, str(HERE / "floors.py")]
+# The same jobs as a click command with a pluggy hook per entry: the part of our
+# cost over the floor that the design card's frameworks account for.
+FRAMEWORK = [sys.executable, str(HERE / "floor_framework.py")]
 
 
 def run(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -62,7 +67,7 @@ def contenders(before: Path | None) -> dict[str, tuple[list[str], dict[str, str]
 
 def bench_cleanup_size(size: int, work: Path, repeat: int, before: Path | None) -> dict:
     template = bench_cleanup.make_state(work / f"template-{size}", size)
-    who = {**contenders(before), "floor": (FLOOR_CLEANUP, {})}
+    who = {**contenders(before), "framework": (FRAMEWORK, {}), "floor": (FLOOR_CLEANUP, {})}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in who}
     for _ in range(repeat):
         for name, (cli, extra) in who.items():
@@ -87,6 +92,7 @@ def bench_list_size(size: int, work: Path, repeat: int, before: Path | None) -> 
            "OPENCLAW_GATEWAY_PORT": "9", "OPENCLAW_SKIP_CHANNELS": "1"}
     who = {name: ([*cli, "sessions", "--limit", "all", "--json"], extra)
            for name, (cli, extra) in contenders(before).items()}
+    who["framework"] = ([*FRAMEWORK, "sessions", "--store", str(store)], {})
     who["floor"] = (bench_list.FLOOR + [str(store)], {})
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in who}
     for _ in range(repeat):
