@@ -78,6 +78,8 @@ def load(store: str) -> dict:
 @click.pass_context
 def sessions(ctx: click.Context, store: str | None) -> None:
     if ctx.invoked_subcommand is None:
+        if store is None:
+            raise click.UsageError("the listing needs --store PATH")
         data = load(store)
         click.echo("\n".join(sorted(data, key=lambda k: -(data[k].get("updatedAt") or 0))))
 
