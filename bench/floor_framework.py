@@ -21,13 +21,12 @@ No validation, no normalisation, no exact text, no archiving: a floor.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import click
 import pluggy
 
-from floors import DAY_MS, atomic_write
+from floors import DAY_MS, atomic_write, configured_max_entries
 
 spec = pluggy.HookspecMarker("floor")
 impl = pluggy.HookimplMarker("floor")
@@ -92,12 +91,7 @@ def cleanup(enforce: bool, store: str, as_json: bool) -> None:
     import orjson
 
     protected = plugins().hook.entry_protected
-    max_entries = 500
-    try:
-        with open(os.path.join(os.environ.get("OPENCLAW_STATE_DIR", ""), "openclaw.json"), "rb") as f:
-            max_entries = json.load(f)["session"]["maintenance"]["maxEntries"]
-    except (OSError, KeyError, ValueError):
-        pass
+    max_entries = configured_max_entries()
     data = load(store)
     before = len(data)
     cutoff = int(time.time() * 1000) - 30 * DAY_MS

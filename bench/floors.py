@@ -30,13 +30,7 @@ DAY_MS = 86_400_000
 def cleanup(store: str) -> dict[str, int]:
     import orjson
 
-    state = os.environ.get("OPENCLAW_STATE_DIR", "")
-    max_entries = 500
-    try:
-        with open(os.path.join(state, "openclaw.json"), "rb") as f:
-            max_entries = json.load(f)["session"]["maintenance"]["maxEntries"]
-    except (OSError, KeyError, ValueError):
-        pass
+    max_entries = configured_max_entries()
     with open(store, "rb") as f:
         data = orjson.loads(f.read())
     before = len(data)
@@ -46,6 +40,15 @@ def cleanup(store: str) -> dict[str, int]:
     kept = {k: fresh[k] for k in fresh if k in set(newest)}
     atomic_write(store, orjson.dumps(kept, option=orjson.OPT_INDENT_2))
     return {"beforeCount": before, "afterCount": len(kept)}
+
+
+def configured_max_entries() -> int:
+    """session.maintenance.maxEntries of the state dir's openclaw.json, else the default 500."""
+    try:
+        with open(os.path.join(os.environ.get("OPENCLAW_STATE_DIR", ""), "openclaw.json"), "rb") as f:
+            return json.load(f)["session"]["maintenance"]["maxEntries"]
+    except (OSError, KeyError, ValueError):
+        return 500
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
