@@ -58,7 +58,15 @@ def hooks() -> Hooks:
         with _lock:
             if _hooks is None:
                 _hooks = new_hooks()
+                _startup_done()
     return _hooks
+
+
+def _startup_done() -> None:
+    # The process has its plugins: the rest is the command's own work.
+    quick_exit = sys.modules.get("openclaw_core.base.quick_exit")
+    if quick_exit is not None:
+        quick_exit.startup_done()
 
 
 def set_hooks(value: Hooks | None) -> Hooks | None:
@@ -117,7 +125,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: the cached ``--help`` when it is still true, else the CLI."""
+    """The command line in this process: the cached ``--help`` when it is still
+    true, else the CLI (:func:`run` is the console script)."""
     try:
         from openclaw_core.adapters import helpcache
 
@@ -130,7 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    """The console script: :func:`main` as a one-shot process (:mod:`openclaw_core.base.quick_exit`)."""
+    from openclaw_core.base import quick_exit
+
+    quick_exit.begin()
+    code = main()
+    quick_exit.quick_exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,12 @@ symlinked directory names the same file while a symlink itself stays itself.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 GONE = "gone"
 
 
-@dataclass(frozen=True)
-class Moved:
+class Moved(NamedTuple):
     """A planned rename's target: it will be the file now at ``origin``."""
 
     origin: str

@@ -11,10 +11,8 @@ the key, raised before anything is touched.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +20,8 @@ from openclaw_core.config import paths
 from openclaw_core.base import regular_file
 from openclaw_core.base.atomic import write_private
 from openclaw_core.base.errors import ConfigError
+from openclaw_core.base.lazy_re import lazy_compile
+from openclaw_core.base.record import Record
 from openclaw_core.js.json import json_type
 from openclaw_core.js.values import js_trim
 from openclaw_core.base.keys import DEFAULT_AGENT_ID, DEFAULT_MAIN_KEY, normalize_agent_id, normalize_main_key
@@ -34,7 +34,7 @@ TOML_CONFIG_NAME = paths.TOML_CONFIG
 
 
 _MISSING = object()
-_ENV_TOKEN = re.compile(r"\$(\$?)\{([A-Z_][A-Z0-9_]*)\}")
+_ENV_TOKEN = lazy_compile(r"\$(\$?)\{([A-Z_][A-Z0-9_]*)\}")  # only a string holding "$" needs it
 
 
 def substitute_env(value: Any, env: Mapping[str, str]) -> Any:
@@ -45,7 +45,7 @@ def substitute_env(value: Any, env: Mapping[str, str]) -> Any:
         if "$" not in value:
             return value
 
-        def replace(match: re.Match[str]) -> str:
+        def replace(match: Any) -> str:
             if match.group(1):
                 return "${" + match.group(2) + "}"
             return env.get(match.group(2)) or match.group(0)
@@ -64,27 +64,41 @@ def unresolved_env_refs(value: str, env: Mapping[str, str]) -> list[str]:
     return [m.group(2) for m in _ENV_TOKEN.finditer(value) if not m.group(1) and not env.get(m.group(2))]
 
 
-@dataclass
-class Config:
+class Config(Record):
     """A loaded, validated config and where it lives."""
 
-    data: dict[str, Any]
-    path: Path
-    format: str  # "toml" or "json"
-    state_dir: Path
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    exists: bool = True
-    # What declared the plugins' config sections when it was checked (the
-    # composition root's Hooks; None: the core's keys only). Edits of this
-    # config are checked against the same.
-    sections: SectionSource | None = field(default=None, compare=False, repr=False)
+    # ``_sections``: what declared the plugins' config sections when it was
+    # checked (the composition root's Hooks; None: the core's keys only).
+    # Edits of this config are checked against the same.
+    __slots__ = ("data", "path", "format", "state_dir", "env", "exists", "_sections")
+
+    def __init__(self, data: dict[str, Any], path: Path, format: str, state_dir: Path,
+                 env: Mapping[str, str] | None = None, exists: bool = True,
+                 sections: SectionSource | None = None) -> None:
+        self.data = data
+        self.path = path
+        self.format = format  # "toml" or "json"
+        self.state_dir = state_dir
+        self.env: Mapping[str, str] = dict(os.environ) if env is None else env
+        self.exists = exists
+        self._sections = sections
+
+    @property
+    def sections(self) -> SectionSource | None:
+        return self._sections
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes`` (the constructor's names) applied."""
+        fields = {"data": self.data, "path": self.path, "format": self.format, "state_dir": self.state_dir,
+                  "env": self.env, "exists": self.exists, "sections": self._sections}
+        fields.update(changes)
+        return Config(**fields)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Config:
         # A copy of the config's data; the plugins that declared its sections stay shared.
         import copy
-        import dataclasses
 
-        return dataclasses.replace(self, data=copy.deepcopy(self.data, memo), env=dict(self.env))
+        return self.replace(data=copy.deepcopy(self.data, memo), env=dict(self.env))
 
     # -- generic access -------------------------------------------------------------
 

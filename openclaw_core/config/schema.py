@@ -19,8 +19,7 @@ its validator, then its unknown keys.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from openclaw_core.base.notices import warn
 from openclaw_core.js.json import json_type
@@ -74,15 +73,14 @@ PLUGINS_KEYS = ("enabled", "allow", "deny", "load", "slots", "entries", "bundled
 Validator = Callable[[Mapping[str, Any], str], Iterable[str]]
 
 
-@dataclass(frozen=True)
-class ConfigSection:
+class ConfigSection(NamedTuple):
     """A config table a plugin reads: its keys (anything else is refused) and
     an optional validator ``(table, dotted_path) -> problems`` (``path: message``
     lines, checked before the unknown keys)."""
 
     keys: tuple[str, ...]
     validate: Validator | None = None
-    plugin: str = field(default="", compare=False)
+    plugin: str = ""  # who declared it (set by declared_sections)
 
 
 def as_section(value: ConfigSection | Iterable[str]) -> ConfigSection:

@@ -3,8 +3,8 @@ shared by ``sessions``, ``sessions cleanup`` and the Gateway (spec section 9).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from openclaw_core.config import paths
 from openclaw_core.config.model import Config
@@ -13,8 +13,7 @@ from openclaw_core.js.values import js_trim
 from openclaw_core.base.keys import normalize_agent_id
 
 
-@dataclass(frozen=True)
-class StoreTarget:
+class StoreTarget(NamedTuple):
     agent_id: str
     path: Path
 

@@ -19,7 +19,6 @@ import functools
 import os
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
@@ -27,6 +26,7 @@ import pluggy
 from openclaw_core import hookspecs
 from openclaw_core.contract import entrypoints
 from openclaw_core.base.notices import warn
+from openclaw_core.base.record import Record
 
 ENTRY_POINT_GROUP = "openclaw"
 CORE_DISTRIBUTION = "openclaw-core"
@@ -35,17 +35,20 @@ THIRD_PARTY_TOKEN = "third-party"
 CORE_PLUGIN_NAME = "openclaw_core"
 
 
-@dataclass
-class PluginInfo:
+class PluginInfo(Record):
     """What ``openclaw plugins list`` shows for one plugin."""
 
-    name: str
-    distribution: str | None
-    version: str | None
-    builtin: bool
-    module: str | None = None
-    error: str | None = None
-    hooks: list[str] = field(default_factory=list)
+    __slots__ = ("name", "distribution", "version", "builtin", "module", "error", "hooks")
+
+    def __init__(self, name: str, distribution: str | None, version: str | None, builtin: bool,
+                 module: str | None = None, error: str | None = None, hooks: list[str] | None = None) -> None:
+        self.name = name
+        self.distribution = distribution
+        self.version = version
+        self.builtin = builtin
+        self.module = module
+        self.error = error
+        self.hooks: list[str] = [] if hooks is None else hooks
 
 
 # The hooks whose every implementation is called and collected; a plugin

@@ -25,12 +25,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from openclaw_core.base import keys
 from openclaw_core.base.mapping import is_mapping
+from openclaw_core.base.record import Record
 from openclaw_core.engine.effects import LOGGER_NAME, DeferredEffects
 from openclaw_core.js.values import js_trim, to_number
 from openclaw_core.base.units import UnitError, parse_bytes, parse_duration_ms
@@ -67,8 +67,7 @@ def _stringified(value: Any) -> str | None:
     return js_trim(text) or None
 
 
-@dataclass(frozen=True)
-class MaintenanceSettings:
+class MaintenanceSettings(NamedTuple):
     """``session.maintenance`` resolved the way the reference does at run time."""
 
     mode: str = DEFAULT_MODE
@@ -157,8 +156,7 @@ def finite_updated_at(entry: Mapping[str, Any] | None) -> float:
 
 # --- request, report, context -----------------------------------------------------------
 
-@dataclass(frozen=True)
-class MaintenanceRequest:
+class MaintenanceRequest(NamedTuple):
     """How one commit asks for maintenance.
 
     ``mode`` overrides the configured mode; ``force`` runs entry-count
@@ -176,8 +174,8 @@ class MaintenanceRequest:
     active_keys: frozenset[str] = frozenset()
     dry_run: bool = False
     fix_missing: bool = False
-    progress: Callable[[str], None] | None = field(default=None, compare=False)
-    stage_done: Callable[[str, dict[str, int]], None] | None = field(default=None, compare=False)
+    progress: Callable[[str], None] | None = None
+    stage_done: Callable[[str, dict[str, int]], None] | None = None
 
     def merged_with(self, other: MaintenanceRequest) -> MaintenanceRequest:
         return MaintenanceRequest(self.mode or other.mode, self.force or other.force,
@@ -186,8 +184,7 @@ class MaintenanceRequest:
                                   self.stage_done or other.stage_done)
 
 
-@dataclass
-class MaintenanceReport:
+class MaintenanceReport(Record):
     """What maintenance did (or, dry, would do) to one store.
 
     ``before_count`` counts the entries after fix-missing (a non-dry run), as
@@ -196,18 +193,26 @@ class MaintenanceReport:
     report numbers of their own.
     """
 
-    mode: str
-    before_count: int
-    after_count: int = 0
-    missing: int = 0
-    pruned: int = 0
-    capped: int = 0
-    disk_budget: dict[str, Any] | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    actions: dict[str, str] = field(default_factory=dict)
-    archived: list[str] = field(default_factory=list)
-    removed_files: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("mode", "before_count", "after_count", "missing", "pruned", "capped", "disk_budget", "warnings",
+                 "actions", "archived", "removed_files", "extra")
+
+    def __init__(self, mode: str, before_count: int, after_count: int = 0, missing: int = 0, pruned: int = 0,
+                 capped: int = 0, disk_budget: dict[str, Any] | None = None,
+                 warnings: list[dict[str, Any]] | None = None, actions: dict[str, str] | None = None,
+                 archived: list[str] | None = None, removed_files: list[str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        self.mode = mode
+        self.before_count = before_count
+        self.after_count = after_count
+        self.missing = missing
+        self.pruned = pruned
+        self.capped = capped
+        self.disk_budget = disk_budget
+        self.warnings: list[dict[str, Any]] = [] if warnings is None else warnings
+        self.actions: dict[str, str] = {} if actions is None else actions
+        self.archived: list[str] = [] if archived is None else archived
+        self.removed_files: list[str] = [] if removed_files is None else removed_files
+        self.extra: dict[str, Any] = {} if extra is None else extra
 
     @property
     def removed_entries(self) -> int:
@@ -220,12 +225,14 @@ class MaintenanceReport:
                     or budget.get("removedEntries") or budget.get("removedFiles"))
 
 
-@dataclass
-class RemovedEntry:
-    key: str
-    entry: Mapping[str, Any]
-    action: str     # "prune-stale", "cap-overflow", ... or a policy's own word
-    archive: bool   # whether its transcript is archived as .deleted.<TS>
+class RemovedEntry(Record):
+    __slots__ = ("key", "entry", "action", "archive")
+
+    def __init__(self, key: str, entry: Mapping[str, Any], action: str, archive: bool) -> None:
+        self.key = key
+        self.entry = entry
+        self.action = action    # "prune-stale", "cap-overflow", ... or a policy's own word
+        self.archive = archive  # whether its transcript is archived as .deleted.<TS>
 
 
 class MaintenanceContext:

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from openclaw_core.base.record import Record
 from openclaw_core.js import values as js
 from openclaw_core.js.sort import v8_sort
 from openclaw_core.engine.maintenance import MaintenanceReport, MaintenanceRequest, MaintenanceSettings
@@ -55,8 +55,7 @@ ROW_FIELDS = ("sessionId", "systemSent", "abortedLastRun", "thinkingLevel", "ver
               "providerOverride", "modelOverride")
 
 
-@dataclass(frozen=True)
-class CleanupProgress:
+class CleanupProgress(NamedTuple):
     """Where a cleanup is: store ``index`` (1-based) of ``total``, and the step
     (``load``, a policy's name, ``write`` or ``done``). ``counts`` is set when
     a policy has completed: what it selected (``entries``, ``transcripts``,
@@ -70,19 +69,24 @@ class CleanupProgress:
     counts: dict[str, int] | None = None
 
 
-@dataclass
-class StoreCleanup:
-    target: StoreTarget
-    summary: dict[str, Any]
-    report: MaintenanceReport
-    rows: list[dict[str, Any]] | None = None  # the store before, newest first (dry run, when asked)
+class StoreCleanup(Record):
+    __slots__ = ("target", "summary", "report", "rows")
+
+    def __init__(self, target: StoreTarget, summary: dict[str, Any], report: MaintenanceReport,
+                 rows: list[dict[str, Any]] | None = None) -> None:
+        self.target = target
+        self.summary = summary
+        self.report = report
+        self.rows = rows  # the store before, newest first (dry run, when asked)
 
 
-@dataclass
-class CleanupResult:
-    mode: str
-    dry_run: bool
-    stores: list[StoreCleanup] = field(default_factory=list)
+class CleanupResult(Record):
+    __slots__ = ("mode", "dry_run", "stores")
+
+    def __init__(self, mode: str, dry_run: bool, stores: list[StoreCleanup] | None = None) -> None:
+        self.mode = mode
+        self.dry_run = dry_run
+        self.stores: list[StoreCleanup] = [] if stores is None else stores
 
     def to_json(self) -> dict[str, Any]:
         summaries = [s.summary for s in self.stores]

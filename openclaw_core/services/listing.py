@@ -18,10 +18,10 @@ import copy
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from openclaw_core.js import values as js
+from openclaw_core.base.record import Record
 from openclaw_core.config.model import Config
 from openclaw_core.config.models import DEFAULT_MODEL, DEFAULT_PROVIDER, parse_model_ref  # noqa: F401 - re-exported
 from openclaw_core.js.json import MAX_SAFE_INTEGER
@@ -92,20 +92,16 @@ def normalize_runtime_id(value: Any) -> str | None:
 
 # --- what the config decides ------------------------------------------------------------------
 
-@dataclass
 class ListingContext:
     """Config-derived answers, computed once per command (or Gateway request)."""
 
-    config: Config
-    env: Mapping[str, str] = field(default_factory=dict)
-    _default_refs: dict[str | None, tuple[str, str]] = field(default_factory=dict, repr=False)
-    _runtimes: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
-    _model_refs: dict[tuple[Any, ...], tuple[str, str]] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.env:
-            self.env = self.config.env
-        cfg = self.config
+    def __init__(self, config: Config, env: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.env: Mapping[str, str] = env or config.env
+        self._default_refs: dict[str | None, tuple[str, str]] = {}
+        self._runtimes: dict[str, dict[str, str]] = {}
+        self._model_refs: dict[tuple[Any, ...], tuple[str, str]] = {}
+        cfg = config
         self.configured_context_tokens: Any = cfg.get("agents.defaults.contextTokens")
         self.context_windows = _configured_context_windows(cfg.get("models.providers"))
         backends = cfg.get("agents.defaults.cliBackends")
@@ -293,22 +289,25 @@ def display_model_ref(ctx: ListingContext, key: str, fields: Mapping[str, Any]) 
     return default
 
 
-@dataclass(slots=True)
-class SessionRow:
+class SessionRow(Record):
     """One listed entry: its key, the copied fields and what is derived from the key."""
 
-    key: str
-    updated_at: Any          # the stored value (None when absent or null)
-    fields: dict[str, Any]   # ROW_FIELDS the entry has, copied
-    agent_id: str
-    kind: str
-    sort_value: float        # Number(updatedAt ?? 0)
-    age_ms: Any = None       # None, or a number (NaN prints as null)
-    #: the row as ``sessions --json`` prints it, when built at once from the entry
-    #: (listing_json.json_rows_of_store; ``fields`` is then empty)
-    json: dict[str, Any] | None = None
-    #: ``json``'s values hold no float and no container but agentRuntime
-    json_simple: bool = False
+    __slots__ = ("key", "updated_at", "fields", "agent_id", "kind", "sort_value", "age_ms", "json", "json_simple")
+
+    def __init__(self, key: str, updated_at: Any, fields: dict[str, Any], agent_id: str, kind: str,
+                 sort_value: float, age_ms: Any = None, json: dict[str, Any] | None = None,
+                 json_simple: bool = False) -> None:
+        self.key = key
+        self.updated_at = updated_at    # the stored value (None when absent or null)
+        self.fields = fields            # ROW_FIELDS the entry has, copied
+        self.agent_id = agent_id
+        self.kind = kind
+        self.sort_value = sort_value    # Number(updatedAt ?? 0)
+        self.age_ms = age_ms            # None, or a number (NaN prints as null)
+        # the row as ``sessions --json`` prints it, when built at once from the entry
+        # (listing_json.json_rows_of_store; ``fields`` is then empty)
+        self.json = json
+        self.json_simple = json_simple  # ``json``'s values hold no float and no container but agentRuntime
 
 
 _ROW_FIELD_SET = frozenset(ROW_FIELDS)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -14,6 +13,7 @@ import orjson
 from openclaw_core.js import json as jsjson
 from openclaw_core.js import values as js
 from openclaw_core.base.keys import agent_and_kind
+from openclaw_core.base.record import Record
 from openclaw_core.js.json import MAX_SAFE_INTEGER
 from openclaw_core.engine.store.normalize import normalize_model_fields
 from openclaw_core.services.listing import (
@@ -225,17 +225,20 @@ def _copy_stored(out: dict[str, Any], entry: dict[str, Any], names: tuple[str, .
     return simple
 
 
-@dataclass
-class Listing:
+class Listing(Record):
     """What one ``sessions`` run shows."""
 
-    targets: list[tuple[str, str]]   # (agentId, store path) in target order
-    aggregate: bool                  # --all-agents (or several stores)
-    all_agents: bool
-    rows: list[SessionRow]           # shown, newest first
-    total_count: int                 # after --active, before --limit
-    limit: int | float | None
-    active_minutes: int | float | None
+    __slots__ = ("targets", "aggregate", "all_agents", "rows", "total_count", "limit", "active_minutes")
+
+    def __init__(self, targets: list[tuple[str, str]], aggregate: bool, all_agents: bool, rows: list[SessionRow],
+                 total_count: int, limit: int | float | None, active_minutes: int | float | None) -> None:
+        self.targets = targets                # (agentId, store path) in target order
+        self.aggregate = aggregate            # --all-agents (or several stores)
+        self.all_agents = all_agents
+        self.rows = rows                      # shown, newest first
+        self.total_count = total_count        # after --active, before --limit
+        self.limit = limit
+        self.active_minutes = active_minutes
 
     @property
     def has_more(self) -> bool:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from openclaw_core.js.values import js_trim
 from openclaw_core.engine.maintenance import (
@@ -21,8 +20,7 @@ from openclaw_maintenance.transcripts import SessionFiles
 from openclaw_maintenance.run_files import referenced_paths, session_files
 
 
-@dataclass
-class _File:
+class _File(NamedTuple):
     path: str
     canonical: str
     name: str

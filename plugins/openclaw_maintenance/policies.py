@@ -21,10 +21,10 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from openclaw_core.base.mapping import is_mapping
+from openclaw_core.base.record import Record
 from openclaw_core.js.values import js_trim
 from openclaw_core.js.values import to_number as js_to_number
 from openclaw_core.engine.maintenance import (
@@ -42,11 +42,13 @@ from openclaw_maintenance.run_files import referenced_paths, session_files
 from openclaw_maintenance.transcripts import SessionFiles, session_file_of
 
 
-@dataclass(frozen=True)
-class Policy:
-    name: str
-    order: int
-    description: str
+class Policy(Record):
+    __slots__ = ("name", "order", "description")
+
+    def __init__(self, name: str, order: int, description: str) -> None:
+        self.name = name
+        self.order = order
+        self.description = description
 
     def apply(self, ctx: MaintenanceContext) -> None:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import stat
 import sys
 import uuid
@@ -15,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openclaw_core.base.errors import StoreConflict, StoreCorruptError
+from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.engine.store.backend import RETIRED_SUFFIX, StoreBackend
 from openclaw_core.engine.store.state import ChangeSet, StoreState
 
 LOCK_SUFFIX = ".lock"
-_TEMP_NAME = re.compile(r"\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp")
+_TEMP_NAME = lazy_compile(r"\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp")
 
 FileVersion = tuple[int, int, int]
 
@@ -260,7 +260,10 @@ class FileStoreBackend(StoreBackend):
         prefix = os.path.basename(self.path)
         with contextlib.suppress(OSError), os.scandir(directory) as it:
             for item in it:
-                if item.name.startswith(prefix) and _TEMP_NAME.fullmatch(item.name[len(prefix):]):
+                # endswith first: the store and its lock pass the prefix test, and the
+                # pattern is compiled only when a dir holds something shaped like a temp
+                if item.name.startswith(prefix) and item.name.endswith(".tmp") \
+                        and _TEMP_NAME.fullmatch(item.name[len(prefix):]):
                     with contextlib.suppress(OSError):
                         os.unlink(item.path)
         self._dir_seen = self._dir_stamp()

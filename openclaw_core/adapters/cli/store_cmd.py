@@ -14,7 +14,6 @@ starting them again.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +36,7 @@ def config_for_backend(config: Any, name: str) -> Any:
     data = copy.deepcopy(config.data)
     session = data.get("session") if isinstance(data.get("session"), dict) else {}
     data["session"] = {**session, "backend": name}
-    return dataclasses.replace(config, data=data)
+    return config.replace(data=data)
 
 
 #: stores at least this big report each step on stderr (when it is a terminal)

@@ -5,11 +5,11 @@ their cancel tokens are asked, and the durable write the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from openclaw_core.base.cancel import CancelToken, OperationCancelled
+from openclaw_core.base.record import Record
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -26,24 +26,30 @@ def _future() -> Future:
     return Future()
 
 
-@dataclass
-class CommitResult:
+class CommitResult(Record):
     """What a mutation's future resolves to."""
 
-    value: Any
-    report: MaintenanceReport | None
-    written: bool
+    __slots__ = ("value", "report", "written")
+
+    def __init__(self, value: Any, report: MaintenanceReport | None, written: bool) -> None:
+        self.value = value
+        self.report = report
+        self.written = written
 
 
-@dataclass
-class Mutation:
-    fn: Callable[[MutationView], Any]
-    maintenance: MaintenanceRequest | None  # None: skip maintenance
-    alone: bool                              # commit by itself (forced maintenance, cleanup)
-    allow_drop_acp: frozenset[str]
-    future: Future = field(default_factory=_future)
-    lazy: bool = False                       # may load the store lazily (see submit)
-    cancel: CancelToken | None = None        # checked up to the point of no return
+class Mutation(Record):
+    __slots__ = ("fn", "maintenance", "alone", "allow_drop_acp", "future", "lazy", "cancel")
+
+    def __init__(self, fn: Callable[[MutationView], Any], maintenance: MaintenanceRequest | None, alone: bool,
+                 allow_drop_acp: frozenset[str], future: Future | None = None, lazy: bool = False,
+                 cancel: CancelToken | None = None) -> None:
+        self.fn = fn
+        self.maintenance = maintenance        # None: skip maintenance
+        self.alone = alone                    # commit by itself (forced maintenance, cleanup)
+        self.allow_drop_acp = allow_drop_acp
+        self.future: Future = _future() if future is None else future
+        self.lazy = lazy                      # may load the store lazily (see submit)
+        self.cancel = cancel                  # checked up to the point of no return
 
 
 class StoreCommit:

@@ -12,9 +12,7 @@ successful one re-encodes just those keys.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -22,6 +20,7 @@ import orjson
 from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import StoreCorruptError
 from openclaw_core.base.lazy_re import lazy_compile
+from openclaw_core.base.record import Record
 from openclaw_core.base.keys import store_key
 from openclaw_core.engine.store.normalize import normalize_entry, normalize_loaded_entry
 from openclaw_core.engine.store.chunks import LazyEntry, decode_chunk, encode_chunk, gc_paused
@@ -33,16 +32,15 @@ _ACP = b'"acp"'
 # but the first.
 _ANY_KEY = rb'((?:[^"\\\n]|\\.)*)": '
 _MEMBER_SEPARATOR = b',\n  "'
-_FRAMED_KEY = re.compile(b'  "' + _ANY_KEY)
+_FRAMED_KEY = lazy_compile(b'  "' + _ANY_KEY)  # the lazy load's: a listing never runs it
 # A member after the first, its separator included: a key without escapes (the
 # common case, which the regex engine scans fastest), or any key.
-_MEMBER = re.compile(_MEMBER_SEPARATOR + rb'([^"\\\n]*)": ')
+_MEMBER = lazy_compile(_MEMBER_SEPARATOR + rb'([^"\\\n]*)": ')
 _MEMBER_ESCAPED = lazy_compile(_MEMBER_SEPARATOR + _ANY_KEY)
 _SKIPPED = object()  # _members: a piece holds a member the pattern skipped
 
 
-@dataclass
-class ChangeSet:
+class ChangeSet(Record):
     """What one commit changes: keys written (with their chunks) and keys removed.
 
     ``appended`` lists, in store order, the upserted keys that were inserted at
@@ -51,9 +49,13 @@ class ChangeSet:
     upserted key keeps its place.
     """
 
-    upserted: dict[str, bytes] = field(default_factory=dict)
-    removed: set[str] = field(default_factory=set)
-    appended: dict[str, None] = field(default_factory=dict)
+    __slots__ = ("upserted", "removed", "appended")
+
+    def __init__(self, upserted: dict[str, bytes] | None = None, removed: set[str] | None = None,
+                 appended: dict[str, None] | None = None) -> None:
+        self.upserted: dict[str, bytes] = {} if upserted is None else upserted
+        self.removed: set[str] = set() if removed is None else removed
+        self.appended: dict[str, None] = {} if appended is None else appended
 
     def __bool__(self) -> bool:
         return bool(self.upserted or self.removed)

@@ -15,9 +15,8 @@ writes anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from openclaw_core.config.model import Config
 from openclaw_core.base.errors import ConfigError
@@ -29,8 +28,7 @@ DEFAULT_CRON_RUN_MAX_AGE = "7d"
 DEFAULT_ARCHIVE_DIR = "archive"
 
 
-@dataclass(frozen=True)
-class RetentionSettings:
+class RetentionSettings(NamedTuple):
     cron_run_max_age_ms: int
     archive_dir: str  # relative to the state dir
 
