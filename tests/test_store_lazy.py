@@ -148,10 +148,12 @@ def test_other_layouts_fall_back_to_the_full_parse(raw):
 @pytest.mark.parametrize("keys", [
     ["agent:main:a", 'agent:main:"quoted"', "agent:main:b"],   # an escape after the first member
     ['a\\b', "c", 'd\te', "é"],                               # escapes first and later, a raw non-ASCII key
+    ["x", 'a": {"b', "y"],                                   # '": ' inside a key (after an escape)
+    ["a", "z\u200bw", "\u2028"],                               # no escape, characters that are not printable
 ])
 def test_keys_with_escapes_are_split_lazily_too(keys):
-    """The fast member pattern skips a key with an escape; the escaping pattern
-    then reads the file lazily (not the full parse), to the same entries."""
+    """The split leaves a key with an escape to the escaping pattern, which then
+    reads the file lazily (not the full parse), to the same entries."""
     store = {key: {"sessionId": str(i), "updatedAt": i} for i, key in enumerate(keys)}
     raw = jsjson.stringify(store).encode()
     lazy = StoreState.parse(raw, source="t", lazy=True)
@@ -161,14 +163,14 @@ def test_keys_with_escapes_are_split_lazily_too(keys):
 
 def test_only_a_skipped_member_takes_the_escaping_pattern(monkeypatch):
     """A duplicate key (or any other refusal) falls back to the full parse at once:
-    the second pass runs only for a piece holding a member the first one skipped."""
-    import openclaw_core.engine.store.state as state_module
+    the escaping pattern runs only for a file whose keys hold an escape."""
+    import openclaw_core.engine.store.members as members_module
 
     class Unused:
         def finditer(self, raw):
             raise AssertionError("the escaping pattern ran")
 
-    monkeypatch.setattr(state_module, "_MEMBER_ESCAPED", Unused())
+    monkeypatch.setattr(members_module, "_MEMBER_ESCAPED", Unused())
     raw = b'{\n  "a": {\n    "x": "\\\\"\n  },\n  "a": {\n    "x": 2\n  }\n}'
     lazy = StoreState.parse(raw, source="t", lazy=True)
     assert not lazy.loaded_lazily and lazy.text() == StoreState.parse(raw, source="t").text()

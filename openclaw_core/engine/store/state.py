@@ -19,25 +19,14 @@ import orjson
 
 from openclaw_core.js import json as jsjson
 from openclaw_core.base.errors import StoreCorruptError
-from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.base.record import Record
 from openclaw_core.base.keys import store_key
 from openclaw_core.engine.store.normalize import normalize_entry, normalize_loaded_entry
 from openclaw_core.engine.store.chunks import LazyEntry, decode_chunk, encode_chunk, gc_paused
+from openclaw_core.engine.store.members import lazy_members
 
 _MISSING = object()
 _ACP = b'"acp"'
-# A top-level member's key as the 2-space layout writes it (after its opening
-# quote, up to its value), escapes included; the separator before every member
-# but the first.
-_ANY_KEY = rb'((?:[^"\\\n]|\\.)*)": '
-_MEMBER_SEPARATOR = b',\n  "'
-_FRAMED_KEY = lazy_compile(b'  "' + _ANY_KEY)  # the lazy load's: a listing never runs it
-# A member after the first, its separator included: a key without escapes (the
-# common case, which the regex engine scans fastest), or any key.
-_MEMBER = lazy_compile(_MEMBER_SEPARATOR + rb'([^"\\\n]*)": ')
-_MEMBER_ESCAPED = lazy_compile(_MEMBER_SEPARATOR + _ANY_KEY)
-_SKIPPED = object()  # _members: a piece holds a member the pattern skipped
 
 
 class ChangeSet(Record):
@@ -206,17 +195,8 @@ class StoreState:
 
     @classmethod
     def _parse_lazy(cls, raw: bytes, version: Any, source: str = "") -> StoreState | None:
-        # In 2-space JSON ",\n  \"" only ever starts a top-level member; a wrong
-        # split cannot yield balanced pieces, so any surprise returns None.
-        if not (raw.startswith(b'{\n  "') and raw.endswith(b"\n  }\n}")):
-            return None
-        # One regex pass finds every member (its start, value and key) in C; the
-        # fast pattern skips a member whose key holds an escape, so the member
-        # before it does not parse and the escaping pattern takes the file.
-        members = cls._members(raw, _MEMBER)
-        if members is _SKIPPED:
-            members = cls._members(raw, _MEMBER_ESCAPED)
-        if members is None or members is _SKIPPED:
+        members = lazy_members(raw)
+        if members is None:
             return None
         entries, chunks = members
         if jsjson.js_key_order(list(entries)) is not None:
@@ -227,43 +207,6 @@ class StoreState:
         state.loaded_lazily = True
         state.source = source
         return state
-
-    @staticmethod
-    def _members(raw: bytes, member: Any) -> tuple[dict[str, Any], dict[str, bytes]] | object | None:
-        """Entries and chunks of every member ``member`` finds; None when the file is
-        not one the lazy load takes, _SKIPPED when a piece that does not parse holds
-        a separator the pattern did not take (a member whose key it cannot read)."""
-        first = _FRAMED_KEY.match(raw, 2)
-        if first is None:
-            return None
-        # (member start, value start, key bytes); a member ends where the next one's separator starts
-        spans = [(2, first.end(), first.group(1))]
-        spans += [(found.start() + 2, found.end(), found.group(1)) for found in member.finditer(raw)]
-        stops = [start - 2 for start, _, _ in spans[1:]]
-        stops.append(len(raw) - 2)
-        entries: dict[str, Any] = {}
-        chunks: dict[str, bytes] = {}
-        loads, of_parsed = orjson.loads, LazyEntry.of_parsed
-        for (start, value_at, key_bytes), stop in zip(spans, stops):
-            try:
-                # A plain key is its UTF-8; one with an escape or a character that
-                # is not printable (a raw control character makes the file invalid
-                # JSON, which the full parse refuses) is orjson's to decode or refuse.
-                key = key_bytes.decode("utf-8")
-                if b"\\" in key_bytes or not key.isprintable():
-                    key = loads(b'"' + key_bytes + b'"')
-                if key in entries:
-                    return None
-                chunk = raw[start:stop]
-                offset = value_at - start
-                entry = loads(memoryview(chunk)[offset:])
-            except (UnicodeDecodeError, orjson.JSONDecodeError):
-                return _SKIPPED if raw.find(_MEMBER_SEPARATOR, start, stop) >= 0 else None
-            if type(entry) is not dict:
-                return None
-            entries[key] = of_parsed(chunk, offset, entry)
-            chunks[key] = chunk
-        return entries, chunks
 
     @classmethod
     def missing(cls, version: Any = None) -> StoreState:
