@@ -21,6 +21,8 @@ HASH = "$HASH"  # in params: the SHA-256 of the config file when the step starts
 
 def full_config(**maintenance: object) -> dict:
     """The experiment's config as a client edits what config.get showed it (token redacted)."""
+    if not (CASE / "case.json").exists():  # the tests that replay it skip (pytestmark); their module still imports
+        return {}
     config = json.loads((CASE / "case.json").read_text())["config"]
     config["gateway"]["auth"]["token"] = REDACTED
     config["session"]["maintenance"].update(maintenance)

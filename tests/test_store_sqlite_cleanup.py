@@ -58,6 +58,7 @@ def test_a_shared_store_dir_keeps_other_agents_transcripts_on_sqlite_too():
     assert len(kept) == 10 and not [line for line in lines if line.startswith("-stores/000000b")], lines
 
 
+@requires_reference_cases
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # a case of 14 runs, twice (file, SQLite), on a loaded machine
 @pytest.mark.parametrize("case", case_params(own_cleanup_cases(), "own"))  # less 93: the test above
