@@ -21,7 +21,7 @@ from openclaw_core.base.errors import StoreCorruptError
 from openclaw_core.js.values import replace_lone_surrogates
 from openclaw_core.adapters.cli.listing_text import listing_lines
 from openclaw_core.engine.store.normalize import NORMALIZED_FIELDS, normalize_loaded_entry
-from openclaw_core.engine.store.state import StoreState
+from openclaw_core.engine.store.state import StoreState, depth_padded
 
 NOW = 1_780_000_000_000
 
@@ -106,22 +106,52 @@ def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
+def _read_only(raw: bytes, padded: bool) -> dict:
+    """The read-only load as a reader of bytes calls it, or as the file store does
+    (the file read into the depth padding)."""
+    if padded:
+        return StoreState.parse_entries(depth_padded(raw), source="s", padded=True)
+    return StoreState.parse_entries(raw, source="s")
+
+
+@pytest.mark.parametrize("padded", [False, True], ids=["bytes", "padded"])
 @pytest.mark.parametrize("raw", [
     b"", b"  ", b"{", b"[]", b"null", b'{"a": 5}', b'{"a": {}} x', b'{"a": {"x": ' + _nested(254).encode() + b"}}",
+    # pairs with the padding's brackets, but is no JSON alone
+    b'{"a": {}}],[{"b": {}}', b'{"a": {}}]]', b'[[{"a": {}}', b'],[',
+    b'{"a": {"x": ' + _nested(1030).encode() + b"}}",  # beyond the parser's own limit too
 ])
-def test_the_read_only_load_refuses_what_the_full_load_refuses(raw):
+def test_the_read_only_load_refuses_what_the_full_load_refuses(raw, padded):
     with pytest.raises(StoreCorruptError) as full:
         StoreState.parse(raw, source="s")
     with pytest.raises(StoreCorruptError) as read_only:
-        StoreState.parse_entries(raw, source="s")
+        _read_only(raw, padded)
     assert str(read_only.value) == str(full.value)
 
 
-def test_the_read_only_load_takes_what_the_full_load_takes():
+@pytest.mark.parametrize("padded", [False, True], ids=["bytes", "padded"])
+def test_the_read_only_load_takes_what_the_full_load_takes(padded):
     # As deep as a commit can write back (orjson refuses it one level higher, with the top object).
     raw = b'{"a": {"x": ' + _nested(253).encode() + b'}, "1": {"room": "r"}}'
-    assert StoreState.parse_entries(raw, source="s") == StoreState.parse(raw, source="s").entries
-    assert list(StoreState.parse_entries(raw, source="s")) == ["1", "a"]
+    assert _read_only(raw, padded) == StoreState.parse(raw, source="s").entries
+    assert list(_read_only(raw, padded)) == ["1", "a"]
+
+
+def test_the_file_store_reads_into_the_padding(tmp_path, monkeypatch):
+    """A listing reads the file once, into the padded buffer, and parses it there."""
+    import openclaw_core.engine.store.state as state_module
+    from openclaw_store_file.backend import FileStoreBackend
+
+    seen = []
+    real = state_module._parsed_padded
+    monkeypatch.setattr(state_module, "_parsed_padded", lambda buf: seen.append(len(buf)) or real(buf))
+    raw = b'{\n  "a": {\n    "sessionId": "s"\n  }\n}'
+    (tmp_path / "sessions.json").write_bytes(raw)
+    from openclaw_core import app
+
+    backend = FileStoreBackend(tmp_path / "sessions.json", load_config(), app.hooks())
+    assert dict(backend.load_entries(lambda entry: None)) == {"a": {"sessionId": "s"}}
+    assert seen == [len(raw) + 2 * state_module.DEPTH_PAD]
 
 
 def test_only_model_fields_of_the_listed_ones_are_normalised():
@@ -206,3 +236,21 @@ def test_a_simple_listing_is_dumped_by_orjson_at_once(monkeypatch):
         calls.clear()
         out = lstj.listing_bytes(ctx, listing)
         assert (out == b"exact") == exact and len(calls) == exact
+
+
+@pytest.mark.parametrize("change", [5, -5], ids=["shrunk", "grew"])
+def test_a_file_of_another_size_than_its_fstat_is_read_the_plain_way(tmp_path, change):
+    """Between the fstat and the read the file changed size: no padded buffer, and the
+    descriptor is back at the start for the plain read."""
+    import os
+
+    from openclaw_store_file.backend import _read_depth_padded
+
+    path = tmp_path / "sessions.json"
+    path.write_bytes(b'{"a": {}}' * 10)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_depth_padded(fd, path.stat().st_size + change) is None
+        assert os.read(fd, 100) == path.read_bytes()
+    finally:
+        os.close(fd)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from openclaw_core.base.errors import StoreConflict, StoreCorruptError
 from openclaw_core.base.lazy_re import lazy_compile
 from openclaw_core.engine.store.backend import RETIRED_SUFFIX, StoreBackend
-from openclaw_core.engine.store.state import ChangeSet, StoreState
+from openclaw_core.engine.store.state import DEPTH_PAD, ChangeSet, StoreState
 
 LOCK_SUFFIX = ".lock"
 _TEMP_NAME = lazy_compile(r"\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp")
@@ -123,6 +123,30 @@ def _rename2(src: str, dst: str, flags: int) -> bool:
     raise OSError(err, os.strerror(err), src, None, dst)
 
 
+def _read_depth_padded(fd: int, size: int) -> bytearray | None:
+    """The file's ``size`` bytes read straight into a DEPTH_PAD-padded buffer (what a
+    read-only load parses without a copy); None, with the offset back at the start,
+    when the file is not ``size`` bytes long now (it changed since the fstat: the
+    plain read takes it) or this system has no ``readv``."""
+    if size == 0 or not hasattr(os, "readv"):
+        return None
+    pad = DEPTH_PAD
+    buf = bytearray(pad + size + pad)
+    with memoryview(buf) as view:
+        got = 0
+        while got < size:
+            n = os.readv(fd, [view[pad + got:pad + size]])
+            if n == 0:
+                break
+            got += n
+    if got != size or os.read(fd, 1):
+        os.lseek(fd, 0, os.SEEK_SET)
+        return None
+    buf[:pad] = b"[" * pad
+    buf[pad + size:] = b"]" * pad
+    return buf
+
+
 def _replace(temp: str, path: str) -> None:
     """The portable fallback's rename (its own name so a test can reach the moment before it)."""
     os.replace(temp, path)
@@ -212,18 +236,23 @@ class FileStoreBackend(StoreBackend):
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise StoreCorruptError(self.path, "it is not a regular file")
-            chunks = []
-            while True:
-                block = os.read(fd, max(st.st_size, 1 << 16))
-                if not block:
-                    break
-                chunks.append(block)
-            raw = b"".join(chunks)
+            padded = _read_depth_padded(fd, st.st_size) if normalize is not None else None
+            raw = b""
+            if padded is None:
+                chunks = []
+                while True:
+                    block = os.read(fd, max(st.st_size, 1 << 16))
+                    if not block:
+                        break
+                    chunks.append(block)
+                raw = b"".join(chunks)
         except IsADirectoryError:
             raise StoreCorruptError(self.path, "it is a directory") from None
         finally:
             os.close(fd)
         if normalize is not None:
+            if padded is not None:
+                return StoreState.parse_entries(padded, source=self.path, normalize=normalize, padded=True)
             return StoreState.parse_entries(raw, source=self.path, normalize=normalize)
         # The version of the bytes we read, from the descriptor: no window for a swap.
         return StoreState.parse(raw, source=self.path, version=_identity(st), lazy=lazy)

@@ -168,24 +168,23 @@ class StoreState:
 
     @staticmethod
     @gc_paused()
-    def parse_entries(raw: bytes, *, source: str,
-                      normalize: Callable[[dict[str, Any]], Any] = normalize_loaded_entry) -> dict[str, dict[str, Any]]:
+    def parse_entries(raw: bytes | bytearray, *, source: str,
+                      normalize: Callable[[dict[str, Any]], Any] = normalize_loaded_entry,
+                      padded: bool = False) -> dict[str, dict[str, Any]]:
         """The entries of sessions.json bytes for a reader that neither keeps nor
         writes them: validated like :meth:`parse`, top-level keys in JS order, each
         entry passed through ``normalize`` (a reader of a few fields may pass what
         normalises just those), but not canonicalised nor encoded: a listing
         of a big store skips the work only a later commit needs. Numbers and nested
         key order are as parsed (:func:`jsjson.dumps_pretty` puts them in JS form).
-        Anything unusual (and every error) goes through the full :meth:`parse`."""
-        try:
-            parsed = orjson.loads(raw)
-            # orjson's encoder refuses what is nested too deeply for a commit to
-            # write back (one level more here: the top-level object).
-            orjson.dumps(parsed)
-        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-            parsed = None
+        Anything unusual (and every error) goes through the full :meth:`parse`.
+
+        ``padded``: ``raw`` is the file's bytes inside :data:`DEPTH_PAD` brackets
+        (:func:`depth_padded`; the file store reads into such a buffer)."""
+        parsed = _parsed_padded(raw) if padded else _parsed_plain(raw)
         if type(parsed) is not dict or any(type(entry) is not dict for entry in parsed.values()):
-            return StoreState.parse(raw, source=source).entries
+            text = bytes(memoryview(raw)[DEPTH_PAD:len(raw) - DEPTH_PAD]) if padded else bytes(raw)
+            return StoreState.parse(text, source=source).entries
         order = jsjson.js_key_order(list(parsed))
         if order is not None:
             parsed = {key: parsed[key] for key in order}
@@ -426,3 +425,43 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
             self._data.clear()
             self._data.update(items)
         self.closed = True
+
+
+# A read-only load hands a store nested deeper than a commit could write back to
+# the full parse, the arbiter (which refuses it). orjson's parser takes 1,024
+# levels and its encoder 254, so inside 770 more levels (one-element lists) the
+# parse fails for exactly the stores the whole-store encode of _parsed_plain
+# would, and that encode is spared. Less than 769 would take a store the full
+# parse refuses: tests/test_listing_read_only.py fails at 768.
+DEPTH_PAD = 770
+
+
+def depth_padded(raw: bytes) -> bytearray:
+    """``raw`` inside :data:`DEPTH_PAD` brackets (a copy; a reader that reads a file
+    into such a buffer spares it)."""
+    return bytearray(b"[" * DEPTH_PAD + raw + b"]" * DEPTH_PAD)
+
+
+def _parsed_plain(raw: bytes | bytearray) -> Any:
+    try:
+        parsed = orjson.loads(raw)
+        # orjson's encoder refuses what is nested too deeply for a commit to
+        # write back (one level more here: the top-level object).
+        orjson.dumps(parsed)
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return None
+    return parsed
+
+
+def _parsed_padded(buf: bytes | bytearray) -> Any:
+    try:
+        parsed = orjson.loads(buf)
+    except orjson.JSONDecodeError:
+        return None
+    # Each level one list of one value, or the brackets did not pair with the
+    # padding (a file like '{...}],[{...}' parses padded but is no JSON alone).
+    for _ in range(DEPTH_PAD):
+        if type(parsed) is not list or len(parsed) != 1:
+            return None
+        parsed = parsed[0]
+    return parsed
