@@ -54,32 +54,8 @@ def split_members(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | objec
     pieces = _MEMBER_START.split(raw)
     pieces[0] = pieces[0][2:]  # after '{\n'
     pieces[-1] = pieces[-1][:-2]  # before '\n}'
-    entries: dict[str, Any] = {}
-    chunks: dict[str, bytes] = {}
-    loads, of_parsed = orjson.loads, LazyEntry.of_parsed
-    for chunk in pieces:
-        end = chunk.find(b'": ', 3)  # after the '  "' a member starts with
-        key_bytes = chunk[3:end]
-        if b"\\" in key_bytes:
-            return _SKIPPED
-        if end < 0 or b'"' in key_bytes:  # not the 2-space layout
-            return None
-        offset = end + 3
-        try:
-            # A plain key is its UTF-8; one with a character that is not printable
-            # (a raw control character makes the file invalid JSON, which the full
-            # parse refuses) is orjson's to decode or refuse.
-            key = key_bytes.decode("utf-8")
-            if not key.isprintable():
-                key = loads(b'"' + key_bytes + b'"')
-            entry = loads(memoryview(chunk)[offset:])
-        except (UnicodeDecodeError, orjson.JSONDecodeError):
-            return None
-        if type(entry) is not dict or key in entries:
-            return None
-        entries[key] = of_parsed(chunk, offset, entry)
-        chunks[key] = chunk
-    return entries, chunks
+    return _read_members(pieces, None)
+
 
 def escaped_members(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | object | None:
     """:func:`split_members` of a file whose keys may hold escapes, by pattern;
@@ -93,10 +69,31 @@ def escaped_members(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | obj
     spans += [(found.start() + 2, found.end(), found.group(1)) for found in _MEMBER_ESCAPED.finditer(raw)]
     stops = [start - 2 for start, _, _ in spans[1:]]
     stops.append(len(raw) - 2)
+    chunks = [raw[start:stop] for (start, _, _), stop in zip(spans, stops)]
+    return _read_members(chunks, [(value_at - start, key_bytes) for start, value_at, key_bytes in spans])
+
+
+def _read_members(chunks: list[bytes], keys: list[tuple[int, bytes]] | None,
+                  ) -> tuple[dict[str, Any], dict[str, bytes]] | object | None:
+    """Entries and chunks of ``chunks``, each a member's text; ``keys`` gives each
+    one's (value offset, key bytes) as a pattern read them, else each key is the
+    text up to the first '": ' (a key with an escape is then _SKIPPED). None when
+    a member is not one the lazy load takes, _SKIPPED when one that does not parse
+    holds a separator (a member its reader did not take)."""
     entries: dict[str, Any] = {}
-    chunks: dict[str, bytes] = {}
+    by_key: dict[str, bytes] = {}
     loads, of_parsed = orjson.loads, LazyEntry.of_parsed
-    for (start, value_at, key_bytes), stop in zip(spans, stops):
+    for index, chunk in enumerate(chunks):
+        if keys is None:
+            end = chunk.find(b'": ', 3)  # after the '  "' a member starts with
+            key_bytes = chunk[3:end]
+            if b"\\" in key_bytes:
+                return _SKIPPED
+            if end < 0 or b'"' in key_bytes:  # not the 2-space layout
+                return None
+            offset = end + 3
+        else:
+            offset, key_bytes = keys[index]
         try:
             # A plain key is its UTF-8; one with an escape or a character that
             # is not printable (a raw control character makes the file invalid
@@ -104,15 +101,11 @@ def escaped_members(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | obj
             key = key_bytes.decode("utf-8")
             if b"\\" in key_bytes or not key.isprintable():
                 key = loads(b'"' + key_bytes + b'"')
-            if key in entries:
-                return None
-            chunk = raw[start:stop]
-            offset = value_at - start
             entry = loads(memoryview(chunk)[offset:])
         except (UnicodeDecodeError, orjson.JSONDecodeError):
-            return _SKIPPED if raw.find(_MEMBER_SEPARATOR, start, stop) >= 0 else None
-        if type(entry) is not dict:
+            return _SKIPPED if _MEMBER_SEPARATOR in chunk else None
+        if type(entry) is not dict or key in entries:
             return None
         entries[key] = of_parsed(chunk, offset, entry)
-        chunks[key] = chunk
-    return entries, chunks
+        by_key[key] = chunk
+    return entries, by_key
