@@ -180,8 +180,9 @@ class StoreState:
         Anything unusual (and every error) goes through the full :meth:`parse`.
 
         ``padded``: ``raw`` is the file's bytes inside :data:`DEPTH_PAD` brackets
-        (:func:`depth_padded`; the file store reads into such a buffer)."""
-        parsed = _parsed_padded(raw) if padded else _parsed_plain(raw)
+        (:func:`depth_padded`; the file store reads into such a buffer); other
+        bytes are copied into them."""
+        parsed = _parsed_padded(raw if padded else depth_padded(raw))
         if type(parsed) is not dict or any(type(entry) is not dict for entry in parsed.values()):
             text = bytes(memoryview(raw)[DEPTH_PAD:len(raw) - DEPTH_PAD]) if padded else bytes(raw)
             return StoreState.parse(text, source=source).entries
@@ -430,9 +431,9 @@ class MutationView(MutableMapping[str, dict[str, Any]]):
 # A read-only load hands a store nested deeper than a commit could write back to
 # the full parse, the arbiter (which refuses it). orjson's parser takes 1,024
 # levels and its encoder 254, so inside 770 more levels (one-element lists) the
-# parse fails for exactly the stores the whole-store encode of _parsed_plain
-# would, and that encode is spared. Less than 769 would take a store the full
-# parse refuses: tests/test_listing_read_only.py fails at 768.
+# parse fails for exactly the stores a whole-store encode would refuse, and that
+# encode is spared. Less than 769 would take a store the full parse refuses:
+# tests/test_listing_read_only.py fails at 768.
 DEPTH_PAD = 770
 
 
@@ -440,17 +441,6 @@ def depth_padded(raw: bytes) -> bytearray:
     """``raw`` inside :data:`DEPTH_PAD` brackets (a copy; a reader that reads a file
     into such a buffer spares it)."""
     return bytearray(b"[" * DEPTH_PAD + raw + b"]" * DEPTH_PAD)
-
-
-def _parsed_plain(raw: bytes | bytearray) -> Any:
-    try:
-        parsed = orjson.loads(raw)
-        # orjson's encoder refuses what is nested too deeply for a commit to
-        # write back (one level more here: the top-level object).
-        orjson.dumps(parsed)
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        return None
-    return parsed
 
 
 def _parsed_padded(buf: bytes | bytearray) -> Any:
